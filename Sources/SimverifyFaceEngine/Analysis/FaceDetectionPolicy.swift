@@ -1,0 +1,49 @@
+/// What kind of image is analysed: it sets where the detector starts.
+public enum ImageKind: String, Sendable, Hashable, CaseIterable {
+    /// A camera frame of a person at a counter: the face is usually large.
+    case selfie
+    /// A photo or scan of an ID card: the portrait is small, so detection starts upsampled.
+    case idCard = "id-card"
+}
+
+/// How the HOG detector is run: which upsampling levels, and how many faces are analysed.
+///
+/// dlib's HOG window is 80x80 pixels, so at level 0 it finds faces of about 80 px and up; each
+/// 2x pyramid-up step halves that and costs ~4x the time (20 ms at 640x480 without, ~100 ms with
+/// one step on the target machine). The policy starts at the cheapest level likely to work for
+/// the image kind, and goes up one level at a time while no face is found and the upsampled
+/// image stays within `maxUpsampledPixels`.
+public struct FaceDetectionPolicy: Sendable, Hashable {
+    /// Highest upsampling level tried (0-3).
+    public var maxUpsampling: Int
+    /// No level is tried whose upsampled image would exceed this many pixels.
+    public var maxUpsampledPixels: Int
+    /// When set, exactly this level is used, whatever the image (parity tests, benchmarks).
+    public var fixedUpsampling: Int?
+    /// At most this many faces get landmarks and embeddings; the rest are only counted.
+    public var maxFaces: Int
+
+    /// Level 0 for selfies, 1 for ID cards, up to 2; at most 2.5 MP upsampled; 4 faces.
+    public static let standard = FaceDetectionPolicy(
+        maxUpsampling: 2, maxUpsampledPixels: 2_500_000, fixedUpsampling: nil, maxFaces: 4
+    )
+
+    /// Creates a policy.
+    public init(maxUpsampling: Int, maxUpsampledPixels: Int, fixedUpsampling: Int?, maxFaces: Int) {
+        self.maxUpsampling = maxUpsampling
+        self.maxUpsampledPixels = maxUpsampledPixels
+        self.fixedUpsampling = fixedUpsampling
+        self.maxFaces = maxFaces
+    }
+
+    /// The levels to try in order for an image of this size and kind.
+    public func levels(width: Int, height: Int, kind: ImageKind) -> [Int] {
+        if let fixed = self.fixedUpsampling { return [min(max(fixed, 0), 3)] }
+        let fits = { (level: Int) in width * height << (2 * level) <= self.maxUpsampledPixels }
+        let start = kind == .idCard && fits(1) ? 1 : 0
+        let top = min(self.maxUpsampling, 3)
+        guard start <= top else { return [0] }
+        let levels = (start...top).filter { $0 == start || fits($0) }
+        return levels.isEmpty ? [0] : levels
+    }
+}

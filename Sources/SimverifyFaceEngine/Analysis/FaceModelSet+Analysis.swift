@@ -1,0 +1,93 @@
+import CSimverifyDlib
+import SimverifyCore
+
+/// Which faces get an embedding.
+public enum EmbeddingSelection: Sendable, Hashable {
+    /// No embedding: detection, landmarks and size only (cheap).
+    case none
+    /// Only the largest face.
+    case largestFace
+    /// Every analysed face.
+    case allFaces
+}
+
+extension FaceModelSet {
+    /// Runs detection, landmarks and embedding on decoded pixels. Runs on a worker thread.
+    func analyze(
+        _ image: RGBImage,
+        kind: ImageKind,
+        policy: FaceDetectionPolicy,
+        embeddings: EmbeddingSelection,
+        timings: inout StageTimings
+    ) throws -> FaceAnalysis {
+        let clock = ContinuousClock()
+        return try image.pixels.withUnsafeBytes { pixels in
+            var view = sv_dlib_image(
+                pixels: pixels.baseAddress!.assumingMemoryBound(to: UInt8.self), width: Int32(image.width),
+                height: Int32(image.height), stride: Int32(image.stride)
+            )
+            let capacity = max(1, policy.maxFaces)
+            var boxes = [sv_dlib_box](repeating: sv_dlib_box(), count: capacity)
+            var found: Int32 = 0
+            var level = 0
+            let detectStart = clock.now
+            for candidate in policy.levels(width: image.width, height: image.height, kind: kind) {
+                level = candidate
+                let status = sv_dlib_detect(self.handle, &view, Int32(candidate), &boxes, Int32(capacity), &found)
+                guard status == SV_DLIB_OK else { throw FaceEngineError.from(status) }
+                if found > 0 { break }
+            }
+            timings.detect += clock.now - detectStart
+
+            let analysed = Int(min(found, Int32(capacity)))
+            var faces: [DetectedFace] = []
+            let landmarksStart = clock.now
+            for box in boxes.prefix(analysed) {
+                var raw = box
+                var points = [sv_dlib_point](repeating: sv_dlib_point(), count: Int(SV_DLIB_LANDMARKS))
+                let status = sv_dlib_landmarks(self.handle, &view, &raw, &points)
+                guard status == SV_DLIB_OK else { throw FaceEngineError.from(status) }
+                let faceBox = FaceBox(
+                    left: Int(box.left), top: Int(box.top), right: Int(box.right), bottom: Int(box.bottom)
+                )
+                faces.append(
+                    DetectedFace(
+                        box: faceBox, confidence: box.confidence,
+                        landmarks: points.map { FacePoint(x: Int($0.x), y: Int($0.y)) },
+                        quality: FaceQuality(widthPixels: faceBox.width, heightPixels: faceBox.height),
+                        embedding: nil
+                    )
+                )
+            }
+            timings.landmarks += clock.now - landmarksStart
+
+            let largest = faces.indices.max(by: { faces[$0].box.area < faces[$1].box.area })
+            let embedStart = clock.now
+            for index in faces.indices {
+                switch embeddings {
+                case .none: continue
+                case .largestFace where index != largest: continue
+                default: break
+                }
+                var raw = boxes[index]
+                var points = faces[index].landmarks.map { sv_dlib_point(x: Int32($0.x), y: Int32($0.y)) }
+                var values = [Float](repeating: 0, count: FaceEmbedding.dimension)
+                var quality = sv_dlib_chip_quality()
+                let status = sv_dlib_embed(self.handle, &view, &raw, &points, &values, &quality)
+                guard status == SV_DLIB_OK else { throw FaceEngineError.from(status) }
+                guard let embedding = try? FaceEmbedding(values) else {
+                    throw FaceEngineError(.internalError, "the embedding network produced a non-finite value")
+                }
+                faces[index].embedding = embedding
+                faces[index].quality.sharpness = Double(quality.sharpness)
+                faces[index].quality.brightness = Double(quality.brightness)
+            }
+            timings.embed += clock.now - embedStart
+
+            return FaceAnalysis(
+                imageWidth: image.width, imageHeight: image.height, upsampling: level, faces: faces,
+                facesNotAnalysed: Int(found) - analysed, timings: timings
+            )
+        }
+    }
+}

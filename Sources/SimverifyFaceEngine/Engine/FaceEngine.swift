@@ -1,0 +1,102 @@
+import CSimverifyDlib
+import Logging
+import SimverifyCore
+
+/// The face pipeline: JPEG decoding, HOG detection, 5-point landmarks, 128-D embedding.
+///
+/// Work runs on a pool of worker threads, one dlib model set each, with OpenBLAS at one thread.
+/// Images are decoded into zeroizing buffers and dropped when the call returns.
+public final class FaceEngine: Sendable {
+    /// The configuration the engine runs with.
+    public let configuration: FaceEngineConfiguration
+    private let pool: FaceWorkerPool
+    private let logger: Logger
+
+    /// Verifies the model files against their pins and loads one model set per worker.
+    /// - Throws: `FaceEngineError` `.modelMissing`, `.modelMismatch`, `.modelUnreadable` or
+    ///   `.invalidArgument` (worker count outside 1-64).
+    public init(configuration: FaceEngineConfiguration = FaceEngineConfiguration(), logger: Logger) throws {
+        guard (1...64).contains(configuration.workers) else {
+            throw FaceEngineError(.invalidArgument, "worker count must be 1-64, not \(configuration.workers)")
+        }
+        try configuration.models.verify()
+        // dlib calls BLAS from each worker; OpenBLAS's own threads would oversubscribe the cores.
+        _ = sv_dlib_set_blas_threads(1)
+        var sets: [FaceModelSet] = []
+        for _ in 0..<configuration.workers {
+            sets.append(try FaceModelSet(files: configuration.models))
+        }
+        self.configuration = configuration
+        self.pool = FaceWorkerPool(models: sets, maxQueued: configuration.maxQueuedJobs)
+        self.logger = logger
+        logger.info(
+            "face engine ready",
+            metadata: ["workers": "\(configuration.workers)", "max_queued": "\(configuration.maxQueuedJobs)"]
+        )
+    }
+
+    deinit {
+        self.pool.stop(wait: false)
+    }
+
+    /// Number of worker threads.
+    public var workerCount: Int { self.pool.workerCount }
+
+    /// Jobs running and waiting now.
+    public var load: (busy: Int, waiting: Int) { self.pool.load }
+
+    /// Decodes a JPEG and analyses every face in it.
+    /// - Parameters:
+    ///   - jpeg: The encoded image; the engine reads it and keeps no copy.
+    ///   - kind: Selfie or ID card: sets where the detector starts.
+    ///   - embeddings: Which faces get an embedding.
+    /// - Returns: Faces found (zero, one or several), with timings.
+    /// - Throws: `FaceEngineError`: an image code for bad bytes, `.overloaded` when the queue is full.
+    public func analyze(
+        jpeg: ZeroizingBuffer,
+        kind: ImageKind,
+        embeddings: EmbeddingSelection = .allFaces
+    ) async throws -> FaceAnalysis {
+        let decoder = JPEGDecoder(limits: self.configuration.decoding)
+        let policy = self.configuration.detection
+        return try await self.pool.run { models in
+            let clock = ContinuousClock()
+            var timings = StageTimings()
+            let start = clock.now
+            let image = try decoder.decode(jpeg)
+            timings.decode = clock.now - start
+            return try models.analyze(image, kind: kind, policy: policy, embeddings: embeddings, timings: &timings)
+        }
+    }
+
+    /// Analyses already-decoded pixels.
+    public func analyze(
+        image: RGBImage,
+        kind: ImageKind,
+        embeddings: EmbeddingSelection = .allFaces
+    ) async throws -> FaceAnalysis {
+        let policy = self.configuration.detection
+        return try await self.pool.run { models in
+            var timings = StageTimings()
+            return try models.analyze(image, kind: kind, policy: policy, embeddings: embeddings, timings: &timings)
+        }
+    }
+
+    /// Analyses pixels with a detection policy other than the configured one (parity, benchmarks).
+    public func analyze(
+        image: RGBImage,
+        kind: ImageKind,
+        policy: FaceDetectionPolicy,
+        embeddings: EmbeddingSelection = .allFaces
+    ) async throws -> FaceAnalysis {
+        try await self.pool.run { models in
+            var timings = StageTimings()
+            return try models.analyze(image, kind: kind, policy: policy, embeddings: embeddings, timings: &timings)
+        }
+    }
+
+    /// Stops taking work, lets queued work finish, and waits for the workers to exit.
+    public func shutdown() async {
+        self.pool.stop(wait: true)
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+
+/// How a `FaceEngine` is set up.
+public struct FaceEngineConfiguration: Sendable, Hashable {
+    /// Where the model files are.
+    public var models: FaceModelFiles
+    /// Worker threads, each with its own ~57 MB model set. Defaults to the core count.
+    public var workers: Int
+    /// Jobs that may wait while every worker is busy; more are refused with `.overloaded`.
+    public var maxQueuedJobs: Int
+    /// JPEG limits.
+    public var decoding: JPEGDecodingLimits
+    /// Detector upsampling and face count.
+    public var detection: FaceDetectionPolicy
+
+    /// Creates a configuration with laptop-friendly defaults.
+    public init(
+        models: FaceModelFiles = FaceModelFiles(directory: FaceModelFiles.defaultDirectory),
+        workers: Int = ProcessInfo.processInfo.activeProcessorCount,
+        maxQueuedJobs: Int = 32,
+        decoding: JPEGDecodingLimits = .standard,
+        detection: FaceDetectionPolicy = .standard
+    ) {
+        self.models = models
+        self.workers = workers
+        self.maxQueuedJobs = maxQueuedJobs
+        self.decoding = decoding
+        self.detection = detection
+    }
+}

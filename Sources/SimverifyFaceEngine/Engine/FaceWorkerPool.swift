@@ -1,0 +1,107 @@
+import Foundation
+
+/// Worker threads, each owning one `FaceModelSet`, behind a bounded queue.
+///
+/// Face work is CPU-bound for tens of milliseconds, so it runs on dedicated threads, never on
+/// Swift's cooperative pool. When every worker is busy and `maxQueued` jobs already wait, a new
+/// job is refused at once with `.overloaded` instead of letting latency grow without bound.
+final class FaceWorkerPool: @unchecked Sendable {
+    // All mutable state is guarded by `condition`.
+    private let condition = NSCondition()
+    private var waiting: [(FaceModelSet) -> Void] = []
+    private var waitingHead = 0
+    private var busy = 0
+    private var stopping = false
+    private var exited = 0
+
+    /// Number of workers.
+    let workerCount: Int
+    /// Jobs that may wait while every worker is busy.
+    let maxQueued: Int
+
+    /// A model set handed to exactly one worker thread.
+    private struct Handoff: @unchecked Sendable { let models: FaceModelSet }
+
+    init(models: [FaceModelSet], maxQueued: Int) {
+        self.workerCount = models.count
+        self.maxQueued = max(0, maxQueued)
+        for (index, set) in models.enumerated() {
+            let handoff = Handoff(models: set)
+            let thread = Thread { [self] in self.work(with: handoff.models) }
+            thread.name = "simverify-face-\(index)"
+            thread.stackSize = 16 << 20
+            thread.start()
+        }
+    }
+
+    /// Jobs running and waiting now.
+    var load: (busy: Int, waiting: Int) {
+        self.condition.lock()
+        defer { self.condition.unlock() }
+        return (self.busy, self.waiting.count - self.waitingHead)
+    }
+
+    /// Runs `body` on a worker with that worker's models.
+    /// - Throws: `.overloaded` at once when full, `.shutDown` after `stop()`, or what `body` throws.
+    func run<Result: Sendable>(_ body: @escaping @Sendable (FaceModelSet) throws -> Result) async throws -> Result {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, Error>) in
+            self.condition.lock()
+            if self.stopping {
+                self.condition.unlock()
+                continuation.resume(throwing: FaceEngineError(.shutDown, "the face engine is shutting down"))
+                return
+            }
+            let queued = self.waiting.count - self.waitingHead
+            if self.busy + queued >= self.workerCount + self.maxQueued {
+                self.condition.unlock()
+                continuation.resume(
+                    throwing: FaceEngineError(.overloaded, "all \(self.workerCount) face workers are busy and the queue is full")
+                )
+                return
+            }
+            self.waiting.append { models in continuation.resume(with: Swift.Result { try body(models) }) }
+            self.condition.signal()
+            self.condition.unlock()
+        }
+    }
+
+    /// Stops accepting jobs; queued jobs still run. With `wait`, returns when every worker has exited.
+    func stop(wait: Bool) {
+        self.condition.lock()
+        self.stopping = true
+        self.condition.broadcast()
+        while wait && self.exited < self.workerCount {
+            self.condition.wait()
+        }
+        self.condition.unlock()
+    }
+
+    private func work(with models: FaceModelSet) {
+        while true {
+            self.condition.lock()
+            while self.waitingHead == self.waiting.count && !self.stopping {
+                self.condition.wait()
+            }
+            if self.waitingHead == self.waiting.count {
+                self.exited += 1
+                self.condition.broadcast()
+                self.condition.unlock()
+                return
+            }
+            let job = self.waiting[self.waitingHead]
+            self.waitingHead += 1
+            if self.waitingHead > 64 && self.waitingHead * 2 > self.waiting.count {
+                self.waiting.removeFirst(self.waitingHead)
+                self.waitingHead = 0
+            }
+            self.busy += 1
+            self.condition.unlock()
+
+            job(models)
+
+            self.condition.lock()
+            self.busy -= 1
+            self.condition.unlock()
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Crypto
+import Foundation
+
+/// Where the dlib model files are, and the SHA-256 each must have.
+///
+/// The files come from the PyPI package `face_recognition_models` 0.3.0, fetched by
+/// `scripts/setup.sh`; the pins here and in `scripts/models.sha256` are the same (a test checks).
+public struct FaceModelFiles: Sendable, Hashable {
+    /// A model file the engine needs.
+    public struct Model: Sendable, Hashable {
+        /// The file name inside the model directory.
+        public let fileName: String
+        /// Its SHA-256, lowercase hex.
+        public let sha256: String
+    }
+
+    /// dlib's 5-point landmark model (free to use, unlike the 68-point one).
+    public static let landmarks = Model(
+        fileName: "shape_predictor_5_face_landmarks.dat",
+        sha256: "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888"
+    )
+    /// dlib's ResNet face embedding network (LFW 99.38% at distance 0.6).
+    public static let embedding = Model(
+        fileName: "dlib_face_recognition_resnet_model_v1.dat",
+        sha256: "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30"
+    )
+    /// dlib's CNN (MMOD) face detector: 0.8 s an image here, a fallback at most.
+    public static let cnnDetector = Model(
+        fileName: "mmod_human_face_detector.dat",
+        sha256: "4cb19393e2fbaf2b1609a9319ad5386618c886a6234ec1b971f3e87c85d87fe6"
+    )
+    /// Every pinned model, in the order of `scripts/models.sha256`.
+    public static let pinned: [Model] = [embedding, landmarks, cnnDetector]
+
+    /// The directory holding the files.
+    public var directory: String
+
+    /// Creates a model location.
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    /// `$SIMVERIFY_MODELS`, else `$XDG_CACHE_HOME/simverify/models`, else `~/.cache/simverify/models`:
+    /// where `scripts/setup.sh` puts them.
+    public static var defaultDirectory: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let explicit = environment["SIMVERIFY_MODELS"], !explicit.isEmpty { return explicit }
+        let cache = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (NSHomeDirectory() + "/.cache")
+        return cache + "/simverify/models"
+    }
+
+    /// The full path of a model.
+    public func path(of model: Model) -> String {
+        self.directory + "/" + model.fileName
+    }
+
+    /// Checks that the landmark and embedding models exist and match their pins.
+    /// - Throws: `FaceEngineError` `.modelMissing` or `.modelMismatch`, naming the file.
+    public func verify() throws {
+        for model in [Self.landmarks, Self.embedding] {
+            let path = self.path(of: model)
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw FaceEngineError(.modelMissing, "model file missing: \(path) (run scripts/setup.sh)")
+            }
+            defer { try? handle.close() }
+            var hasher = SHA256()
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                hasher.update(data: chunk)
+            }
+            let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+            guard digest == model.sha256 else {
+                throw FaceEngineError(
+                    .modelMismatch,
+                    "model file \(path) has SHA-256 \(digest), expected \(model.sha256) (run scripts/setup.sh)"
+                )
+            }
+        }
+    }
+}

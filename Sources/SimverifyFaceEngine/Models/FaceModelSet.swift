@@ -1,0 +1,39 @@
+import CSimverifyDlib
+
+/// One loaded set of dlib models (~57 MB): detector, 5-point landmarks, embedding network.
+///
+/// dlib's detector and network keep internal state, so a set is used by one thread at a time;
+/// the worker pool gives each worker its own.
+final class FaceModelSet {
+    let handle: OpaquePointer
+
+    /// Loads the models. Call `FaceModelFiles.verify()` first: this only deserialises.
+    init(files: FaceModelFiles) throws {
+        var handle: OpaquePointer?
+        var message = [CChar](repeating: 0, count: 512)
+        let status = sv_dlib_models_load(
+            files.path(of: FaceModelFiles.landmarks), files.path(of: FaceModelFiles.embedding), &handle,
+            &message, Int32(message.count)
+        )
+        guard status == SV_DLIB_OK, let handle else {
+            let text = String(decoding: message.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw FaceEngineError(.modelUnreadable, text.isEmpty ? "the dlib models could not be loaded" : text)
+        }
+        self.handle = handle
+    }
+
+    deinit {
+        sv_dlib_models_free(self.handle)
+    }
+}
+
+extension FaceEngineError {
+    static func from(_ status: sv_dlib_status) -> FaceEngineError {
+        switch status {
+        case SV_DLIB_ERR_ARGUMENT: FaceEngineError(.invalidArgument, "invalid argument to the face engine")
+        case SV_DLIB_ERR_MEMORY: FaceEngineError(.internalError, "the face engine ran out of memory")
+        case SV_DLIB_ERR_MODEL: FaceEngineError(.modelUnreadable, "the dlib models could not be loaded")
+        default: FaceEngineError(.internalError, "the face engine failed")
+        }
+    }
+}

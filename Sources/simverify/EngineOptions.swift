@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SimverifyCore
+import SimverifyFaceEngine
+
+/// Options shared by every command that runs the face engine.
+struct EngineOptions: ParsableArguments {
+    @Option(help: "Directory of the dlib model files (default: $SIMVERIFY_MODELS or ~/.cache/simverify/models).")
+    var models: String?
+
+    @Option(help: "Face worker threads (default: the number of cores).")
+    var workers: Int?
+
+    @Option(help: "Detector upsampling steps, 0-3, instead of the adaptive policy.")
+    var upsample: Int?
+
+    @Option(help: "Largest image file read, in bytes.")
+    var maxFileBytes: Int = 16 << 20
+
+    func engineConfiguration() -> FaceEngineConfiguration {
+        var configuration = FaceEngineConfiguration()
+        if let models { configuration.models = FaceModelFiles(directory: models) }
+        if let workers { configuration.workers = workers }
+        if let upsample { configuration.detection.fixedUpsampling = upsample }
+        return configuration
+    }
+
+    func makeEngine(logLevel: Logger.Level = .warning) throws -> FaceEngine {
+        var logger = Logger(label: "simverify")
+        logger.logLevel = logLevel
+        return try FaceEngine(configuration: self.engineConfiguration(), logger: logger)
+    }
+}
+
+extension Duration {
+    /// Milliseconds as a Double.
+    var milliseconds: Double {
+        let parts = self.components
+        return Double(parts.seconds) * 1000 + Double(parts.attoseconds) / 1e15
+    }
+}
+
+/// Exits with a one-line message for errors the user can act on.
+func reportAndExit(_ error: Error) -> Never {
+    let text: String
+    switch error {
+    case let error as FaceEngineError: text = error.description
+    case let error as SimverifyError: text = error.description
+    default: text = String(describing: error)
+    }
+    FileHandle.standardError.write(Data("simverify: \(text)\n".utf8))
+    exit(2)
+}
+
+/// Writes an Encodable as pretty JSON to standard output.
+func printJSON(_ value: some Encodable) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+    print(String(decoding: data, as: UTF8.self))
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct SimverifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simverify",
+        abstract: "Identity verification for SIM registration: a live selfie against an ID-card photo.",
+        subcommands: [CompareCommand.self, EvalCommand.self, BenchCommand.self]
+    )
+}
