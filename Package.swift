@@ -69,7 +69,10 @@ let package = Package(
         .testTarget(name: "SimverifyCoreTests", dependencies: ["SimverifyCore"]),
         .testTarget(
             name: "SimverifyFaceEngineTests",
-            dependencies: ["SimverifyFaceEngine", "SimverifyCore", "CSimverifyJPEGTestSupport"]
+            dependencies: [
+                "SimverifyFaceEngine", "SimverifyCore", "CSimverifyJPEGTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ],
     cxxLanguageStandard: .cxx17

@@ -59,8 +59,9 @@ public struct DetectedFace: Sendable, Hashable {
     public var box: FaceBox
     /// dlib's HOG detection score (higher is more face-like).
     public var confidence: Double
-    /// The five landmarks: right eye outer and inner corner, left eye outer and inner corner,
-    /// base of the nose (dlib's 5-point order, "right" meaning the subject's right).
+    /// The five landmarks in dlib's 5-point order: 0 and 1 the outer and inner corner of the eye
+    /// on the image's right (the subject's left eye), 2 and 3 the outer and inner corner of the
+    /// eye on the image's left, 4 the base of the nose.
     public var landmarks: [FacePoint]
     /// Size, sharpness and brightness.
     public var quality: FaceQuality

@@ -9,7 +9,7 @@ import SimverifyCore
 public final class FaceEngine: Sendable {
     /// The configuration the engine runs with.
     public let configuration: FaceEngineConfiguration
-    private let pool: FaceWorkerPool
+    private let pool: WorkerPool<FaceModelSet>
     private let logger: Logger
 
     /// Verifies the model files against their pins and loads one model set per worker.
@@ -27,7 +27,7 @@ public final class FaceEngine: Sendable {
             sets.append(try FaceModelSet(files: configuration.models))
         }
         self.configuration = configuration
-        self.pool = FaceWorkerPool(models: sets, maxQueued: configuration.maxQueuedJobs)
+        self.pool = WorkerPool(resources: sets, maxQueued: configuration.maxQueuedJobs, name: "simverify-face")
         self.logger = logger
         logger.info(
             "face engine ready",

@@ -1,14 +1,14 @@
 import Foundation
 
-/// Worker threads, each owning one `FaceModelSet`, behind a bounded queue.
+/// Worker threads, each owning one resource (a `FaceModelSet` in the engine), behind a bounded queue.
 ///
 /// Face work is CPU-bound for tens of milliseconds, so it runs on dedicated threads, never on
 /// Swift's cooperative pool. When every worker is busy and `maxQueued` jobs already wait, a new
 /// job is refused at once with `.overloaded` instead of letting latency grow without bound.
-final class FaceWorkerPool: @unchecked Sendable {
+final class WorkerPool<Resource>: @unchecked Sendable {
     // All mutable state is guarded by `condition`.
     private let condition = NSCondition()
-    private var waiting: [(FaceModelSet) -> Void] = []
+    private var waiting: [(Resource) -> Void] = []
     private var waitingHead = 0
     private var busy = 0
     private var stopping = false
@@ -19,16 +19,17 @@ final class FaceWorkerPool: @unchecked Sendable {
     /// Jobs that may wait while every worker is busy.
     let maxQueued: Int
 
-    /// A model set handed to exactly one worker thread.
-    private struct Handoff: @unchecked Sendable { let models: FaceModelSet }
+    /// A resource handed to exactly one worker thread.
+    private struct Handoff: @unchecked Sendable { let resource: Resource }
 
-    init(models: [FaceModelSet], maxQueued: Int) {
-        self.workerCount = models.count
+    /// Starts one thread for each resource.
+    init(resources: [Resource], maxQueued: Int, name: String) {
+        self.workerCount = resources.count
         self.maxQueued = max(0, maxQueued)
-        for (index, set) in models.enumerated() {
-            let handoff = Handoff(models: set)
-            let thread = Thread { [self] in self.work(with: handoff.models) }
-            thread.name = "simverify-face-\(index)"
+        for (index, resource) in resources.enumerated() {
+            let handoff = Handoff(resource: resource)
+            let thread = Thread { [self] in self.work(with: handoff.resource) }
+            thread.name = "\(name)-\(index)"
             thread.stackSize = 16 << 20
             thread.start()
         }
@@ -41,9 +42,9 @@ final class FaceWorkerPool: @unchecked Sendable {
         return (self.busy, self.waiting.count - self.waitingHead)
     }
 
-    /// Runs `body` on a worker with that worker's models.
+    /// Runs `body` on a worker with that worker's resource.
     /// - Throws: `.overloaded` at once when full, `.shutDown` after `stop()`, or what `body` throws.
-    func run<Result: Sendable>(_ body: @escaping @Sendable (FaceModelSet) throws -> Result) async throws -> Result {
+    func run<Result: Sendable>(_ body: @escaping @Sendable (Resource) throws -> Result) async throws -> Result {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, Error>) in
             self.condition.lock()
             if self.stopping {
@@ -55,11 +56,11 @@ final class FaceWorkerPool: @unchecked Sendable {
             if self.busy + queued >= self.workerCount + self.maxQueued {
                 self.condition.unlock()
                 continuation.resume(
-                    throwing: FaceEngineError(.overloaded, "all \(self.workerCount) face workers are busy and the queue is full")
+                    throwing: FaceEngineError(.overloaded, "all \(self.workerCount) workers are busy and the queue is full")
                 )
                 return
             }
-            self.waiting.append { models in continuation.resume(with: Swift.Result { try body(models) }) }
+            self.waiting.append { resource in continuation.resume(with: Swift.Result { try body(resource) }) }
             self.condition.signal()
             self.condition.unlock()
         }
@@ -76,7 +77,7 @@ final class FaceWorkerPool: @unchecked Sendable {
         self.condition.unlock()
     }
 
-    private func work(with models: FaceModelSet) {
+    private func work(with resource: Resource) {
         while true {
             self.condition.lock()
             while self.waitingHead == self.waiting.count && !self.stopping {
@@ -97,7 +98,7 @@ final class FaceWorkerPool: @unchecked Sendable {
             self.busy += 1
             self.condition.unlock()
 
-            job(models)
+            job(resource)
 
             self.condition.lock()
             self.busy -= 1
