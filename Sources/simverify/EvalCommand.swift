@@ -1,6 +1,180 @@
 import ArgumentParser
+import Foundation
+import SimverifyCore
+import SimverifyFaceEngine
 
 struct EvalCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "eval", abstract: "Evaluate error rates on a pairs file.")
-    func run() async throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Measure match error rates on a file of labelled image pairs.",
+        discussion: """
+            PAIRS is tab-separated with a header: imageA, imageB, same (1 or 0), image paths relative
+            to --root. Prints failures to enrol (images with no face), images with several faces (the
+            largest is used), FMR and FNMR across thresholds, the equal error rate, and the highest
+            threshold with FMR at most --max-fmr with its FNMR.
+            """
+    )
+
+    @Argument(help: "The pairs file.") var pairs: String
+    @Option(help: "Directory the image paths are relative to (default: the pairs file's directory).") var root: String?
+    @Option(help: "Largest false-match rate for the reported operating point.") var maxFmr: Double = 1e-3
+    @Option(help: "Distance threshold of the configured policy, reported alongside.") var threshold: Double = 0.6
+    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var engine: EngineOptions
+
+    func run() async throws {
+        do {
+            let table = try PairsFile(path: pairs)
+            let base = root ?? URL(fileURLWithPath: pairs).deletingLastPathComponent().path
+            let faceEngine = try engine.makeEngine()
+            let enrolment = try await Enrolment.run(images: table.images, root: base, engine: faceEngine)
+            await faceEngine.shutdown()
+            let report = EvalReport(table: table, enrolment: enrolment, maxFMR: maxFmr, policyThreshold: threshold)
+            if json { printJSON(report) } else { print(report.text) }
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            reportAndExit(error)
+        }
+    }
+}
+
+/// A pairs file: imageA, imageB, same.
+struct PairsFile {
+    struct Pair { var a: String; var b: String; var same: Bool }
+    var pairs: [Pair]
+    var images: [String] { Array(Set(pairs.flatMap { [$0.a, $0.b] })).sorted() }
+
+    init(path: String) throws {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
+        guard let header = lines.first?.split(separator: "\t").map(String.init),
+              let ia = header.firstIndex(of: "imageA"), let ib = header.firstIndex(of: "imageB"),
+              let isame = header.firstIndex(of: "same")
+        else { throw ValidationError("\(path): the header must name the columns imageA, imageB and same") }
+        lines.removeFirst()
+        self.pairs = try lines.enumerated().map { number, line in
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count > max(ia, ib, isame), ["0", "1"].contains(fields[isame]) else {
+                throw ValidationError("\(path):\(number + 2): expected imageA, imageB and same (0 or 1)")
+            }
+            return Pair(a: fields[ia], b: fields[ib], same: fields[isame] == "1")
+        }
+    }
+}
+
+/// The embedding of the largest face of every image, with failures to enrol.
+struct Enrolment {
+    var embeddings: [String: FaceEmbedding] = [:]
+    var noFace: [String] = []
+    var severalFaces: [String] = []
+    var unreadable: [String: String] = [:]
+
+    static func run(images: [String], root: String, engine: FaceEngine) async throws -> Enrolment {
+        var result = Enrolment()
+        let window = max(1, engine.workerCount * 2)
+        try await withThrowingTaskGroup(of: (String, Result<FaceAnalysis, Error>).self) { group in
+            var next = 0
+            func submit() throws {
+                guard next < images.count else { return }
+                let name = images[next]
+                next += 1
+                let bytes = try ZeroizingBuffer(contentsOfFile: root + "/" + name, maxBytes: 64 << 20)
+                group.addTask {
+                    do { return (name, .success(try await engine.analyze(jpeg: bytes, kind: .selfie, embeddings: .largestFace))) }
+                    catch { return (name, .failure(error)) }
+                }
+            }
+            for _ in 0..<window { try submit() }
+            while let (name, outcome) = try await group.next() {
+                switch outcome {
+                case .success(let analysis):
+                    if let embedding = analysis.largestFace?.embedding { result.embeddings[name] = embedding } else { result.noFace.append(name) }
+                    if analysis.faces.count > 1 { result.severalFaces.append(name) }
+                case .failure(let error):
+                    result.unreadable[name] = (error as? FaceEngineError)?.description ?? "\(error)"
+                }
+                try submit()
+            }
+        }
+        result.noFace.sort()
+        result.severalFaces.sort()
+        return result
+    }
+}
+
+/// Everything `eval` prints.
+struct EvalReport: Encodable {
+    struct Row: Encodable { var threshold: Double; var fmr: Double; var fnmr: Double }
+    var images: Int
+    var failuresToEnrol: [String]
+    var unreadable: [String: String]
+    var severalFaces: [String]
+    var genuinePairs: Int
+    var impostorPairs: Int
+    var pairsExcluded: Int
+    var genuineDistanceRange: [Double]
+    var impostorDistanceRange: [Double]
+    var table: [Row]
+    var equalErrorRate: Double?
+    var equalErrorRateThreshold: Double?
+    var maxFMR: Double
+    var thresholdAtMaxFMR: Double?
+    var fnmrAtMaxFMR: Double?
+    var fmrResolution: Double?
+    var policyThreshold: Double
+    var policyPoint: Row
+
+    init(table: PairsFile, enrolment: Enrolment, maxFMR: Double, policyThreshold: Double) {
+        var scored: [ScoredPair] = []
+        var excluded = 0
+        for pair in table.pairs {
+            guard let a = enrolment.embeddings[pair.a], let b = enrolment.embeddings[pair.b] else {
+                excluded += 1
+                continue
+            }
+            scored.append(ScoredPair(distance: a.distance(to: b), genuine: pair.same))
+        }
+        let rates = MatchErrorRates(pairs: scored)
+        self.images = table.images.count
+        self.failuresToEnrol = enrolment.noFace
+        self.unreadable = enrolment.unreadable
+        self.severalFaces = enrolment.severalFaces
+        self.genuinePairs = rates.genuineDistances.count
+        self.impostorPairs = rates.impostorDistances.count
+        self.pairsExcluded = excluded
+        self.genuineDistanceRange = [rates.genuineDistances.first, rates.genuineDistances.last].compactMap { $0 }
+        self.impostorDistanceRange = [rates.impostorDistances.first, rates.impostorDistances.last].compactMap { $0 }
+        self.table = stride(from: 0.30, through: 0.801, by: 0.05).map {
+            Row(threshold: $0, fmr: rates.falseMatchRate(at: $0), fnmr: rates.falseNonMatchRate(at: $0))
+        }
+        self.equalErrorRate = rates.equalErrorRate?.rate
+        self.equalErrorRateThreshold = rates.equalErrorRate?.threshold
+        self.maxFMR = maxFMR
+        let point = rates.operatingPoint(maximumFalseMatchRate: maxFMR)
+        self.thresholdAtMaxFMR = point?.threshold
+        self.fnmrAtMaxFMR = point?.falseNonMatchRate
+        self.fmrResolution = rates.impostorDistances.isEmpty ? nil : 1 / Double(rates.impostorDistances.count)
+        self.policyThreshold = policyThreshold
+        self.policyPoint = Row(
+            threshold: policyThreshold, fmr: rates.falseMatchRate(at: policyThreshold),
+            fnmr: rates.falseNonMatchRate(at: policyThreshold)
+        )
+    }
+
+    var text: String {
+        func f(_ v: Double?, _ digits: Int = 4) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "n/a" }
+        var lines: [String] = []
+        lines.append("images: \(images), failures to enrol (no face): \(failuresToEnrol.count)\(failuresToEnrol.isEmpty ? "" : " " + failuresToEnrol.joined(separator: ", "))")
+        if !unreadable.isEmpty { lines.append("unreadable: " + unreadable.map { "\($0.key) (\($0.value))" }.sorted().joined(separator: ", ")) }
+        if !severalFaces.isEmpty { lines.append("several faces (largest used): " + severalFaces.joined(separator: ", ")) }
+        lines.append("pairs: \(genuinePairs) genuine, \(impostorPairs) impostor, \(pairsExcluded) excluded (an image failed to enrol)")
+        lines.append("distances: genuine \(f(genuineDistanceRange.first))-\(f(genuineDistanceRange.last)), impostor \(f(impostorDistanceRange.first))-\(f(impostorDistanceRange.last))")
+        lines.append("threshold   FMR      FNMR")
+        for row in table { lines.append(String(format: "  %.2f     %.4f   %.4f", row.threshold, row.fmr, row.fnmr)) }
+        lines.append("EER \(f(equalErrorRate)) at threshold \(f(equalErrorRateThreshold))")
+        lines.append("FMR <= \(maxFMR): threshold \(f(thresholdAtMaxFMR)), FNMR \(f(fnmrAtMaxFMR)) (FMR resolution 1/\(impostorPairs) = \(f(fmrResolution, 5)))")
+        lines.append("policy threshold \(f(policyThreshold, 2)): FMR \(f(policyPoint.fmr)), FNMR \(f(policyPoint.fnmr))")
+        return lines.joined(separator: "\n")
+    }
 }
