@@ -1,0 +1,99 @@
+/// What the engine saw of one image, reduced to what a decision needs.
+public struct FaceSample: Sendable, Hashable {
+    /// Faces found.
+    public var faceCount: Int
+    /// Width in pixels of the largest face, 0 when none.
+    public var largestFaceWidth: Int
+    /// Embedding of the largest face.
+    public var embedding: FaceEmbedding?
+
+    /// Creates a sample.
+    public init(faceCount: Int, largestFaceWidth: Int, embedding: FaceEmbedding?) {
+        self.faceCount = faceCount
+        self.largestFaceWidth = largestFaceWidth
+        self.embedding = embedding
+    }
+}
+
+/// A decision with its reasons and, when a comparison was made, the distance.
+public struct VerificationOutcome: Sendable, Hashable {
+    /// The decision.
+    public var decision: Decision
+    /// Why, in a stable order.
+    public var reasons: [ReasonCode]
+    /// The embedding distance, when both images had one usable face.
+    public var distance: Double?
+
+    /// Creates an outcome.
+    public init(decision: Decision, reasons: [ReasonCode], distance: Double?) {
+        self.decision = decision
+        self.reasons = reasons
+        self.distance = distance
+    }
+}
+
+/// The rules that turn face samples into a decision: a versioned value, so that every audit
+/// record can say which rules made it.
+public struct MatchPolicy: Sendable, Hashable, Codable {
+    /// Names this set of rules in responses and audit records.
+    public var version: String
+    /// Distance at or below which two faces are the same person (dlib's operating point: 0.6).
+    public var threshold: Double
+    /// Distances within this of the threshold go to manual review (0: none).
+    public var reviewBand: Double
+    /// Smallest usable selfie face, in pixels of box width.
+    public var minimumSelfieFaceWidth: Int
+    /// Smallest usable ID-card face, in pixels of box width.
+    public var minimumIDCardFaceWidth: Int
+    /// Whether backends receive the distance and threshold.
+    public var scoresForBackends: Bool
+
+    /// Threshold 0.6, no review band, faces of at least 64 px (selfie) and 40 px (ID card).
+    public static let standard = MatchPolicy(
+        version: "match-2026.11-1", threshold: 0.6, reviewBand: 0, minimumSelfieFaceWidth: 64,
+        minimumIDCardFaceWidth: 40, scoresForBackends: true
+    )
+
+    /// Creates a policy.
+    public init(
+        version: String, threshold: Double, reviewBand: Double, minimumSelfieFaceWidth: Int,
+        minimumIDCardFaceWidth: Int, scoresForBackends: Bool
+    ) {
+        self.version = version
+        self.threshold = threshold
+        self.reviewBand = reviewBand
+        self.minimumSelfieFaceWidth = minimumSelfieFaceWidth
+        self.minimumIDCardFaceWidth = minimumIDCardFaceWidth
+        self.scoresForBackends = scoresForBackends
+    }
+
+    /// Decides on one selfie and one ID-card portrait.
+    ///
+    /// Capture problems (no face, several faces, a face too small) on either side give RETRY
+    /// with every problem as a reason; otherwise the distance decides.
+    public func decide(selfie: FaceSample, idCard: FaceSample) -> VerificationOutcome {
+        var problems: [ReasonCode] = []
+        switch selfie.faceCount {
+        case 0: problems.append(.noFaceInSelfie)
+        case 1 where selfie.largestFaceWidth < self.minimumSelfieFaceWidth: problems.append(.selfieFaceTooSmall)
+        case 1: break
+        default: problems.append(.severalFacesInSelfie)
+        }
+        switch idCard.faceCount {
+        case 0: problems.append(.noFaceOnIDCard)
+        case 1 where idCard.largestFaceWidth < self.minimumIDCardFaceWidth: problems.append(.idCardFaceTooSmall)
+        case 1: break
+        default: problems.append(.severalFacesOnIDCard)
+        }
+        guard problems.isEmpty, let a = selfie.embedding, let b = idCard.embedding else {
+            return VerificationOutcome(decision: .retry, reasons: problems.isEmpty ? [.noFaceInSelfie] : problems, distance: nil)
+        }
+        let distance = a.distance(to: b)
+        if self.reviewBand > 0 && abs(distance - self.threshold) <= self.reviewBand {
+            return VerificationOutcome(decision: .manualReview, reasons: [.nearThreshold], distance: distance)
+        }
+        return distance <= self.threshold
+            ? VerificationOutcome(decision: .approved, reasons: [.facesMatch], distance: distance)
+            : VerificationOutcome(decision: .rejected, reasons: [.facesDiffer], distance: distance)
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import SimverifyCore
+
+/// Everything the server is configured with: one JSON file (see `simverify.example.json`) plus
+/// command-line flags. Every field has a default that runs on a laptop.
+public struct ServerConfiguration: Sendable, Codable, Hashable {
+    /// Address to listen on.
+    public var host: String = "127.0.0.1"
+    /// Port to listen on; 0 picks a free one (tests).
+    public var port: Int = 7443
+    /// Certificate files.
+    public var tls: TLSFiles = TLSFiles()
+    /// Connection and call limits.
+    public var limits: ConnectionLimits = ConnectionLimits()
+    /// The face engine.
+    public var engine: EngineSettings = EngineSettings()
+    /// The decision rules.
+    public var policy: MatchPolicy = .standard
+    /// trace, debug, info, notice, warning, error or critical.
+    public var logLevel: String = "info"
+
+    /// Creates the defaults.
+    public init() {}
+
+    /// PEM files for mutual TLS.
+    public struct TLSFiles: Sendable, Codable, Hashable {
+        /// The server's certificate chain.
+        public var certificate: String = "certs/generated/server.pem"
+        /// The server's private key.
+        public var privateKey: String = "certs/generated/server-key.pem"
+        /// The CA that issues client certificates; clients without one it issued are refused.
+        public var clientCA: String = "certs/generated/ca.pem"
+        public init() {}
+    }
+
+    /// Limits that keep one caller from costing another its answer.
+    public struct ConnectionLimits: Sendable, Codable, Hashable {
+        /// Open connections in total; more are closed at accept.
+        public var maxConnections: Int = 1024
+        /// Calls in flight on one connection; more get RESOURCE_EXHAUSTED.
+        public var maxConcurrentCallsPerConnection: Int = 16
+        /// A TLS handshake not finished in this time closes the connection.
+        public var handshakeTimeoutSeconds: Double = 10
+        /// A connection with no call and no traffic for this long gets a goaway.
+        public var idleTimeoutSeconds: Double = 300
+        /// A frame begun must be complete within this time plus its length at the minimum rate.
+        public var frameTimeoutSeconds: Double = 10
+        /// The slowest upload accepted for a frame's payload, bytes per second.
+        public var minimumBytesPerSecond: Int = 64 * 1024
+        /// Deadline of a call that sets none.
+        public var defaultDeadlineMilliseconds: Int = 30_000
+        /// Longest deadline a call may ask for.
+        public var maxDeadlineMilliseconds: Int = 120_000
+        /// On shutdown, in-flight calls get this long to finish.
+        public var drainSeconds: Double = 30
+        public init() {}
+    }
+
+    /// The face engine's settings.
+    public struct EngineSettings: Sendable, Codable, Hashable {
+        /// Worker threads; nil means the number of cores.
+        public var workers: Int?
+        /// Face jobs that may wait; more get RESOURCE_EXHAUSTED at once.
+        public var maxQueuedJobs: Int = 32
+        /// Model directory; nil means `$SIMVERIFY_MODELS` or `~/.cache/simverify/models`.
+        public var modelDirectory: String?
+        public init() {}
+    }
+
+    /// Reads a configuration file. Fields it leaves out keep their defaults; an unknown field is
+    /// an error (a misspelt limit must not silently fall back to its default).
+    /// - Throws: `SimverifyError` naming the file and the problem.
+    public static func load(from path: String) throws -> ServerConfiguration {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw SimverifyError(.fileUnreadable, "cannot read configuration \(path)")
+        }
+        do {
+            let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(ServerConfiguration()))
+            let given = try JSONSerialization.jsonObject(with: data)
+            let merged = try Self.merge(given, over: defaults, path: "")
+            return try JSONDecoder().decode(ServerConfiguration.self, from: JSONSerialization.data(withJSONObject: merged))
+        } catch let error as SimverifyError {
+            throw SimverifyError(error.code, "configuration \(path): \(error.message)")
+        } catch {
+            throw SimverifyError(.invalidArgument, "configuration \(path) is not valid JSON of the expected shape")
+        }
+    }
+
+    private static func merge(_ given: Any, over defaults: Any, path: String) throws -> Any {
+        guard let defaultObject = defaults as? [String: Any] else { return given }
+        guard let givenObject = given as? [String: Any] else {
+            throw SimverifyError(.invalidArgument, "\(path.isEmpty ? "the top level" : path) must be an object")
+        }
+        var merged = defaultObject
+        for (key, value) in givenObject {
+            let keyPath = path.isEmpty ? key : path + "." + key
+            guard let base = defaultObject[key] else {
+                // Optional fields absent from the encoded defaults.
+                guard Self.optionalKeys.contains(keyPath) else {
+                    throw SimverifyError(.invalidArgument, "unknown field \(keyPath)")
+                }
+                merged[key] = value
+                continue
+            }
+            merged[key] = try Self.merge(value, over: base, path: keyPath)
+        }
+        return merged
+    }
+
+    private static let optionalKeys: Set<String> = ["engine.workers", "engine.modelDirectory"]
+}

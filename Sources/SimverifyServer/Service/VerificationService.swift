@@ -1,0 +1,186 @@
+import Foundation
+import Logging
+import NIOCore
+import SimverifyCore
+import SimverifyFaceEngine
+import SimverifyProto
+import SimverifyWire
+import SwiftProtobuf
+
+/// The service behind the transport: decodes a request payload, does the work, encodes the
+/// answer. Transport-agnostic: the connection handler calls it, and so can tests.
+public final class VerificationService: Sendable {
+    /// The server version reported by Health.
+    public static let version = "0.3.0"
+    /// Most selfie frames a Verify may carry.
+    public static let maxSelfieFrames = 15
+
+    private let engine: FaceEngine
+    private let policy: MatchPolicy
+    private let logger: Logger
+
+    /// Creates the service.
+    public init(engine: FaceEngine, policy: MatchPolicy, logger: Logger) {
+        self.engine = engine
+        self.policy = policy
+        self.logger = logger
+    }
+
+    /// Handles one call.
+    /// - Returns: The response payload, or the status of the failure.
+    public func handle(method: MethodID, payload: ByteBuffer, caller: CallerIdentity) async -> Result<ByteBuffer, RPCStatus> {
+        do {
+            switch method {
+            case .health: return .success(try Self.encode(self.health()))
+            case .verify:
+                let request: Simverify_V1_VerifyRequest = try Self.decode(payload)
+                return .success(try Self.encode(try await self.verify(request, caller: caller)))
+            case .startSession, .extractTemplate:
+                return .failure(RPCStatus(.unimplemented, "\(method) is not available in this server version", reason: "not_implemented"))
+            default:
+                return .failure(RPCStatus(.unimplemented, "unknown method", reason: "unknown_method"))
+            }
+        } catch let status as RPCStatus {
+            return .failure(status)
+        } catch {
+            self.logger.error("call failed", metadata: ["method": "\(method)", "error_type": "\(type(of: error))"])
+            return .failure(RPCStatus(.internal, "internal error", reason: "internal"))
+        }
+    }
+
+    func health() -> Simverify_V1_HealthResponse {
+        let load = self.engine.load
+        var response = Simverify_V1_HealthResponse()
+        response.status = .serving
+        response.version = Self.version
+        response.faceWorkers = UInt32(self.engine.workerCount)
+        response.faceJobsBusy = UInt32(load.busy)
+        response.faceJobsWaiting = UInt32(load.waiting)
+        return response
+    }
+
+    func verify(_ request: Simverify_V1_VerifyRequest, caller: CallerIdentity) async throws -> Simverify_V1_VerifyResponse {
+        var request = request
+        let inputs = try VerifyInputs(taking: &request)
+        async let idCard = self.sample(inputs.idCard, kind: .idCard, field: "id_card_image")
+        async let selfie = self.sample(inputs.selfie, kind: .selfie, field: "selfie_frames[0]")
+        let outcome = self.policy.decide(selfie: try await selfie, idCard: try await idCard)
+
+        var response = Simverify_V1_VerifyResponse()
+        response.decision = Simverify_V1_Decision(outcome.decision)
+        response.reasons = outcome.reasons.map(Simverify_V1_ReasonCode.init)
+        response.policyVersion = self.policy.version
+        if caller.role == .backend && self.policy.scoresForBackends, let distance = outcome.distance {
+            response.scores.distance = Float(distance)
+            response.scores.threshold = Float(self.policy.threshold)
+        }
+        self.logger.info(
+            "verify",
+            metadata: [
+                "tenant": "\(caller.tenant)", "role": "\(caller.role.rawValue)", "terminal": "\(caller.terminal ?? "-")",
+                "decision": "\(outcome.decision.rawValue)", "reasons": "\(outcome.reasons.map(\.rawValue))",
+            ]
+        )
+        return response
+    }
+
+    private func sample(_ jpeg: ZeroizingBuffer, kind: ImageKind, field: String) async throws -> FaceSample {
+        let analysis: FaceAnalysis
+        do {
+            analysis = try await self.engine.analyze(jpeg: jpeg, kind: kind, embeddings: .largestFace)
+        } catch let error as FaceEngineError {
+            throw RPCStatus(error, field: field)
+        }
+        let largest = analysis.largestFace
+        return FaceSample(faceCount: analysis.faces.count, largestFaceWidth: largest?.box.width ?? 0, embedding: largest?.embedding)
+    }
+
+    static func decode<Message: SwiftProtobuf.Message>(_ payload: ByteBuffer) throws -> Message {
+        do {
+            return try payload.withUnsafeReadableBytes { bytes in
+                // Borrow the frame's bytes without copying; protobuf copies out what it keeps.
+                let view = bytes.baseAddress.map {
+                    Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: $0), count: bytes.count, deallocator: .none)
+                } ?? Data()
+                return try Message(serializedBytes: view)
+            }
+        } catch {
+            throw RPCStatus(.invalidArgument, "the request payload is not a valid \(Message.protoMessageName)", reason: "malformed_payload")
+        }
+    }
+
+    static func encode(_ message: some SwiftProtobuf.Message) throws -> ByteBuffer {
+        let bytes: [UInt8] = try message.serializedBytes()
+        return ByteBuffer(bytes: bytes)
+    }
+}
+
+/// The images of a Verify request, moved into zeroizing buffers, with the request validated.
+struct VerifyInputs {
+    let idCard: ZeroizingBuffer
+    let selfie: ZeroizingBuffer
+
+    /// Validates `request` and moves its images out, zeroing the protobuf copies.
+    init(taking request: inout Simverify_V1_VerifyRequest) throws {
+        defer { Self.zeroImages(in: &request) }
+        guard request.consent.given else {
+            throw RPCStatus(.failedPrecondition, "the customer's consent is required", reason: "consent_missing")
+        }
+        try SubjectValidation.validate(request.subject)
+        if !request.sealedTemplate.isEmpty {
+            throw RPCStatus(.unimplemented, "sealed templates are not available in this server version", reason: "not_implemented")
+        }
+        guard !request.idCardImage.isEmpty else {
+            throw RPCStatus(.invalidArgument, "id_card_image or sealed_template is required", reason: "id_card_missing")
+        }
+        guard !request.selfieFrames.isEmpty else {
+            throw RPCStatus(.invalidArgument, "at least one selfie frame is required", reason: "selfie_missing")
+        }
+        guard request.selfieFrames.count <= VerificationService.maxSelfieFrames else {
+            throw RPCStatus(.invalidArgument, "at most \(VerificationService.maxSelfieFrames) selfie frames", reason: "too_many_frames")
+        }
+        guard request.selfieFrames.count == 1 else {
+            throw RPCStatus(
+                .failedPrecondition, "multi-frame Verify needs a liveness session, not available in this server version",
+                reason: "session_required"
+            )
+        }
+        self.idCard = request.idCardImage.withUnsafeBytes { ZeroizingBuffer(copying: $0) }
+        self.selfie = request.selfieFrames[0].withUnsafeBytes { ZeroizingBuffer(copying: $0) }
+    }
+
+    private static func zeroImages(in request: inout Simverify_V1_VerifyRequest) {
+        request.idCardImage.resetBytes(in: 0..<request.idCardImage.count)
+        for i in request.selfieFrames.indices {
+            request.selfieFrames[i].resetBytes(in: 0..<request.selfieFrames[i].count)
+        }
+    }
+}
+
+/// Identifiers must look like identifiers; their values never appear in an error.
+enum SubjectValidation {
+    static func validate(_ subject: Simverify_V1_SubjectReferences) throws {
+        try check(subject.nationalID, "subject.national_id", maxLength: 32) { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        try check(subject.msisdn, "subject.msisdn", maxLength: 16) { $0.isASCII && ($0.isNumber || $0 == "+") }
+        try check(subject.iccid, "subject.iccid", maxLength: 22) { $0.isASCII && $0.isNumber }
+    }
+
+    private static func check(_ value: String, _ field: String, maxLength: Int, _ allowed: (Character) -> Bool) throws {
+        guard value.count <= maxLength, value.allSatisfy(allowed) else {
+            throw RPCStatus(.invalidArgument, "\(field) is malformed", reason: "malformed_identifier")
+        }
+    }
+}
+
+extension RPCStatus {
+    /// The status for a face-engine error on one image field.
+    init(_ error: FaceEngineError, field: String) {
+        switch error.code {
+        case .overloaded: self.init(.resourceExhausted, "the server is busy; try again", reason: "overloaded")
+        case .shutDown: self.init(.unavailable, "the server is shutting down", reason: "shutting_down")
+        case .internalError, .modelMissing, .modelMismatch, .modelUnreadable, .invalidArgument:
+            self.init(.internal, "internal error", reason: "internal")
+        default: self.init(.invalidArgument, "\(field): \(error.message)", reason: "\(field).\(error.code)")
+        }
+    }
+}

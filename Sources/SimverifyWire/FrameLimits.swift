@@ -1,0 +1,48 @@
+/// Maximum payload sizes, checked against the header before any payload byte is buffered.
+public struct FrameLimits: Sendable, Hashable {
+    /// Largest request payload of each method; a method not listed is unknown.
+    public var requestPayload: [MethodID: Int]
+    /// Largest response payload a client accepts.
+    public var responsePayload: Int
+    /// Largest error or goaway payload (a `Status`).
+    public var statusPayload: Int
+
+    /// Version 1's limits: Health and StartSession 1 KiB, Verify 24 MiB (15 frames and an ID
+    /// photo), ExtractTemplate 4 MiB; responses 64 KiB, status 4 KiB.
+    public static let standard = FrameLimits(
+        requestPayload: [.health: 1024, .startSession: 1024, .verify: 24 << 20, .extractTemplate: 4 << 20],
+        responsePayload: 64 << 10,
+        statusPayload: 4096
+    )
+
+    /// Creates limits.
+    public init(requestPayload: [MethodID: Int], responsePayload: Int, statusPayload: Int) {
+        self.requestPayload = requestPayload
+        self.responsePayload = responsePayload
+        self.statusPayload = statusPayload
+    }
+
+    /// The payload allowed for this header; ping and pong carry exactly 8 bytes, cancel none.
+    /// - Throws: `FrameError` `.unknownMethod` for a request to a method not listed.
+    public func maximumPayload(for header: FrameHeader) throws(FrameError) -> Int {
+        switch header.type {
+        case .request:
+            guard let limit = self.requestPayload[header.method] else { throw FrameError(.unknownMethod) }
+            return limit
+        case .response: return self.responsePayload
+        case .error, .goaway: return self.statusPayload
+        case .ping, .pong: return 8
+        case .cancel: return 0
+        }
+    }
+
+    /// Checks a header against the limits.
+    /// - Throws: `FrameError` `.unknownMethod` or `.payloadTooLarge`.
+    public func validate(_ header: FrameHeader) throws(FrameError) {
+        let limit = try self.maximumPayload(for: header)
+        guard Int(header.payloadLength) <= limit else { throw FrameError(.payloadTooLarge) }
+        if header.type == .ping || header.type == .pong, header.payloadLength != 8 {
+            throw FrameError(.payloadTooLarge)
+        }
+    }
+}
