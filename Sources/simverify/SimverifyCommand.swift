@@ -5,6 +5,9 @@ struct SimverifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simverify",
         abstract: "Identity verification for SIM registration: a live selfie against an ID-card photo.",
-        subcommands: [CompareCommand.self, EvalCommand.self, BenchCommand.self]
+        subcommands: [
+            ServeCommand.self, VerifyCommand.self, HealthCommand.self, DevCertsCommand.self, CompareCommand.self,
+            EvalCommand.self, BenchCommand.self,
+        ]
     )
 }

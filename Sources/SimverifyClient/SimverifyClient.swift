@@ -1,0 +1,167 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+import SimverifyCore
+import SimverifyProto
+import SimverifyWire
+import SwiftProtobuf
+
+/// An async client for one mutual-TLS connection to a simverify server. Calls may run
+/// concurrently; they are multiplexed on the connection.
+public final class SimverifyClient: Sendable {
+    private let channel: any Channel
+
+    private init(channel: any Channel) {
+        self.channel = channel
+    }
+
+    /// Connects and completes the TLS handshake.
+    /// - Throws: `RPCStatus` `.unavailable` when the server cannot be reached or refuses the
+    ///   handshake; `.invalidArgument` when the certificate files cannot be loaded.
+    public static func connect(
+        _ configuration: ClientConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> SimverifyClient {
+        let context: NIOSSLContext
+        do {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.minimumTLSVersion = .tlsv12
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(configuration.certificate).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: configuration.privateKey, format: .pem))
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(configuration.trustRoots))
+            context = try NIOSSLContext(configuration: tls)
+        } catch {
+            throw RPCStatus(.invalidArgument, "cannot load the client certificate, key or CA: \(error)", reason: "tls_files")
+        }
+        let hostname = configuration.serverHostname
+        let timeout = configuration.connectTimeout.components
+        do {
+            let channel = try await ClientBootstrap(group: group)
+                .connectTimeout(.seconds(timeout.seconds))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let sync = channel.pipeline.syncOperations
+                        try sync.addHandler(NIOSSLClientHandler(context: context, serverHostname: hostname))
+                        try sync.addHandler(ByteToMessageHandler(FrameDecoder(limits: .standard)))
+                        try sync.addHandler(MessageToByteHandler(FrameEncoder()))
+                        try sync.addHandler(ClientHandler())
+                    }
+                }
+                .connect(host: configuration.host, port: configuration.port).get()
+            return SimverifyClient(channel: channel)
+        } catch {
+            throw RPCStatus(.unavailable, "cannot connect to \(configuration.host):\(configuration.port): \(error)", reason: "connect")
+        }
+    }
+
+    /// Sends one raw call and waits for its answer.
+    /// - Parameters:
+    ///   - method: The method.
+    ///   - payload: The serialised request.
+    ///   - deadline: The call's deadline; nil for the server's default.
+    /// - Throws: `RPCStatus` from the server or for a lost connection.
+    public func call(method: MethodID, payload: ByteBuffer, deadline: Duration? = nil) async throws -> ByteBuffer {
+        let promise = self.channel.eventLoop.makePromise(of: ByteBuffer.self)
+        let milliseconds = deadline.map { UInt32(clamping: $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) } ?? 0
+        let call = ClientCall(method: method, payload: payload, deadlineMilliseconds: milliseconds, promise: promise)
+        self.channel.writeAndFlush(call).whenFailure { error in promise.fail(error) }
+        do {
+            return try await promise.futureResult.get()
+        } catch let status as RPCStatus {
+            throw status
+        } catch {
+            throw RPCStatus(.unavailable, "the connection failed: \(type(of: error))", reason: "connection_error")
+        }
+    }
+
+    /// Asks the server whether it is serving.
+    public func health(deadline: Duration? = .seconds(5)) async throws -> HealthReport {
+        let response: Simverify_V1_HealthResponse = try await self.call(.health, Simverify_V1_HealthRequest(), deadline: deadline)
+        return HealthReport(
+            serving: response.status == .serving, version: response.version, faceWorkers: Int(response.faceWorkers),
+            faceJobsBusy: Int(response.faceJobsBusy), faceJobsWaiting: Int(response.faceJobsWaiting)
+        )
+    }
+
+    /// Verifies a selfie against an ID card.
+    /// - Throws: `RPCStatus` for a refused or failed call; a mismatch is a decision, not an error.
+    public func verify(_ request: VerificationRequest, deadline: Duration? = .seconds(30)) async throws -> VerificationResult {
+        var message = Simverify_V1_VerifyRequest()
+        if let image = request.idCardImage { message.idCardImage = image.withUnsafeBytes { Data($0) } }
+        if let template = request.sealedTemplate { message.sealedTemplate = Data(template) }
+        message.selfieFrames = request.selfieFrames.map { frame in frame.withUnsafeBytes { Data($0) } }
+        message.sessionToken = request.sessionToken ?? ""
+        message.subject.nationalID = request.subject.nationalID
+        message.subject.msisdn = request.subject.msisdn
+        message.subject.iccid = request.subject.iccid
+        message.consent.given = request.consentGiven
+        message.consent.textVersion = request.consentTextVersion
+        let response: Simverify_V1_VerifyResponse = try await self.call(.verify, message, deadline: deadline)
+        return VerificationResult(response)
+    }
+
+    /// Closes the connection.
+    public func close() async {
+        try? await self.channel.close()
+    }
+
+    private func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: MethodID, _ request: Request, deadline: Duration?
+    ) async throws -> Response {
+        let bytes: [UInt8] = try request.serializedBytes()
+        let payload = try await self.call(method: method, payload: ByteBuffer(bytes: bytes), deadline: deadline)
+        do {
+            return try Response(serializedBytes: Array(payload.readableBytesView))
+        } catch {
+            throw RPCStatus(.internal, "an unreadable response from the server", reason: "malformed_response")
+        }
+    }
+}
+
+extension VerificationResult {
+    init(_ response: Simverify_V1_VerifyResponse) {
+        self.init(
+            decision: Decision(response.decision) ?? .retry,
+            reasons: response.reasons.compactMap(ReasonCode.init),
+            distance: response.hasScores ? Double(response.scores.distance) : nil,
+            threshold: response.hasScores ? Double(response.scores.threshold) : nil,
+            policyVersion: response.policyVersion,
+            receiptLeafIndex: response.hasReceipt ? response.receipt.leafIndex : nil,
+            receiptLeafHash: response.hasReceipt ? Array(response.receipt.leafHash) : nil,
+            attemptsRemaining: Int(response.attemptsRemaining)
+        )
+    }
+}
+
+extension Decision {
+    init?(_ decision: Simverify_V1_Decision) {
+        switch decision {
+        case .approved: self = .approved
+        case .rejected: self = .rejected
+        case .livenessFailed: self = .livenessFailed
+        case .retry: self = .retry
+        case .manualReview: self = .manualReview
+        case .fallback: self = .fallback
+        default: return nil
+        }
+    }
+}
+
+extension ReasonCode {
+    init?(_ reason: Simverify_V1_ReasonCode) {
+        switch reason {
+        case .facesMatch: self = .facesMatch
+        case .facesDiffer: self = .facesDiffer
+        case .noFaceInSelfie: self = .noFaceInSelfie
+        case .noFaceOnIDCard: self = .noFaceOnIDCard
+        case .severalFacesInSelfie: self = .severalFacesInSelfie
+        case .severalFacesOnIDCard: self = .severalFacesOnIDCard
+        case .selfieFaceTooSmall: self = .selfieFaceTooSmall
+        case .idCardFaceTooSmall: self = .idCardFaceTooSmall
+        case .nearThreshold: self = .nearThreshold
+        case .attemptsExhausted: self = .attemptsExhausted
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import SimverifyCore
+import SimverifyFaceEngine
+import SimverifyServer
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the mutual-TLS verification server.",
+        discussion: """
+            Reads --config (JSON; see simverify.example.json) if given; flags override it. Stops
+            gracefully on SIGTERM or SIGINT: no new calls, in-flight calls finish, then exit.
+            """
+    )
+
+    @Option(help: "Configuration file (JSON).") var config: String?
+    @Option(help: "Address to listen on.") var host: String?
+    @Option(help: "Port to listen on.") var port: Int?
+    @Option(help: "Face worker threads.") var workers: Int?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String?
+
+    func run() async throws {
+        var configuration: ServerConfiguration
+        do {
+            configuration = try config.map(ServerConfiguration.load(from:)) ?? ServerConfiguration()
+        } catch {
+            reportAndExit(error)
+        }
+        if let host { configuration.host = host }
+        if let port { configuration.port = port }
+        if let workers { configuration.engine.workers = workers }
+        if let logLevel { configuration.logLevel = logLevel }
+        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "simverify")
+
+        do {
+            var engineConfiguration = FaceEngineConfiguration()
+            if let workers = configuration.engine.workers { engineConfiguration.workers = workers }
+            engineConfiguration.maxQueuedJobs = configuration.engine.maxQueuedJobs
+            if let directory = configuration.engine.modelDirectory { engineConfiguration.models = FaceModelFiles(directory: directory) }
+            let engine = try FaceEngine(configuration: engineConfiguration, logger: logger)
+            let service = VerificationService(engine: engine, policy: configuration.policy, logger: logger)
+            let server = try RPCServer(configuration: configuration, service: service, logger: logger)
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+                )
+            )
+            try await group.run()
+            await engine.shutdown()
+        } catch {
+            reportAndExit(error)
+        }
+    }
+}
