@@ -131,16 +131,23 @@ let package = Package(
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "SimverifyPKITests", dependencies: ["SimverifyPKI", "SimverifyCore"]),
+        .testTarget(
+            name: "SimverifyPKITests",
+            dependencies: [
+                "SimverifyPKI", "SimverifyCore", .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
         .testTarget(
             name: "SimverifyServerTests",
             dependencies: [
                 "SimverifyServer", "SimverifyClient", "SimverifyPKI", "SimverifyWire", "SimverifyProto",
-                "SimverifyCore", "SimverifyFaceEngine",
+                "SimverifyCore", "SimverifyFaceEngine", "CSimverifyJPEGTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -119,16 +119,23 @@ extension DevelopmentPKI {
         ]
     }()
 
-    /// Writes a CA, a server certificate and the standard client certificates into `directory`
-    /// as `ca.pem`, `server.pem`, `server-key.pem`, `NAME.pem`, `NAME-key.pem`. Keys are mode 0600.
-    /// Existing files are kept unless `overwrite`.
-    /// - Returns: The paths written.
+    /// Writes a new CA, a server certificate and the standard client certificates into
+    /// `directory` (see `write(to:)`). Existing files are kept unless `overwrite`.
+    /// - Returns: The paths written; empty when a set was already there.
     @discardableResult
     public static func writeDevelopmentSet(to directory: String, overwrite: Bool = false) throws -> [String] {
+        if !overwrite, FileManager.default.fileExists(atPath: directory + "/ca.pem") { return [] }
+        return try DevelopmentPKI().write(to: directory)
+    }
+
+    /// Writes this CA's certificate, a server certificate and the standard client certificates
+    /// into `directory` as `ca.pem`, `server.pem`, `server-key.pem`, `NAME.pem`, `NAME-key.pem`.
+    /// Keys are mode 0600; the CA's key is not written.
+    /// - Returns: The paths written.
+    @discardableResult
+    public func write(to directory: String) throws -> [String] {
         let fm = FileManager.default
-        if !overwrite, fm.fileExists(atPath: directory + "/ca.pem") { return [] }
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let pki = try DevelopmentPKI()
         var written: [String] = []
         func write(_ name: String, _ issued: IssuedCertificate, key: Bool = true) throws {
             let certPath = directory + "/\(name).pem"
@@ -136,13 +143,16 @@ extension DevelopmentPKI {
             written.append(certPath)
             guard key else { return }
             let keyPath = directory + "/\(name)-key.pem"
-            fm.createFile(atPath: keyPath, contents: Data(try issued.privateKeyPEM().utf8), attributes: [.posixPermissions: 0o600])
+            try? fm.removeItem(atPath: keyPath)
+            guard fm.createFile(atPath: keyPath, contents: Data(try issued.privateKeyPEM().utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw SimverifyError(.fileUnreadable, "cannot write \(keyPath)")
+            }
             written.append(keyPath)
         }
-        try write("ca", pki.authority, key: false)
-        try write("server", try pki.issueServer())
-        for client in standardClients {
-            try write(client.file, try pki.issueClient(client.identity))
+        try write("ca", self.authority, key: false)
+        try write("server", try self.issueServer())
+        for client in Self.standardClients {
+            try write(client.file, try self.issueClient(client.identity))
         }
         return written
     }

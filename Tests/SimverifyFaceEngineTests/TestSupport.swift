@@ -54,7 +54,7 @@ enum TestImages {
     /// A solid-colour image.
     static func solid(width: Int, height: Int, value: UInt8) throws -> RGBImage {
         let buffer = ZeroizingBuffer(count: width * height * 3)
-        buffer.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: value) }
+        buffer.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: value) }
         return try RGBImage(width: width, height: height, pixels: buffer)
     }
 

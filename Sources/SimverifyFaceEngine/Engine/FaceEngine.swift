@@ -69,6 +69,50 @@ public final class FaceEngine: Sendable {
         }
     }
 
+    /// One image of a batch.
+    public struct BatchItem: Sendable {
+        /// The encoded image.
+        public var jpeg: ZeroizingBuffer
+        /// Selfie or ID card.
+        public var kind: ImageKind
+        /// Which faces get an embedding.
+        public var embeddings: EmbeddingSelection
+
+        /// Creates an item.
+        public init(jpeg: ZeroizingBuffer, kind: ImageKind, embeddings: EmbeddingSelection = .largestFace) {
+            self.jpeg = jpeg
+            self.kind = kind
+            self.embeddings = embeddings
+        }
+    }
+
+    /// Analyses several images as one job on one worker: admitted or refused as a whole, so a
+    /// request never holds half its work when the queue fills.
+    /// - Returns: One result per item, in order; an item's bad bytes fail only that item.
+    /// - Throws: `FaceEngineError` `.overloaded` or `.shutDown` for the whole batch.
+    public func analyze(batch: [BatchItem]) async throws -> [Result<FaceAnalysis, FaceEngineError>] {
+        let decoder = JPEGDecoder(limits: self.configuration.decoding)
+        let policy = self.configuration.detection
+        return try await self.pool.run { models in
+            batch.map { item -> Result<FaceAnalysis, FaceEngineError> in
+                do {
+                    let clock = ContinuousClock()
+                    var timings = StageTimings()
+                    let start = clock.now
+                    let image = try decoder.decode(item.jpeg)
+                    timings.decode = clock.now - start
+                    return .success(
+                        try models.analyze(image, kind: item.kind, policy: policy, embeddings: item.embeddings, timings: &timings)
+                    )
+                } catch let error as FaceEngineError {
+                    return .failure(error)
+                } catch {
+                    return .failure(FaceEngineError(.internalError, "unexpected failure"))
+                }
+            }
+        }
+    }
+
     /// Analyses already-decoded pixels.
     public func analyze(
         image: RGBImage,

@@ -62,9 +62,17 @@ public final class VerificationService: Sendable {
     func verify(_ request: Simverify_V1_VerifyRequest, caller: CallerIdentity) async throws -> Simverify_V1_VerifyResponse {
         var request = request
         let inputs = try VerifyInputs(taking: &request)
-        async let idCard = self.sample(inputs.idCard, kind: .idCard, field: "id_card_image")
-        async let selfie = self.sample(inputs.selfie, kind: .selfie, field: "selfie_frames[0]")
-        let outcome = self.policy.decide(selfie: try await selfie, idCard: try await idCard)
+        let results: [Result<FaceAnalysis, FaceEngineError>]
+        do {
+            results = try await self.engine.analyze(batch: [
+                .init(jpeg: inputs.idCard, kind: .idCard), .init(jpeg: inputs.selfie, kind: .selfie),
+            ])
+        } catch let error as FaceEngineError {
+            throw RPCStatus(error, field: "request")
+        }
+        let idCard = try Self.sample(results[0], field: "id_card_image")
+        let selfie = try Self.sample(results[1], field: "selfie_frames[0]")
+        let outcome = self.policy.decide(selfie: selfie, idCard: idCard)
 
         var response = Simverify_V1_VerifyResponse()
         response.decision = Simverify_V1_Decision(outcome.decision)
@@ -84,12 +92,11 @@ public final class VerificationService: Sendable {
         return response
     }
 
-    private func sample(_ jpeg: ZeroizingBuffer, kind: ImageKind, field: String) async throws -> FaceSample {
+    private static func sample(_ result: Result<FaceAnalysis, FaceEngineError>, field: String) throws -> FaceSample {
         let analysis: FaceAnalysis
-        do {
-            analysis = try await self.engine.analyze(jpeg: jpeg, kind: kind, embeddings: .largestFace)
-        } catch let error as FaceEngineError {
-            throw RPCStatus(error, field: field)
+        switch result {
+        case .success(let value): analysis = value
+        case .failure(let error): throw RPCStatus(error, field: field)
         }
         let largest = analysis.largestFace
         return FaceSample(faceCount: analysis.faces.count, largestFaceWidth: largest?.box.width ?? 0, embedding: largest?.embedding)

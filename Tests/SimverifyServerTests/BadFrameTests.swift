@@ -1,0 +1,175 @@
+import Foundation
+import NIOCore
+import SimverifyClient
+import SimverifyCore
+import SimverifyProto
+import SimverifyWire
+import Testing
+
+/// Each malformed frame gets its documented error or goaway, and the server keeps serving its
+/// other connections.
+@Suite("Bad frames", .serialized)
+struct BadFrameTests {
+    static func header(_ type: UInt8 = 1, version: UInt8 = 1, magic: UInt16 = 0x5356, method: UInt16 = 1, id: UInt32 = 1, length: UInt32 = 0) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeInteger(magic)
+        buffer.writeInteger(version)
+        buffer.writeInteger(type)
+        buffer.writeInteger(UInt16(0))
+        buffer.writeInteger(method)
+        buffer.writeInteger(id)
+        buffer.writeInteger(UInt32(0))
+        buffer.writeInteger(length)
+        return buffer
+    }
+
+    func raw(_ server: TestServer) async throws -> RawConnection {
+        try await RawConnection.connect(server.pki.client("counter-carrier-a-store-0001"), port: server.port)
+    }
+
+    func stillServing(_ server: TestServer) async throws {
+        let client = try await server.client()
+        #expect(try await client.health().serving)
+        await client.close()
+    }
+
+    func expectGoaway(_ connection: RawConnection, reason: String, within seconds: Double = 5) async {
+        let goaway = await connection.frame(within: seconds) { $0.header.type == .goaway }
+        #expect(goaway.flatMap(RawConnection.status).map(\.reason) == reason)
+        #expect(await connection.closed(within: seconds))
+    }
+
+    @Test(arguments: [
+        ("bad_magic", BadFrameTests.header(magic: 0x4745)),
+        ("unsupported_version", BadFrameTests.header(version: 9)),
+        ("unknown_frame_type", BadFrameTests.header(42)),
+        ("unknown_method", BadFrameTests.header(method: 999)),
+        ("payload_too_large", BadFrameTests.header(method: 3, length: UInt32(24 << 20) + 1)),
+        ("payload_too_large", BadFrameTests.header(method: 1, length: 0xFFFF_FFFF)),
+        ("unexpected_frame", BadFrameTests.header(2)),
+    ])
+    func headersEndTheConnectionWithAGoaway(reason: String, header: ByteBuffer) async throws {
+        let server = try await TestServer()
+        let connection = try await self.raw(server)
+        // Only the header: an oversized frame is refused before any payload is sent.
+        try await connection.send(header)
+        await self.expectGoaway(connection, reason: reason)
+        try await self.stillServing(server)
+        await server.stop()
+    }
+
+    @Test func malformedProtobufIsAnErrorAndTheConnectionLives() async throws {
+        let server = try await TestServer()
+        let connection = try await self.raw(server)
+        try await connection.send(Frame(type: .request, method: .verify, correlationID: 7, payload: ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0x0F, 0x01])))
+        let error = await connection.frame { $0.header.type == .error && $0.header.correlationID == 7 }
+        let status = error.flatMap(RawConnection.status)
+        #expect(status?.code == .invalidArgument && status?.reason == "malformed_payload")
+        try await connection.send(Frame(type: .ping, correlationID: 8, payload: ByteBuffer(bytes: [1, 2, 3, 4, 5, 6, 7, 8])))
+        let pong = await connection.frame { $0.header.type == .pong }
+        #expect(pong?.header.correlationID == 8 && pong.map { Array($0.payload.readableBytesView) } == [1, 2, 3, 4, 5, 6, 7, 8])
+        await connection.close()
+        await server.stop()
+    }
+
+    @Test func aTruncatedFrameFollowedBySilenceIsClosed() async throws {
+        let server = try await TestServer { $0.limits.frameTimeoutSeconds = 1 }
+        let connection = try await self.raw(server)
+        var partial = Self.header(method: 3, length: 100_000)
+        partial.writeBytes(Array(repeating: 0x0A, count: 10))
+        try await connection.send(partial)
+        // 1 s plus 100 kB at 64 kB/s: closed well within 5 s.
+        await self.expectGoaway(connection, reason: "frame_timeout", within: 6)
+        try await self.stillServing(server)
+        await server.stop()
+    }
+
+    @Test func aTricklingSenderIsClosed() async throws {
+        let server = try await TestServer { $0.limits.frameTimeoutSeconds = 1 }
+        let connection = try await self.raw(server)
+        let frame = Self.header(method: 1)
+        let start = ContinuousClock.now
+        var sent = 0
+        for byte in frame.readableBytesView {
+            guard connection.channel.isActive else { break }
+            try? await connection.send(ByteBuffer(bytes: [byte]))
+            sent += 1
+            try await Task.sleep(for: .milliseconds(400))
+        }
+        #expect(sent < 8, "closed after about a second of trickling")
+        #expect(await connection.closed(within: 2))
+        #expect(ContinuousClock.now - start < .seconds(6))
+        try await self.stillServing(server)
+        await server.stop()
+    }
+
+    @Test func tooManyConcurrentCallsAreRefusedOneByOne() async throws {
+        let server = try await TestServer { $0.limits.maxConcurrentCallsPerConnection = 2 }
+        let connection = try await self.raw(server)
+        var request = Simverify_V1_VerifyRequest()
+        let photo = try TestJPEG.bytes(Paths.face("london_005__neutral.jpg"))
+        request.idCardImage = photo.withUnsafeBytes { Data($0) }
+        request.selfieFrames = [request.idCardImage]
+        request.consent.given = true
+        let payload = ByteBuffer(bytes: try request.serializedBytes() as [UInt8])
+        var batch = ByteBuffer()
+        for id: UInt32 in 1...5 {
+            let frame = Frame(type: .request, method: .verify, correlationID: id, payload: payload)
+            batch.writeFrameHeader(frame.header)
+            batch.writeImmutableBuffer(payload)
+        }
+        try await connection.send(batch)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while connection.frames.count < 5 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let answers = connection.frames
+        #expect(answers.count == 5)
+        let refused = answers.filter { $0.header.type == .error && RawConnection.status(of: $0)?.reason == "too_many_calls" }
+        let answered = answers.filter { $0.header.type == .response }
+        #expect(refused.count == 3 && answered.count == 2)
+        #expect(Set(answered.map(\.header.correlationID)) == [1, 2])
+        await connection.close()
+        await server.stop()
+    }
+
+    @Test func duplicateCorrelationIDsEndTheConnection() async throws {
+        let server = try await TestServer()
+        let connection = try await self.raw(server)
+        let photo = try TestJPEG.bytes(Paths.face("london_005__neutral.jpg"))
+        var request = Simverify_V1_VerifyRequest()
+        request.idCardImage = photo.withUnsafeBytes { Data($0) }
+        request.selfieFrames = [request.idCardImage]
+        request.consent.given = true
+        let payload = ByteBuffer(bytes: try request.serializedBytes() as [UInt8])
+        var both = ByteBuffer()
+        for _ in 0..<2 {
+            let frame = Frame(type: .request, method: .verify, correlationID: 5, payload: payload)
+            both.writeFrameHeader(frame.header)
+            both.writeImmutableBuffer(payload)
+        }
+        try await connection.send(both)
+        await self.expectGoaway(connection, reason: "duplicate_correlation_id")
+        await server.stop()
+    }
+
+    @Test func cancelAndDeadlineAnswerTheCall() async throws {
+        let server = try await TestServer()
+        let connection = try await self.raw(server)
+        let photo = try TestJPEG.bytes(Paths.face("obama__2012_official_portrait.jpg"))
+        var request = Simverify_V1_VerifyRequest()
+        request.idCardImage = photo.withUnsafeBytes { Data($0) }
+        request.selfieFrames = [request.idCardImage]
+        request.consent.given = true
+        let payload = ByteBuffer(bytes: try request.serializedBytes() as [UInt8])
+        try await connection.send(Frame(type: .request, method: .verify, correlationID: 1, payload: payload))
+        try await connection.send(Frame(type: .cancel, correlationID: 1, payload: ByteBuffer()))
+        let cancelled = await connection.frame { $0.header.correlationID == 1 }
+        #expect(cancelled?.header.type == .error && cancelled.flatMap(RawConnection.status)?.code == .cancelled)
+        try await connection.send(Frame(type: .request, method: .verify, correlationID: 2, deadlineMilliseconds: 1, payload: payload))
+        let late = await connection.frame { $0.header.correlationID == 2 }
+        #expect(late?.header.type == .error && late.flatMap(RawConnection.status)?.code == .deadlineExceeded)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(connection.frames.filter { $0.header.correlationID <= 2 }.count == 2, "exactly one answer per call")
+        await connection.close()
+        await server.stop()
+    }
+}

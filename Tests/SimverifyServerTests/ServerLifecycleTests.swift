@@ -1,0 +1,66 @@
+import Foundation
+import Logging
+import SimverifyClient
+import SimverifyCore
+import SimverifyFaceEngine
+import SimverifyServer
+import SimverifyWire
+import Testing
+
+@Suite("Server lifecycle and load", .serialized)
+struct ServerLifecycleTests {
+    @Test func aFullFaceQueueAnswersResourceExhaustedAtOnce() async throws {
+        var configuration = FaceEngineConfiguration()
+        configuration.workers = 1
+        configuration.maxQueuedJobs = 0
+        let engine = try FaceEngine(configuration: configuration, logger: Logger(label: "test"))
+        let server = try await TestServer(engine: engine)
+        let photo = try TestJPEG.bytes(Paths.face("obama__2012_official_portrait.jpg"))
+        let request = VerificationRequest(idCardImage: photo, selfieFrames: [photo], consentGiven: true)
+        let clients = try await [server.client(), server.client(), server.client()]
+        let outcomes = await withTaskGroup(of: Result<Decision, RPCStatus>.self) { group in
+            for i in 0..<6 {
+                let client = clients[i % 3]
+                group.addTask {
+                    do { return .success(try await client.verify(request).decision) } catch let status as RPCStatus { return .failure(status) } catch { return .failure(RPCStatus(.unknown, "")) }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        let exhausted = outcomes.filter { if case .failure(let s) = $0 { return s.code == .resourceExhausted && s.reason == "overloaded" }; return false }
+        let approved = outcomes.filter { if case .success(.approved) = $0 { return true }; return false }
+        #expect(exhausted.count >= 1 && approved.count >= 1 && exhausted.count + approved.count == 6)
+        for client in clients { await client.close() }
+        await server.stop()
+        await engine.shutdown()
+    }
+
+    @Test func gracefulShutdownFinishesInFlightCalls() async throws {
+        let server = try await TestServer()
+        let client = try await server.client()
+        let photo = try TestJPEG.bytes(Paths.face("obama__2012_official_portrait.jpg"))
+        let selfie = try TestJPEG.bytes(Paths.face("obama__2009_congress_address.jpg"))
+        let call = Task { try await client.verify(VerificationRequest(idCardImage: photo, selfieFrames: [selfie], consentGiven: true)) }
+        try await Task.sleep(for: .milliseconds(30))
+        await server.stop()
+        #expect(try await call.value.decision == .approved)
+        await #expect(throws: (any Error).self) { _ = try await server.client().health(deadline: .seconds(2)) }
+        #expect(server.server.connectionCount == 0)
+    }
+
+    @Test func configurationFilesKeepDefaultsAndRefuseUnknownFields() throws {
+        let example = try ServerConfiguration.load(from: Paths.repository + "/simverify.example.json")
+        #expect(example.port == 7443 && example.policy == .standard)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let partial = directory.appendingPathComponent("partial.json")
+        try Data(#"{"port": 9000, "limits": {"maxConcurrentCallsPerConnection": 4}, "engine": {"workers": 1}}"#.utf8).write(to: partial)
+        let loaded = try ServerConfiguration.load(from: partial.path)
+        #expect(loaded.port == 9000 && loaded.limits.maxConcurrentCallsPerConnection == 4 && loaded.engine.workers == 1)
+        #expect(loaded.limits.maxConnections == ServerConfiguration().limits.maxConnections)
+        let typo = directory.appendingPathComponent("typo.json")
+        try Data(#"{"limits": {"maxConcurentCalls": 4}}"#.utf8).write(to: typo)
+        #expect(throws: SimverifyError.self) { try ServerConfiguration.load(from: typo.path) }
+        #expect(throws: SimverifyError.self) { try ServerConfiguration.load(from: directory.appendingPathComponent("missing.json").path) }
+    }
+}

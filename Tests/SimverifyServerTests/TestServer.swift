@@ -1,0 +1,169 @@
+import CSimverifyJPEGTestSupport
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+import SimverifyClient
+import SimverifyCore
+import SimverifyFaceEngine
+import SimverifyPKI
+import SimverifyServer
+import SimverifyWire
+import Synchronization
+
+enum Paths {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+    static let shared: String = {
+        if let explicit = ProcessInfo.processInfo.environment["SIMVERIFY_SHARED"], !explicit.isEmpty { return explicit }
+        return URL(fileURLWithPath: repository).deletingLastPathComponent().appendingPathComponent("shared").path
+    }()
+    static func face(_ name: String) -> String { shared + "/fixtures/faces/images/" + name }
+}
+
+/// A development PKI written to a temporary directory, with extra certificates for refusal tests.
+final class TestPKI: Sendable {
+    let directory: String
+    /// The CA the server trusts.
+    let trusted: DevelopmentPKI
+    /// A CA the server does not trust.
+    let untrusted: DevelopmentPKI
+
+    init() throws {
+        self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("simverify-pki-\(UUID())").path
+        self.trusted = try DevelopmentPKI()
+        try self.trusted.write(to: self.directory)
+        self.untrusted = try DevelopmentPKI(name: "someone else's CA")
+    }
+
+    func path(_ name: String) -> String { self.directory + "/" + name }
+
+    func client(_ name: String) -> ClientConfiguration {
+        ClientConfiguration(
+            host: "127.0.0.1", port: 0, certificate: self.path("\(name).pem"), privateKey: self.path("\(name)-key.pem"),
+            trustRoots: self.path("ca.pem")
+        )
+    }
+
+    /// Writes an issued certificate and key; returns a client configuration using them.
+    func write(_ issued: IssuedCertificate, as name: String) throws -> ClientConfiguration {
+        try issued.certificatePEM().write(toFile: self.path("\(name).pem"), atomically: true, encoding: .utf8)
+        try issued.privateKeyPEM().write(toFile: self.path("\(name)-key.pem"), atomically: true, encoding: .utf8)
+        return self.client(name)
+    }
+}
+
+/// A server on a free loopback port, run under a ServiceGroup like `simverify serve`.
+final class TestServer: Sendable {
+    static let sharedEngine: Result<FaceEngine, Error> = Result {
+        var configuration = FaceEngineConfiguration()
+        configuration.workers = 2
+        configuration.maxQueuedJobs = 256
+        return try FaceEngine(configuration: configuration, logger: Logger(label: "test"))
+    }
+
+    let pki: TestPKI
+    let server: RPCServer
+    let group: ServiceGroup
+    let port: Int
+    private let task: Task<Void, Error>
+
+    /// Starts a server. `adjust` edits the configuration first.
+    init(engine: FaceEngine? = nil, adjust: (inout ServerConfiguration) -> Void = { _ in }) async throws {
+        self.pki = try TestPKI()
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.tls.certificate = self.pki.path("server.pem")
+        configuration.tls.privateKey = self.pki.path("server-key.pem")
+        configuration.tls.clientCA = self.pki.path("ca.pem")
+        configuration.limits.drainSeconds = 10
+        adjust(&configuration)
+        var logger = Logger(label: "test-server")
+        logger.logLevel = .warning
+        let service = VerificationService(engine: try engine ?? Self.sharedEngine.get(), policy: configuration.policy, logger: logger)
+        let server = try RPCServer(configuration: configuration, service: service, logger: logger)
+        let group = ServiceGroup(services: [server], logger: logger)
+        self.server = server
+        self.group = group
+        self.task = Task { try await group.run() }
+        guard let port = await server.waitUntilListening() else { throw RPCStatus(.unavailable, "server did not start") }
+        self.port = port
+    }
+
+    func client(_ name: String = "counter-carrier-a-store-0001") async throws -> SimverifyClient {
+        var configuration = self.pki.client(name)
+        configuration.port = self.port
+        return try await SimverifyClient.connect(configuration)
+    }
+
+    func connect(_ configuration: ClientConfiguration) async throws -> SimverifyClient {
+        var configuration = configuration
+        configuration.port = self.port
+        return try await SimverifyClient.connect(configuration)
+    }
+
+    /// Graceful shutdown; returns when the server has stopped.
+    func stop() async {
+        await self.group.triggerGracefulShutdown()
+        _ = try? await self.task.value
+    }
+}
+
+enum TestJPEG {
+    static func bytes(_ path: String) throws -> ZeroizingBuffer {
+        try ZeroizingBuffer(contentsOfFile: path, maxBytes: 64 << 20)
+    }
+
+    static func encode(_ image: RGBImage) throws -> ZeroizingBuffer {
+        var out: UnsafeMutablePointer<UInt8>?
+        var size = 0
+        let status = image.pixels.withUnsafeBytes { pixels in
+            svt_jpeg_encode(pixels.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt32(image.width), UInt32(image.height),
+                            Int32(SVT_JPEG_BASELINE.rawValue), 92, &out, &size)
+        }
+        guard status == 0, let out else { throw RPCStatus(.internal, "test encoder failed") }
+        defer { svt_jpeg_free(out) }
+        return ZeroizingBuffer(copying: UnsafeRawBufferPointer(start: out, count: size))
+    }
+
+    /// A grey JPEG with no face.
+    static func blank(width: Int = 320, height: Int = 240) throws -> ZeroizingBuffer {
+        let pixels = ZeroizingBuffer(count: width * height * 3)
+        pixels.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 120) }
+        return try encode(RGBImage(width: width, height: height, pixels: pixels))
+    }
+
+    /// Two fixture photos side by side.
+    static func twoFaces() throws -> ZeroizingBuffer {
+        let a = try JPEGDecoder().decode(try bytes(Paths.face("london_001__neutral.jpg")))
+        let b = try JPEGDecoder().decode(try bytes(Paths.face("london_025__neutral.jpg")))
+        let width = a.width + b.width, height = max(a.height, b.height)
+        let pixels = ZeroizingBuffer(count: width * height * 3)
+        pixels.withUnsafeMutableBytes { target in
+            for (image, x0) in [(a, 0), (b, a.width)] {
+                image.pixels.withUnsafeBytes { source in
+                    for row in 0..<image.height {
+                        target.baseAddress!.advanced(by: (row * width + x0) * 3)
+                            .copyMemory(from: source.baseAddress!.advanced(by: row * image.stride), byteCount: image.stride)
+                    }
+                }
+            }
+        }
+        return try encode(RGBImage(width: width, height: height, pixels: pixels))
+    }
+
+    /// A fixture photo shrunk by an integer factor (a small face).
+    static func shrunk(_ name: String, by factor: Int) throws -> ZeroizingBuffer {
+        let image = try JPEGDecoder().decode(try bytes(Paths.face(name)))
+        let width = image.width / factor, height = image.height / factor
+        let pixels = ZeroizingBuffer(count: width * height * 3)
+        image.pixels.withUnsafeBytes { s in
+            pixels.withUnsafeMutableBytes { d in
+                for y in 0..<height { for x in 0..<width { for c in 0..<3 { d[(y * width + x) * 3 + c] = s[((y * factor) * image.width + x * factor) * 3 + c] } } }
+            }
+        }
+        return try encode(RGBImage(width: width, height: height, pixels: pixels))
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import SimverifyClient
+import SimverifyCore
+import SimverifyWire
+import Testing
+
+/// Verify over real mutual TLS on loopback, with fixture photos.
+@Suite("Verify end to end", .serialized)
+struct VerifyEndToEndTests {
+    static func request(idCard: ZeroizingBuffer, selfie: ZeroizingBuffer, consent: Bool = true, subject: SubjectReferences = SubjectReferences()) -> VerificationRequest {
+        VerificationRequest(idCardImage: idCard, selfieFrames: [selfie], subject: subject, consentGiven: consent, consentTextVersion: "test-1")
+    }
+
+    static func face(_ name: String) throws -> ZeroizingBuffer { try TestJPEG.bytes(Paths.face(name)) }
+
+    @Test func decidesSameDifferentAndRetryWithReasons() async throws {
+        let server = try await TestServer()
+        let counter = try await server.client()
+        let backend = try await server.client("backend-carrier-a")
+
+        let same = try await counter.verify(Self.request(idCard: Self.face("obama__2012_official_portrait.jpg"), selfie: Self.face("obama__2009_congress_address.jpg")))
+        #expect(same.decision == .approved && same.reasons == [.facesMatch])
+        #expect(same.distance == nil, "counters get no scores")
+        #expect(same.policyVersion == MatchPolicy.standard.version)
+
+        let different = try await backend.verify(Self.request(idCard: Self.face("obama__2010_blue_room.jpg"), selfie: Self.face("biden__2010_blue_room.jpg")))
+        #expect(different.decision == .rejected && different.reasons == [.facesDiffer])
+        #expect((different.distance ?? 0) > 0.6 && abs((different.threshold ?? 0) - 0.6) < 1e-6)
+
+        let noFace = try await counter.verify(Self.request(idCard: try TestJPEG.blank(), selfie: Self.face("london_005__neutral.jpg")))
+        #expect(noFace.decision == .retry && noFace.reasons == [.noFaceOnIDCard])
+
+        let noSelfieFace = try await counter.verify(Self.request(idCard: Self.face("london_005__neutral.jpg"), selfie: try TestJPEG.blank()))
+        #expect(noSelfieFace.decision == .retry && noSelfieFace.reasons == [.noFaceInSelfie])
+
+        let twoFaces = try await counter.verify(Self.request(idCard: Self.face("london_001__smiling.jpg"), selfie: try TestJPEG.twoFaces()))
+        #expect(twoFaces.decision == .retry && twoFaces.reasons == [.severalFacesInSelfie])
+
+        let small = try await counter.verify(Self.request(idCard: Self.face("london_005__smiling.jpg"), selfie: try TestJPEG.shrunk("london_005__neutral.jpg", by: 5)))
+        #expect(small.decision == .retry && small.reasons == [.selfieFaceTooSmall])
+
+        let tenantB = try await server.client("counter-carrier-b-store-0001")
+        #expect(try await tenantB.verify(Self.request(idCard: Self.face("london_008__neutral.jpg"), selfie: Self.face("london_008__smiling.jpg"))).decision == .approved)
+        for client in [counter, backend, tenantB] { await client.close() }
+        await server.stop()
+    }
+
+    @Test func theThresholdComesFromTheConfiguration() async throws {
+        let server = try await TestServer { $0.policy.threshold = 0.2 }
+        let backend = try await server.client("backend-carrier-a")
+        let result = try await backend.verify(Self.request(idCard: Self.face("wm_lisa__selfie1.jpg"), selfie: Self.face("wm_lisa__frontal_30cm.jpg")))
+        #expect(result.decision == .rejected && result.threshold.map { abs($0 - 0.2) < 1e-6 } == true)
+        await backend.close()
+        await server.stop()
+    }
+
+    @Test func badRequestsGetTypedErrorsWithoutEchoingInput() async throws {
+        let server = try await TestServer()
+        let counter = try await server.client()
+        let photo = try Self.face("london_005__neutral.jpg")
+        let text = Array("900101-1234567 is my id".utf8).withUnsafeBytes { ZeroizingBuffer(copying: $0) }
+        let cases: [(VerificationRequest, RPCStatusCode, String)] = [
+            (Self.request(idCard: photo, selfie: text), .invalidArgument, "selfie_frames[0].not_jpeg"),
+            (Self.request(idCard: text, selfie: photo), .invalidArgument, "id_card_image.not_jpeg"),
+            (Self.request(idCard: photo, selfie: photo, consent: false), .failedPrecondition, "consent_missing"),
+            (Self.request(idCard: photo, selfie: photo, subject: SubjectReferences(nationalID: "900101 1234567\u{7}")), .invalidArgument, "malformed_identifier"),
+            (VerificationRequest(idCardImage: nil, selfieFrames: [photo], consentGiven: true), .invalidArgument, "id_card_missing"),
+            (VerificationRequest(idCardImage: photo, selfieFrames: [], consentGiven: true), .invalidArgument, "selfie_missing"),
+            (VerificationRequest(idCardImage: photo, selfieFrames: Array(repeating: photo, count: 16), consentGiven: true), .invalidArgument, "too_many_frames"),
+        ]
+        for (request, code, reason) in cases {
+            do {
+                _ = try await counter.verify(request)
+                Issue.record("accepted a bad request (\(reason))")
+            } catch let status as RPCStatus {
+                #expect(status.code == code && status.reason == reason)
+                #expect(!status.message.contains("900101"))
+            }
+        }
+        // The connection is still usable after every refusal.
+        #expect(try await counter.health().serving)
+        await counter.close()
+        await server.stop()
+    }
+
+    @Test func everyRoleMayAskForHealth() async throws {
+        let server = try await TestServer()
+        for name in ["counter-carrier-a-store-0001", "backend-carrier-a", "regulator", "operator"] {
+            let client = try await server.client(name)
+            let report = try await client.health()
+            #expect(report.serving && report.faceWorkers == 2 && report.version == "0.3.0")
+            await client.close()
+        }
+        await server.stop()
+    }
+}
