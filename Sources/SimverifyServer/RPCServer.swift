@@ -119,13 +119,13 @@ public final class RPCServer: Service, Sendable {
         var logger = self.logger
         logger[metadataKey: "peer"] = "\(channel.remoteAddress?.description ?? "?")"
         let sync = channel.pipeline.syncOperations
-        try sync.addHandler(HandshakeTimeoutHandler(timeout: .seconds(limits.handshakeTimeoutSeconds)))
+        try sync.addHandler(HandshakeTimeoutHandler(timeout: .fromSeconds(limits.handshakeTimeoutSeconds)))
         try sync.addHandler(NIOSSLServerHandler(context: self.tls))
         try sync.addHandler(
-            IdleStateHandler(allTimeout: .seconds(limits.idleTimeoutSeconds))
+            IdleStateHandler(allTimeout: .fromSeconds(limits.idleTimeoutSeconds))
         )
         try sync.addHandler(
-            FrameDeadlineHandler(base: .seconds(limits.frameTimeoutSeconds), minimumBytesPerSecond: limits.minimumBytesPerSecond)
+            FrameDeadlineHandler(base: .fromSeconds(limits.frameTimeoutSeconds), minimumBytesPerSecond: limits.minimumBytesPerSecond)
         )
         try sync.addHandler(ByteToMessageHandler(FrameDecoder(limits: .standard)))
         try sync.addHandler(MessageToByteHandler(FrameEncoder()))
@@ -134,7 +134,7 @@ public final class RPCServer: Service, Sendable {
 }
 
 extension TimeAmount {
-    static func seconds(_ value: Double) -> TimeAmount {
+    static func fromSeconds(_ value: Double) -> TimeAmount {
         .nanoseconds(Int64(value * 1e9))
     }
 }

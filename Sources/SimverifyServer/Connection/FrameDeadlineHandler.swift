@@ -61,13 +61,14 @@ final class FrameDeadlineHandler: ChannelDuplexHandler {
     }
 
     private func frameBegan(context: ChannelHandlerContext) {
-        self.frameStarted = .now()
-        self.schedule(context: context, at: .now() + self.base)
+        let now = context.eventLoop.now
+        self.frameStarted = now
+        self.schedule(context: context, at: now + self.base)
     }
 
     private func extendDeadline(context: ChannelHandlerContext, length: Int) {
         let transfer = TimeAmount.nanoseconds(Int64(Double(length) / Double(self.minimumBytesPerSecond) * 1e9))
-        self.schedule(context: context, at: (self.frameStarted ?? .now()) + self.base + transfer)
+        self.schedule(context: context, at: (self.frameStarted ?? context.eventLoop.now) + self.base + transfer)
     }
 
     private func frameEnded() {

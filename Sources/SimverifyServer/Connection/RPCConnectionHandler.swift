@@ -28,10 +28,12 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
     private var draining = false
     private var closed = false
 
-    init(service: VerificationService, limits: ServerConfiguration.ConnectionLimits, logger: Logger) {
+    /// Creates a handler; `caller` is set here only by tests that run without TLS.
+    init(service: VerificationService, limits: ServerConfiguration.ConnectionLimits, logger: Logger, caller: CallerIdentity? = nil) {
         self.service = service
         self.limits = limits
         self.logger = logger
+        self.caller = caller
     }
 
     // MARK: Events
