@@ -32,7 +32,7 @@ struct WorkerPoolTests {
         #expect(try await first.value == 1)
         #expect(try await second.value == 2)
         #expect(try await pool.run { _ in 4 } == 4)  // room again
-        pool.stop(wait: true)
+        await pool.stop()
     }
 
     @Test func eachResourceServesOneJobAtATime() async throws {
@@ -56,7 +56,7 @@ struct WorkerPoolTests {
             try await group.waitForAll()
         }
         #expect(counters.allSatisfy { $0.maximum == 1 })
-        pool.stop(wait: true)
+        await pool.stop()
     }
 
     @Test func stopFinishesQueuedJobsThenRefuses() async throws {
@@ -66,7 +66,7 @@ struct WorkerPoolTests {
         #expect(await eventually { pool.load.busy == 1 })
         let queued = Task { try await pool.run { _ in "queued ran" } }
         #expect(await eventually { pool.load.waiting == 1 })
-        let stopper = Task.detached { pool.stop(wait: true) }
+        let stopper = Task { await pool.stop() }
         try? await Task.sleep(for: .milliseconds(20))
         gate.signal()
         await stopper.value

@@ -12,35 +12,42 @@ struct PythonClientTests {
         return cache + "/simverify/pyenv/bin/python"
     }()
 
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
+    /// Runs a program to completion without blocking a cooperative thread: the server under
+    /// test needs those threads to answer it.
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String) {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("simverify-out-\(UUID())")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: output) }
+        let handle = try FileHandle(forWritingTo: output)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        process.standardOutput = handle
+        process.standardError = handle
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch { continuation.resume(throwing: error) }
+        }
+        try handle.close()
+        return (status, String(decoding: try Data(contentsOf: output), as: UTF8.self))
     }
 
     /// Generates the Python message modules with protoc into a temporary directory.
-    static func generatedModules() throws -> String {
+    static func generatedModules() async throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simverify-py-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let protos = Paths.repository + "/Protos"
         let files = try FileManager.default.contentsOfDirectory(atPath: protos + "/simverify/v1").filter { $0.hasSuffix(".proto") }
             .map { protos + "/simverify/v1/" + $0 }
-        let (status, output) = try run("/usr/bin/protoc", ["-I", protos, "--python_out=" + directory] + files)
+        let (status, output) = try await run("/usr/bin/protoc", ["-I", protos, "--python_out=" + directory] + files)
         guard status == 0 else { throw TestError("protoc failed: \(output)") }
         return directory
     }
 
     @Test func verifiesThroughAClientWrittenFromTheDocument() async throws {
         #expect(FileManager.default.isExecutableFile(atPath: Self.python), "run scripts/python-env.sh (scripts/test.sh does)")
-        let modules = try Self.generatedModules()
+        let modules = try await Self.generatedModules()
         let server = try await TestServer()
         let script = Paths.repository + "/Tests/SimverifyServerTests/python/simverify_client.py"
         let client = server.pki.client("counter-carrier-a-store-0001")
@@ -50,24 +57,24 @@ struct PythonClientTests {
         ]
         let environment = ["PYTHONPATH": modules, "PYTHONDONTWRITEBYTECODE": "1"]
 
-        let (healthStatus, health) = try Self.run(Self.python, common + ["health"], environment: environment)
+        let (healthStatus, health) = try await Self.run(Self.python, common + ["health"], environment: environment)
         #expect(healthStatus == 0 && health.contains("\"SERVING\""), "\(health)")
 
-        let (sameStatus, same) = try Self.run(
+        let (sameStatus, same) = try await Self.run(
             Self.python,
             common + ["verify", "--id-card", Paths.face("wm_lisa__frontal_30cm.jpg"), "--selfie", Paths.face("wm_lisa__selfie2.jpg")],
             environment: environment
         )
         #expect(sameStatus == 0 && same.contains("\"decision\": \"APPROVED\"") && same.contains("FACES_MATCH"), "\(same)")
 
-        let (differentStatus, different) = try Self.run(
+        let (differentStatus, different) = try await Self.run(
             Self.python,
             common + ["verify", "--id-card", Paths.face("paul_rudd__1.jpg"), "--selfie", Paths.face("chris_pratt__1.jpg")],
             environment: environment
         )
         #expect(differentStatus == 0 && different.contains("\"decision\": \"REJECTED\""), "\(different)")
 
-        let (errorStatus, error) = try Self.run(
+        let (errorStatus, error) = try await Self.run(
             Self.python, common + ["verify", "--id-card", script, "--selfie", Paths.face("chris_pratt__1.jpg")], environment: environment
         )
         #expect(errorStatus == 1 && error.contains("INVALID_ARGUMENT") && error.contains("id_card_image.not_jpeg"), "\(error)")

@@ -141,6 +141,6 @@ public final class FaceEngine: Sendable {
 
     /// Stops taking work, lets queued work finish, and waits for the workers to exit.
     public func shutdown() async {
-        self.pool.stop(wait: true)
+        await self.pool.stop()
     }
 }

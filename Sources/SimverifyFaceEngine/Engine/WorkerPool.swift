@@ -13,6 +13,7 @@ final class WorkerPool<Resource>: @unchecked Sendable {
     private var busy = 0
     private var stopping = false
     private var exited = 0
+    private var exitWaiters: [CheckedContinuation<Void, Never>] = []
 
     /// Number of workers.
     let workerCount: Int
@@ -66,7 +67,25 @@ final class WorkerPool<Resource>: @unchecked Sendable {
         }
     }
 
-    /// Stops accepting jobs; queued jobs still run. With `wait`, returns when every worker has exited.
+    /// Stops accepting jobs; queued jobs still run. Returns when every worker has exited,
+    /// suspending rather than blocking (never hold a cooperative thread while workers drain).
+    func stop() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            self.condition.lock()
+            self.stopping = true
+            self.condition.broadcast()
+            if self.exited == self.workerCount {
+                self.condition.unlock()
+                continuation.resume()
+            } else {
+                self.exitWaiters.append(continuation)
+                self.condition.unlock()
+            }
+        }
+    }
+
+    /// Stops accepting jobs; queued jobs still run. With `wait`, blocks until every worker has
+    /// exited: only for threads outside Swift's cooperative pool.
     func stop(wait: Bool) {
         self.condition.lock()
         self.stopping = true
@@ -86,7 +105,10 @@ final class WorkerPool<Resource>: @unchecked Sendable {
             if self.waitingHead == self.waiting.count {
                 self.exited += 1
                 self.condition.broadcast()
+                let waiters = self.exited == self.workerCount ? self.exitWaiters : []
+                if !waiters.isEmpty { self.exitWaiters.removeAll() }
                 self.condition.unlock()
+                for waiter in waiters { waiter.resume() }
                 return
             }
             let job = self.waiting[self.waitingHead]
