@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
-# Sets up the machine (scripts/setup.sh), builds simverify, and runs the main job. Until the RPC
-# server exists the main job is `simverify compare` on two sample photos of the same person;
-# arguments replace the photos.
+# Sets up the machine (scripts/setup.sh), builds simverify, creates the development certificates
+# when missing, and runs the server on its embedded defaults (127.0.0.1:7443, mutual TLS against
+# certs/generated/ca.pem). Stop it with Ctrl-C or SIGTERM: in-flight calls finish first.
+# Extra arguments go to `simverify serve` (e.g. --config simverify.example.json, --port 8443).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cache=${SIMVERIFY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/simverify}
 bash "$root/scripts/setup.sh"
 cd "$root"
 swift build -c release --product simverify >&2
+.build/release/simverify dev-certs --out certs/generated >&2
 export OPENBLAS_NUM_THREADS=1
-if [ $# -eq 0 ]; then
-    set -- "$cache/samples/obama.jpg" "$cache/samples/obama2.jpg"
-fi
-exec .build/release/simverify compare "$@"
+exec .build/release/simverify serve "$@"
