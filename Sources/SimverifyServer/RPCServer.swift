@@ -119,8 +119,9 @@ public final class RPCServer: Service, Sendable {
         var logger = self.logger
         logger[metadataKey: "peer"] = "\(channel.remoteAddress?.description ?? "?")"
         let sync = channel.pipeline.syncOperations
-        try sync.addHandler(HandshakeTimeoutHandler(timeout: .fromSeconds(limits.handshakeTimeoutSeconds)))
         try sync.addHandler(NIOSSLServerHandler(context: self.tls))
+        // After the TLS handler: the handshake-completed event travels towards the tail.
+        try sync.addHandler(HandshakeTimeoutHandler(timeout: .fromSeconds(limits.handshakeTimeoutSeconds)))
         try sync.addHandler(
             IdleStateHandler(allTimeout: .fromSeconds(limits.idleTimeoutSeconds))
         )

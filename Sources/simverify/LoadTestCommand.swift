@@ -117,7 +117,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         let total = requests
         let clock = ContinuousClock()
         let start = clock.now
-        let (histogram, failures) = try await withThrowingTaskGroup(of: (Histogram<UInt64>, Int).self) { group in
+        let (histogram, failuresByReason) = try await withThrowingTaskGroup(of: (Histogram<UInt64>, [String: Int]).self) { group in
             let perWorker = total / max(1, concurrency)
             let extra = total % max(1, concurrency)
             for worker in 0..<max(1, concurrency) {
@@ -125,11 +125,17 @@ struct LoadTestCommand: AsyncParsableCommand {
                 let count = perWorker + (worker < extra ? 1 : 0)
                 group.addTask {
                     var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
-                    var failures = 0
+                    var failures: [String: Int] = [:]
                     let clock = ContinuousClock()
                     for _ in 0..<count {
                         let begin = clock.now
-                        do { try await call(client) } catch { failures += 1 }
+                        do {
+                            try await call(client)
+                        } catch let status as RPCStatus {
+                            failures["\(status.code)/\(status.reason)", default: 0] += 1
+                        } catch {
+                            failures["\(type(of: error))", default: 0] += 1
+                        }
                         let micros = (clock.now - begin).milliseconds * 1000
                         _ = histogram.record(UInt64(max(1, micros)))
                     }
@@ -137,13 +143,14 @@ struct LoadTestCommand: AsyncParsableCommand {
                 }
             }
             var merged = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
-            var failed = 0
+            var failed: [String: Int] = [:]
             for try await (part, failures) in group {
                 merged.add(part)
-                failed += failures
+                failed.merge(failures, uniquingKeysWith: +)
             }
             return (merged, failed)
         }
+        let failures = failuresByReason.values.reduce(0, +)
         let seconds = (clock.now - start).milliseconds / 1000
         for client in clients { await client.close() }
         let throughput = Double(total - failures) / seconds
@@ -151,6 +158,9 @@ struct LoadTestCommand: AsyncParsableCommand {
         print(String(format: "%@: %d calls, %d failed, %d in flight over %d connections, %.2f s", name, total, failures, concurrency, connections, seconds))
         print(String(format: "  latency p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms", ms(50), ms(90), ms(99), Double(histogram.max) / 1000))
         print(String(format: "  throughput %.0f calls/s", throughput))
+        for (reason, count) in failuresByReason.sorted(by: { $0.key < $1.key }) {
+            print("  failed: \(count) × \(reason)")
+        }
         if name == "Health" {
             print(String(format: "  target >= 20000 calls/s with 32 in flight  %@", throughput >= 20_000 ? "ok" : "MISSED"))
         }

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import SimverifyClient
 import SimverifyCore
 import SimverifyFaceEngine
@@ -62,5 +64,29 @@ struct ServerLifecycleTests {
         try Data(#"{"limits": {"maxConcurentCalls": 4}}"#.utf8).write(to: typo)
         #expect(throws: SimverifyError.self) { try ServerConfiguration.load(from: typo.path) }
         #expect(throws: SimverifyError.self) { try ServerConfiguration.load(from: directory.appendingPathComponent("missing.json").path) }
+    }
+}
+
+@Suite("Handshake timeout", .serialized)
+struct HandshakeTimeoutTests {
+    @Test func aConnectionOutlivesTheHandshakeTimeoutOnceAuthenticated() async throws {
+        let server = try await TestServer { $0.limits.handshakeTimeoutSeconds = 1 }
+        let client = try await server.client()
+        #expect(try await client.health().serving)
+        try await Task.sleep(for: .milliseconds(1600))
+        #expect(try await client.health().serving, "the handshake timer must stop once TLS is up")
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func aSilentTCPConnectionIsClosedByTheHandshakeTimeout() async throws {
+        let server = try await TestServer { $0.limits.handshakeTimeoutSeconds = 1 }
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: server.port).get()
+        let start = ContinuousClock.now
+        while channel.isActive && ContinuousClock.now - start < .seconds(5) { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!channel.isActive)
+        #expect(ContinuousClock.now - start < .seconds(3))
+        await server.stop()
     }
 }
