@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Domain types: no NIO, no protobuf, no C++.
@@ -79,6 +80,23 @@ let package = Package(
             ]
         ),
 
+        // The audit log's format and proofs: records, RFC 6962 Merkle tree, C2SP signed notes and
+        // checkpoints, identifier keys. No storage, no NIO: the regulator's tool links it alone.
+        .target(
+            name: "SimverifyAudit",
+            dependencies: ["SimverifyCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+
+        // The durable audit log: SQLite (WAL, full sync), group commit, signed checkpoints.
+        .target(
+            name: "SimverifyAuditLog",
+            dependencies: [
+                "SimverifyAudit", "SimverifyCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // The mutual-TLS RPC server and the verification service behind it.
         .target(
             name: "SimverifyServer",
@@ -123,6 +141,14 @@ let package = Package(
             linkerSettings: [.linkedLibrary("jpeg")]
         ),
         .testTarget(name: "SimverifyCoreTests", dependencies: ["SimverifyCore"]),
+        .testTarget(
+            name: "SimverifyAuditTests",
+            dependencies: ["SimverifyAudit", "SimverifyCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(
+            name: "SimverifyAuditLogTests",
+            dependencies: ["SimverifyAuditLog", "SimverifyAudit", "SimverifyCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "SimverifyWireTests",
             dependencies: [

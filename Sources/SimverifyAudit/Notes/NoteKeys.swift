@@ -1,4 +1,4 @@
-import Crypto
+@preconcurrency import Crypto
 import Foundation
 
 /// Ed25519 keys of c2sp.org/signed-note: a key id is the first 4 bytes of
