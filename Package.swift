@@ -147,7 +147,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SimverifyAuditLogTests",
-            dependencies: ["SimverifyAuditLog", "SimverifyAudit", "SimverifyCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "SimverifyAuditLog", "SimverifyAudit", "SimverifyCore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "SimverifyWireTests",
