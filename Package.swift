@@ -102,6 +102,8 @@ let package = Package(
             name: "SimverifyServer",
             dependencies: [
                 "SimverifyCore", "SimverifyFaceEngine", "SimverifyWire", "SimverifyProto", "SimverifyPKI",
+                "SimverifyAudit", "SimverifyAuditLog",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -126,6 +128,7 @@ let package = Package(
             name: "simverify",
             dependencies: [
                 "SimverifyCore", "SimverifyFaceEngine", "SimverifyServer", "SimverifyClient", "SimverifyPKI",
+                "SimverifyAudit", "SimverifyAuditLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -171,7 +174,7 @@ let package = Package(
             name: "SimverifyServerTests",
             dependencies: [
                 "SimverifyServer", "SimverifyClient", "SimverifyPKI", "SimverifyWire", "SimverifyProto",
-                "SimverifyCore", "SimverifyFaceEngine", "CSimverifyJPEGTestSupport",
+                "SimverifyCore", "SimverifyFaceEngine", "CSimverifyJPEGTestSupport", "SimverifyAudit", "SimverifyAuditLog",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import SimverifyAudit
 import SimverifyPKI
 
 struct DevCertsCommand: ParsableCommand {
@@ -14,6 +16,9 @@ struct DevCertsCommand: ParsableCommand {
     )
 
     @Option(help: "Directory to write to.") var out: String = "certs/generated"
+    @Option(help: "Development audit key file to create when missing (checkpoint signing and identifier keys).")
+    var auditKeys: String = ".data/audit-keys.json"
+    @Option(help: "The audit log's origin (the checkpoint key's name).") var origin: String = "simverify.dev/audit"
     @Flag(help: "Replace an existing set.") var force = false
 
     func run() throws {
@@ -22,6 +27,10 @@ struct DevCertsCommand: ParsableCommand {
             print("\(out): development certificates already present (use --force to replace)")
         } else {
             print("wrote \(written.count) files to \(out)")
+        }
+        if force || !FileManager.default.fileExists(atPath: auditKeys) {
+            try AuditKeys.writeDevelopmentKeys(to: auditKeys, origin: origin)
+            print("wrote \(auditKeys) and \(AuditKeys.vkeyPath(forKeyFile: auditKeys)) (regulators verify checkpoints with the .vkey)")
         }
     }
 }

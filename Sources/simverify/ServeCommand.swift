@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import SimverifyAudit
+import SimverifyAuditLog
 import SimverifyCore
 import SimverifyFaceEngine
 import SimverifyServer
@@ -46,8 +48,19 @@ struct ServeCommand: AsyncParsableCommand {
             if let workers = configuration.engine.workers { engineConfiguration.workers = workers }
             engineConfiguration.maxQueuedJobs = configuration.engine.maxQueuedJobs
             if let directory = configuration.engine.modelDirectory { engineConfiguration.models = FaceModelFiles(directory: directory) }
+            let keys = try AuditKeys(contentsOf: configuration.audit.keysPath)
+            let auditLog = try await AuditLog(
+                configuration: .init(
+                    path: configuration.audit.databasePath,
+                    checkpointEveryEntries: UInt64(max(1, configuration.audit.checkpointEveryEntries)),
+                    checkpointEverySeconds: configuration.audit.checkpointEverySeconds
+                ),
+                signer: keys.signer, logger: logger
+            )
             let engine = try FaceEngine(configuration: engineConfiguration, logger: logger)
-            let service = VerificationService(engine: engine, policy: configuration.policy, logger: logger)
+            let service = VerificationService(
+                engine: engine, policy: configuration.policy, audit: AuditTrail(log: auditLog, identifiers: keys.identifiers), logger: logger
+            )
             let server = try RPCServer(configuration: configuration, service: service, logger: logger)
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
@@ -55,6 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
                 )
             )
             try await group.run()
+            await auditLog.close()  // the final checkpoint, after every in-flight call has been answered
             await engine.shutdown()
         } catch {
             reportAndExit(error)

@@ -1,6 +1,9 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOEmbedded
+import SimverifyAudit
+import SimverifyAuditLog
 import SimverifyCore
 import SimverifyProto
 import SimverifyWire
@@ -54,8 +57,15 @@ struct ConnectionHandlerTests {
         _ = try? channel.finish()
     }
 
-    func makeChannel(caller: CallerIdentity?, limits: ServerConfiguration.ConnectionLimits = .init()) throws -> EmbeddedChannel {
-        let service = VerificationService(engine: try TestServer.sharedEngine.get(), policy: .standard, logger: Logger(label: "test"))
+    func makeChannel(caller: CallerIdentity?, limits: ServerConfiguration.ConnectionLimits = .init()) async throws -> EmbeddedChannel {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("handler-\(UUID())").path
+        try AuditKeys.writeDevelopmentKeys(to: path + "/keys.json", origin: "simverify.test/audit")
+        let keys = try AuditKeys(contentsOf: path + "/keys.json")
+        let log = try await AuditLog(configuration: .init(path: path + "/audit.sqlite"), signer: keys.signer, logger: Logger(label: "test"))
+        let service = VerificationService(
+            engine: try TestServer.sharedEngine.get(), policy: .standard, audit: AuditTrail(log: log, identifiers: keys.identifiers),
+            logger: Logger(label: "test")
+        )
         let channel = EmbeddedChannel(handler: RPCConnectionHandler(service: service, limits: limits, logger: Logger(label: "test"), caller: caller))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7443)).wait()
         #expect(channel.isActive)
@@ -66,16 +76,16 @@ struct ConnectionHandlerTests {
         frame.flatMap { try? Simverify_V1_Status(serializedBytes: Array($0.payload.readableBytesView)) }
     }
 
-    @Test func aRequestBeforeAuthenticationEndsTheConnection() throws {
-        let channel = try self.makeChannel(caller: nil)
+    @Test func aRequestBeforeAuthenticationEndsTheConnection() async throws {
+        let channel = try await self.makeChannel(caller: nil)
         try channel.writeInbound(Frame(type: .request, method: .health, correlationID: 1, payload: ByteBuffer()))
         let goaway = try channel.readOutbound(as: Frame.self)
         #expect(goaway?.header.type == .goaway && self.status(goaway)?.code == .unauthenticated)
         #expect(!channel.isActive)
     }
 
-    @Test func pingIsAnsweredAndARoleIsCheckedBeforeAnyWork() throws {
-        let channel = try self.makeChannel(caller: try CallerIdentity(tenant: "kcc", role: .regulator))
+    @Test func pingIsAnsweredAndARoleIsCheckedBeforeAnyWork() async throws {
+        let channel = try await self.makeChannel(caller: try CallerIdentity(tenant: "kcc", role: .regulator))
         try channel.writeInbound(Frame(type: .ping, correlationID: 9, payload: ByteBuffer(bytes: [8, 7, 6, 5, 4, 3, 2, 1])))
         let pong = try channel.readOutbound(as: Frame.self)
         #expect(pong?.header.type == .pong && pong?.header.correlationID == 9)
@@ -88,22 +98,22 @@ struct ConnectionHandlerTests {
         _ = try? channel.finish()
     }
 
-    @Test func aResponseFromTheClientIsAProtocolError() throws {
-        let channel = try self.makeChannel(caller: try CallerIdentity(tenant: "carrier-a", role: .backend))
+    @Test func aResponseFromTheClientIsAProtocolError() async throws {
+        let channel = try await self.makeChannel(caller: try CallerIdentity(tenant: "carrier-a", role: .backend))
         try channel.writeInbound(Frame(type: .response, method: .health, correlationID: 1, payload: ByteBuffer()))
         let goaway = try channel.readOutbound(as: Frame.self)
         #expect(goaway?.header.type == .goaway && self.status(goaway)?.reason == "unexpected_frame")
         #expect(!channel.isActive)
     }
 
-    @Test func drainAndIdleEventsCloseAnIdleConnectionWithAGoaway() throws {
+    @Test func drainAndIdleEventsCloseAnIdleConnectionWithAGoaway() async throws {
         let counter = try CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "t1")
-        let draining = try self.makeChannel(caller: counter)
+        let draining = try await self.makeChannel(caller: counter)
         draining.pipeline.fireUserInboundEventTriggered(ServerConnectionEvent.drain)
         let goaway = try draining.readOutbound(as: Frame.self)
         #expect(self.status(goaway)?.reason == "shutting_down" && !draining.isActive)
 
-        let idle = try self.makeChannel(caller: counter)
+        let idle = try await self.makeChannel(caller: counter)
         idle.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.all)
         #expect(self.status(try idle.readOutbound(as: Frame.self))?.reason == "idle" && !idle.isActive)
     }

@@ -5,6 +5,8 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import ServiceLifecycle
+import SimverifyAudit
+import SimverifyAuditLog
 import SimverifyClient
 import SimverifyCore
 import SimverifyFaceEngine
@@ -66,6 +68,8 @@ final class TestServer: Sendable {
 
     let pki: TestPKI
     let server: RPCServer
+    let audit: AuditLog
+    let auditKeys: AuditKeys
     let group: ServiceGroup
     let port: Int
     private let task: Task<Void, Error>
@@ -82,7 +86,16 @@ final class TestServer: Sendable {
         adjust(&configuration)
         var logger = Logger(label: "test-server")
         logger.logLevel = .warning
-        let service = VerificationService(engine: try engine ?? Self.sharedEngine.get(), policy: configuration.policy, logger: logger)
+        let keysPath = self.pki.path("audit-keys.json")
+        try AuditKeys.writeDevelopmentKeys(to: keysPath, origin: "simverify.test/audit")
+        self.auditKeys = try AuditKeys(contentsOf: keysPath)
+        self.audit = try await AuditLog(
+            configuration: .init(path: self.pki.path("audit.sqlite"), checkpointEveryEntries: 5), signer: self.auditKeys.signer, logger: logger
+        )
+        let service = VerificationService(
+            engine: try engine ?? Self.sharedEngine.get(), policy: configuration.policy,
+            audit: AuditTrail(log: self.audit, identifiers: self.auditKeys.identifiers), logger: logger
+        )
         let server = try RPCServer(configuration: configuration, service: service, logger: logger)
         let group = ServiceGroup(services: [server], logger: logger)
         self.server = server
@@ -108,6 +121,7 @@ final class TestServer: Sendable {
     func stop() async {
         await self.group.triggerGracefulShutdown()
         _ = try? await self.task.value
+        await self.audit.close()
     }
 }
 

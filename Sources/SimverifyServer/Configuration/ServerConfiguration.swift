@@ -16,6 +16,8 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
     public var engine: EngineSettings = EngineSettings()
     /// The decision rules.
     public var policy: MatchPolicy = .standard
+    /// The audit log.
+    public var audit: AuditSettings = AuditSettings()
     /// trace, debug, info, notice, warning, error or critical.
     public var logLevel: String = "info"
 
@@ -53,6 +55,19 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
         public var maxDeadlineMilliseconds: Int = 120_000
         /// On shutdown, in-flight calls get this long to finish.
         public var drainSeconds: Double = 30
+        public init() {}
+    }
+
+    /// The audit log's files and checkpoint cadence.
+    public struct AuditSettings: Sendable, Codable, Hashable {
+        /// The SQLite database of the log.
+        public var databasePath: String = ".data/audit.sqlite"
+        /// The key file: checkpoint signing keys and identifier HMAC keys (see `AuditKeys`).
+        public var keysPath: String = ".data/audit-keys.json"
+        /// A checkpoint at least every this many entries.
+        public var checkpointEveryEntries: Int = 1000
+        /// A checkpoint at least every this many seconds while entries arrive.
+        public var checkpointEverySeconds: Double = 10
         public init() {}
     }
 

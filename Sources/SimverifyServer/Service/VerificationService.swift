@@ -1,6 +1,8 @@
 import Foundation
 import Logging
 import NIOCore
+import SimverifyAudit
+import SimverifyAuditLog
 import SimverifyCore
 import SimverifyFaceEngine
 import SimverifyProto
@@ -17,12 +19,14 @@ public final class VerificationService: Sendable {
 
     private let engine: FaceEngine
     private let policy: MatchPolicy
+    private let audit: AuditTrail
     private let logger: Logger
 
     /// Creates the service.
-    public init(engine: FaceEngine, policy: MatchPolicy, logger: Logger) {
+    public init(engine: FaceEngine, policy: MatchPolicy, audit: AuditTrail, logger: Logger) {
         self.engine = engine
         self.policy = policy
+        self.audit = audit
         self.logger = logger
     }
 
@@ -74,7 +78,25 @@ public final class VerificationService: Sendable {
         let selfie = try Self.sample(results[1], field: "selfie_frames[0]")
         let outcome = self.policy.decide(selfie: selfie, idCard: idCard)
 
+        // No decision leaves without a durable record (invariant 3): append, then answer.
+        let record = AuditRecord(
+            time: UInt64(Date().timeIntervalSince1970), event: .verify, tenant: caller.tenant, terminal: caller.terminal ?? "",
+            role: caller.role, decision: outcome.decision, reasons: outcome.reasons, distance: outcome.distance,
+            policyVersion: self.policy.version, modelVersion: AuditTrail.modelVersion,
+            images: [AuditTrail.digest(inputs.idCard, kind: .idCard), AuditTrail.digest(inputs.selfie, kind: .selfieFrame)],
+            identifiers: try self.audit.identifiers(of: inputs.subject)
+        )
+        let receipt: AuditReceipt
+        do {
+            receipt = try await self.audit.log.append(record)
+        } catch {
+            self.logger.error("audit append failed; no decision sent", metadata: ["error": "\(error)"])
+            throw RPCStatus(.unavailable, "the audit log cannot record decisions; no decision was made", reason: "audit_unavailable")
+        }
+
         var response = Simverify_V1_VerifyResponse()
+        response.receipt.leafIndex = receipt.leafIndex
+        response.receipt.leafHash = Data(receipt.leafHash)
         response.decision = Simverify_V1_Decision(outcome.decision)
         response.reasons = outcome.reasons.map(Simverify_V1_ReasonCode.init)
         response.policyVersion = self.policy.version
@@ -126,6 +148,7 @@ public final class VerificationService: Sendable {
 struct VerifyInputs {
     let idCard: ZeroizingBuffer
     let selfie: ZeroizingBuffer
+    let subject: SubjectReferences
 
     /// Validates `request` and moves its images out, zeroing the protobuf copies.
     init(taking request: inout Simverify_V1_VerifyRequest) throws {
@@ -152,6 +175,7 @@ struct VerifyInputs {
                 reason: "session_required"
             )
         }
+        self.subject = SubjectReferences(nationalID: request.subject.nationalID, msisdn: request.subject.msisdn, iccid: request.subject.iccid)
         self.idCard = request.idCardImage.withUnsafeBytes { ZeroizingBuffer(copying: $0) }
         self.selfie = request.selfieFrames[0].withUnsafeBytes { ZeroizingBuffer(copying: $0) }
     }
@@ -168,7 +192,7 @@ struct VerifyInputs {
 enum SubjectValidation {
     static func validate(_ subject: Simverify_V1_SubjectReferences) throws {
         try check(subject.nationalID, "subject.national_id", maxLength: 32) { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
-        try check(subject.msisdn, "subject.msisdn", maxLength: 16) { $0.isASCII && ($0.isNumber || $0 == "+") }
+        try check(subject.msisdn, "subject.msisdn", maxLength: 20) { $0.isASCII && ($0.isNumber || $0 == "+" || $0 == "-" || $0 == " ") }
         try check(subject.iccid, "subject.iccid", maxLength: 22) { $0.isASCII && $0.isNumber }
     }
 

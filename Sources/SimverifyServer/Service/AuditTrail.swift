@@ -1,0 +1,36 @@
+import Crypto
+import SimverifyAudit
+import SimverifyAuditLog
+import SimverifyCore
+import SimverifyFaceEngine
+
+/// What the service needs to record decisions: the durable log and the identifier keys.
+public struct AuditTrail: Sendable {
+    /// The durable log.
+    public let log: AuditLog
+    /// Identifier HMAC keys.
+    public let identifiers: IdentifierKeyring
+
+    /// Creates a trail.
+    public init(log: AuditLog, identifiers: IdentifierKeyring) {
+        self.log = log
+        self.identifiers = identifiers
+    }
+
+    /// The face models' version, written into every record.
+    public static let modelVersion = "dlib-19.24/hog+sp5+resnet-v1"
+
+    /// SHA-256 of an image's bytes.
+    static func digest(_ bytes: ZeroizingBuffer, kind: AuditRecord.ImageKind) -> AuditRecord.ImageDigest {
+        AuditRecord.ImageDigest(kind: kind, sha256: bytes.withUnsafeBytes { Array(SHA256.hash(data: $0)) })
+    }
+
+    /// Keyed hashes of the subject's identifiers (empty fields are left out).
+    func identifiers(of subject: SubjectReferences) throws -> [AuditRecord.KeyedIdentifier] {
+        try [
+            self.identifiers.hash(subject.nationalID, field: .nationalID),
+            self.identifiers.hash(subject.msisdn, field: .msisdn),
+            self.identifiers.hash(subject.iccid, field: .iccid),
+        ].compactMap { $0 }
+    }
+}
