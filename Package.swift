@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "simverify", targets: ["simverify"]),
+        .executable(name: "simverify-audit", targets: ["simverify-audit"]),
         .library(name: "SimverifyCore", targets: ["SimverifyCore"]),
         .library(name: "SimverifyFaceEngine", targets: ["SimverifyFaceEngine"]),
         .library(name: "SimverifyClient", targets: ["SimverifyClient"]),
@@ -133,6 +134,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+
+        // The regulator's tool: links neither the face engine nor dlib.
+        .executableTarget(
+            name: "simverify-audit",
+            dependencies: [
+                "SimverifyAudit", "SimverifyClient", "SimverifyWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 

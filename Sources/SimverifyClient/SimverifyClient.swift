@@ -106,8 +106,8 @@ public final class SimverifyClient: Sendable {
         try? await self.channel.close()
     }
 
-    private func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: MethodID, _ request: Request, deadline: Duration?
+    func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: MethodID, _ request: Request, deadline: Duration? = .seconds(30)
     ) async throws -> Response {
         let bytes: [UInt8] = try request.serializedBytes()
         let payload = try await self.call(method: method, payload: ByteBuffer(bytes: bytes), deadline: deadline)

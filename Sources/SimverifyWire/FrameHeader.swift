@@ -32,8 +32,24 @@ public struct MethodID: RawRepresentable, Hashable, Sendable, CustomStringConver
     /// Seal an ID-card template.
     public static let extractTemplate = MethodID(rawValue: 4)
 
+    /// The latest signed checkpoint (regulators).
+    public static let getCheckpoint = MethodID(rawValue: 16)
+    /// A range of audit entries (regulators).
+    public static let getEntries = MethodID(rawValue: 17)
+    /// An inclusion proof (regulators).
+    public static let getInclusionProof = MethodID(rawValue: 18)
+    /// A consistency proof (regulators).
+    public static let getConsistencyProof = MethodID(rawValue: 19)
+    /// Counts by tenant, event, decision and day (regulators).
+    public static let stats = MethodID(rawValue: 20)
+    /// Entries of one subject, by keyed hash of the ID number (regulators; audited).
+    public static let lookupSubject = MethodID(rawValue: 21)
+
     /// The methods of protocol version 1.
-    public static let all: [MethodID] = [.health, .startSession, .verify, .extractTemplate]
+    public static let all: [MethodID] = [
+        .health, .startSession, .verify, .extractTemplate, .getCheckpoint, .getEntries, .getInclusionProof,
+        .getConsistencyProof, .stats, .lookupSubject,
+    ]
 
     public var description: String {
         switch self {
@@ -41,6 +57,12 @@ public struct MethodID: RawRepresentable, Hashable, Sendable, CustomStringConver
         case .startSession: "StartSession"
         case .verify: "Verify"
         case .extractTemplate: "ExtractTemplate"
+        case .getCheckpoint: "GetCheckpoint"
+        case .getEntries: "GetEntries"
+        case .getInclusionProof: "GetInclusionProof"
+        case .getConsistencyProof: "GetConsistencyProof"
+        case .stats: "Stats"
+        case .lookupSubject: "LookupSubject"
         default: "method-\(self.rawValue)"
         }
     }

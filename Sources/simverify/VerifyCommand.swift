@@ -64,11 +64,13 @@ struct VerifyCommand: AsyncParsableCommand {
         if json {
             struct Output: Encodable {
                 var decision: String, reasons: [String], distance: Double?, threshold: Double?, policyVersion: String
+                var receipt: String?
             }
             printJSON(
                 Output(
                     decision: result.decision.rawValue, reasons: result.reasons.map(\.rawValue), distance: result.distance,
-                    threshold: result.threshold, policyVersion: result.policyVersion
+                    threshold: result.threshold, policyVersion: result.policyVersion,
+                    receipt: result.receiptLeafIndex.map { "\($0):" + (result.receiptLeafHash ?? []).map { String(format: "%02x", $0) }.joined() }
                 )
             )
         } else {
@@ -77,6 +79,9 @@ struct VerifyCommand: AsyncParsableCommand {
                 line += String(format: ", distance %.4f, threshold %.2f", distance, threshold)
             }
             print(line + ", policy \(result.policyVersion)")
+            if let index = result.receiptLeafIndex, let hash = result.receiptLeafHash {
+                print("audit receipt \(index):\(hash.map { String(format: "%02x", $0) }.joined())")
+            }
         }
     }
 }

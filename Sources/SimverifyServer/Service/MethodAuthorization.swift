@@ -9,6 +9,12 @@ public enum MethodAuthorization {
         .startSession: [.counter, .backend],
         .verify: [.counter, .backend],
         .extractTemplate: [.backend],
+        .getCheckpoint: [.regulator],
+        .getEntries: [.regulator],
+        .getInclusionProof: [.regulator],
+        .getConsistencyProof: [.regulator],
+        .stats: [.regulator],
+        .lookupSubject: [.regulator],
     ]
 
     /// True when `role` may call `method`.

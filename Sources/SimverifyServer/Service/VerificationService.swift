@@ -20,6 +20,7 @@ public final class VerificationService: Sendable {
     private let engine: FaceEngine
     private let policy: MatchPolicy
     private let audit: AuditTrail
+    var auditTrail: AuditTrail { self.audit }
     private let logger: Logger
 
     /// Creates the service.
@@ -39,6 +40,8 @@ public final class VerificationService: Sendable {
             case .verify:
                 let request: Simverify_V1_VerifyRequest = try Self.decode(payload)
                 return .success(try Self.encode(try await self.verify(request, caller: caller)))
+            case .getCheckpoint, .getEntries, .getInclusionProof, .getConsistencyProof, .stats, .lookupSubject:
+                return .success(try await self.regulator(method: method, payload: payload, caller: caller))
             case .startSession, .extractTemplate:
                 return .failure(RPCStatus(.unimplemented, "\(method) is not available in this server version", reason: "not_implemented"))
             default:
