@@ -294,3 +294,6 @@ public actor AuditLog {
         }
     }
 }
+
+/// A log in the same process can feed a regulator's bundle directly (replicas, tests).
+extension AuditLog: AuditLogSource {}

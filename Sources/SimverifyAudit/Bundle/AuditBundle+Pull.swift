@@ -7,6 +7,12 @@ extension AuditBundle {
         public var previousSize: UInt64
         /// Entries after it (the size of the new checkpoint).
         public var size: UInt64
+
+        /// Creates a result.
+        public init(previousSize: UInt64, size: UInt64) {
+            self.previousSize = previousSize
+            self.size = size
+        }
     }
 
     /// Brings the bundle up to the source's latest checkpoint, checking on the way that
