@@ -76,9 +76,10 @@ public actor AuditLog {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         do {
-            try FileManager.default.createDirectory(
-                atPath: (configuration.path as NSString).deletingLastPathComponent, withIntermediateDirectories: true
-            )
+            let parent = (configuration.path as NSString).deletingLastPathComponent
+            if !parent.isEmpty {
+                try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            }
             self.database = try DatabaseQueue(path: configuration.path, configuration: config)
             try await self.database.write { db in
                 try db.execute(sql: """
