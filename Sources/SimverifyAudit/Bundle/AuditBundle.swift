@@ -29,8 +29,8 @@ public struct AuditBundle: Sendable {
             self.verifier = try NoteVerifier(vkey: vkey)
             try fm.createDirectory(atPath: directory + "/checkpoints", withIntermediateDirectories: true)
             try (vkey + "\n").write(toFile: keyPath, atomically: true, encoding: .utf8)
-            fm.createFile(atPath: directory + "/entries.bin", contents: nil)
-            fm.createFile(atPath: directory + "/leafhashes.bin", contents: nil)
+            _ = fm.createFile(atPath: directory + "/entries.bin", contents: nil)
+            _ = fm.createFile(atPath: directory + "/leafhashes.bin", contents: nil)
         }
         self.directory = directory
     }
