@@ -98,12 +98,15 @@ let package = Package(
             ]
         ),
 
+        // prctl for the server's process hardening.
+        .target(name: "CSimverifyProcess"),
+
         // The mutual-TLS RPC server and the verification service behind it.
         .target(
             name: "SimverifyServer",
             dependencies: [
                 "SimverifyCore", "SimverifyFaceEngine", "SimverifyWire", "SimverifyProto", "SimverifyPKI",
-                "SimverifyAudit", "SimverifyAuditLog",
+                "SimverifyAudit", "SimverifyAuditLog", "CSimverifyProcess",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

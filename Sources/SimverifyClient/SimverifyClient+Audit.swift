@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import SimverifyCore
 import SimverifyProto
 import SimverifyWire
 
@@ -64,5 +65,26 @@ extension SimverifyClient {
         request.nationalID = nationalID
         let response: Simverify_V1_LookupSubjectResponse = try await self.call(.lookupSubject, request)
         return (response.leafIndices, response.lookupLeafIndex)
+    }
+}
+
+/// An ID-card template sealed by the server for the caller's tenant.
+public struct SealedTemplate: Sendable, Hashable {
+    /// The sealed bytes: pass them as `VerificationRequest.sealedTemplate`.
+    public var bytes: [UInt8]
+    /// When it stops being accepted (Unix seconds).
+    public var expiresAt: Int64
+    /// The sealing key's id.
+    public var keyID: String
+}
+
+extension SimverifyClient {
+    /// Extracts and seals the ID card's face embedding (backend role). The server keeps nothing.
+    /// - Throws: `RPCStatus` `.failedPrecondition` when the ID card has no, several or too small faces.
+    public func extractTemplate(idCardImage: ZeroizingBuffer, deadline: Duration? = .seconds(30)) async throws -> SealedTemplate {
+        var request = Simverify_V1_ExtractTemplateRequest()
+        request.idCardImage = idCardImage.withUnsafeBytes { Data($0) }
+        let response: Simverify_V1_ExtractTemplateResponse = try await self.call(.extractTemplate, request, deadline: deadline)
+        return SealedTemplate(bytes: Array(response.sealedTemplate), expiresAt: response.expiresAtUnix, keyID: response.keyID)
     }
 }

@@ -42,6 +42,8 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "simverify")
+        // Before any image can arrive: no core dumps, scrubbed frees, locked image buffers.
+        ProcessHardening.apply(logger: logger)
 
         do {
             var engineConfiguration = FaceEngineConfiguration()
@@ -59,7 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
             )
             let engine = try FaceEngine(configuration: engineConfiguration, logger: logger)
             let service = VerificationService(
-                engine: engine, policy: configuration.policy, audit: AuditTrail(log: auditLog, identifiers: keys.identifiers), logger: logger
+                engine: engine, policy: configuration.policy, audit: AuditTrail(log: auditLog, keys: keys), logger: logger
             )
             let server = try RPCServer(configuration: configuration, service: service, logger: logger)
             let group = ServiceGroup(

@@ -63,7 +63,7 @@ struct ConnectionHandlerTests {
         let keys = try AuditKeys(contentsOf: path + "/keys.json")
         let log = try await AuditLog(configuration: .init(path: path + "/audit.sqlite"), signer: keys.signer, logger: Logger(label: "test"))
         let service = VerificationService(
-            engine: try TestServer.sharedEngine.get(), policy: .standard, audit: AuditTrail(log: log, identifiers: keys.identifiers),
+            engine: try TestServer.sharedEngine.get(), policy: .standard, audit: AuditTrail(log: log, keys: keys),
             logger: Logger(label: "test")
         )
         let channel = EmbeddedChannel(handler: RPCConnectionHandler(service: service, limits: limits, logger: Logger(label: "test"), caller: caller))

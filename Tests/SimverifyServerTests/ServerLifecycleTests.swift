@@ -38,16 +38,22 @@ struct ServerLifecycleTests {
     }
 
     @Test func gracefulShutdownFinishesInFlightCalls() async throws {
-        let server = try await TestServer()
+        var configuration = FaceEngineConfiguration()
+        configuration.workers = 1
+        let engine = try FaceEngine(configuration: configuration, logger: Logger(label: "test"))
+        let server = try await TestServer(engine: engine)
         let client = try await server.client()
         let photo = try TestJPEG.bytes(Paths.face("obama__2012_official_portrait.jpg"))
         let selfie = try TestJPEG.bytes(Paths.face("obama__2009_congress_address.jpg"))
         let call = Task { try await client.verify(VerificationRequest(idCardImage: photo, selfieFrames: [selfie], consentGiven: true)) }
-        try await Task.sleep(for: .milliseconds(30))
+        // Shut down only once the call is in flight (being worked on), not while it is still uploading.
+        for _ in 0..<500 where engine.load.busy == 0 { try await Task.sleep(for: .milliseconds(2)) }
+        #expect(engine.load.busy == 1)
         await server.stop()
         #expect(try await call.value.decision == .approved)
         await #expect(throws: (any Error).self) { _ = try await server.client().health(deadline: .seconds(2)) }
         #expect(server.server.connectionCount == 0)
+        await engine.shutdown()
     }
 
     @Test func configurationFilesKeepDefaultsAndRefuseUnknownFields() throws {

@@ -94,7 +94,7 @@ final class TestServer: Sendable {
         )
         let service = VerificationService(
             engine: try engine ?? Self.sharedEngine.get(), policy: configuration.policy,
-            audit: AuditTrail(log: self.audit, identifiers: self.auditKeys.identifiers), logger: logger
+            audit: AuditTrail(log: self.audit, keys: self.auditKeys), logger: logger
         )
         let server = try RPCServer(configuration: configuration, service: service, logger: logger)
         let group = ServiceGroup(services: [server], logger: logger)

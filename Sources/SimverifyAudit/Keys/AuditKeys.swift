@@ -1,11 +1,12 @@
 @preconcurrency import Crypto
 import Foundation
 
-/// The audit log's secrets, read from one JSON file named in the configuration:
+/// The server's secrets, read from one JSON file named in the configuration:
 ///
 /// ```json
 /// { "logSigningKeys": ["PRIVATE+KEY+origin+keyid+..."],
-///   "identifierKeys": { "national_id": [{"id": "...", "secret": "base64"}], "msisdn": [...], ... } }
+///   "identifierKeys": { "national_id": [{"id": "...", "secret": "base64"}], "msisdn": [...], ... },
+///   "templateKeys": [{"id": "...", "secret": "base64 of 32 bytes"}] }
 /// ```
 ///
 /// The last key of each list is active; older ones stay for look-ups and for verifying old
@@ -17,11 +18,14 @@ public struct AuditKeys: Sendable {
     public let verifiers: [NoteVerifier]
     /// Identifier HMAC keys.
     public let identifiers: IdentifierKeyring
+    /// AES-256-GCM keys sealing ID-card templates, oldest first (the last seals).
+    public let templateKeys: [IdentifierKeyring.Key]
 
     private struct File: Codable {
         struct Key: Codable { var id: String; var secret: String }
         var logSigningKeys: [String]
         var identifierKeys: [String: [Key]]
+        var templateKeys: [Key]
     }
 
     private static let fieldNames: [String: AuditRecord.IdentifierField] = [
@@ -55,6 +59,13 @@ public struct AuditKeys: Sendable {
         self.signer = active
         self.verifiers = signers.map(\.verifier)
         self.identifiers = IdentifierKeyring(keys: keys)
+        self.templateKeys = try file.templateKeys.map { key in
+            guard let secret = Data(base64Encoded: key.secret), secret.count == 32 else {
+                throw AuditError(.malformedKey, "\(path): a template key needs 32 secret bytes")
+            }
+            return try IdentifierKeyring.Key(id: key.id, secret: Array(secret))
+        }
+        guard !self.templateKeys.isEmpty else { throw AuditError(.malformedKey, "\(path): no template key") }
     }
 
     /// Writes a new development key file (mode 0600) and the log's vkey beside it (`.vkey`).
@@ -69,7 +80,8 @@ public struct AuditKeys: Sendable {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(File(logSigningKeys: [signer.skey], identifierKeys: identifiers))
+        let template = File.Key(id: "template-\(stamp)", secret: SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() })
+        let data = try encoder.encode(File(logSigningKeys: [signer.skey], identifierKeys: identifiers, templateKeys: [template]))
         let fm = FileManager.default
         try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try? fm.removeItem(atPath: path)

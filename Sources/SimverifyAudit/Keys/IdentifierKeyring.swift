@@ -11,7 +11,8 @@ public struct IdentifierKeyring: Sendable {
     public struct Key: Sendable {
         /// Written into every record hashed with it.
         public let id: String
-        let secret: SymmetricKey
+        /// The secret (never logged).
+        public let secret: SymmetricKey
 
         /// Creates a key from at least 32 secret bytes.
         public init(id: String, secret: [UInt8]) throws {

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// Bytes that are overwritten with zeros before their memory is released.
 ///
@@ -13,6 +14,13 @@ public final class ZeroizingBuffer: @unchecked Sendable {
     /// The number of bytes.
     public let count: Int
     private let base: UnsafeMutableRawPointer
+    private let locked: Bool
+
+    /// When true (set once at server start), new buffers are locked in RAM with `mlock` so that
+    /// image bytes are never written to swap. Off by default: tools and tests do not need it.
+    public static let lockPages = Atomic<Bool>(false)
+    /// Buffers that could not be locked (RLIMIT_MEMLOCK too low); they still work, unlocked.
+    public static let lockFailures = Atomic<Int>(0)
 
     /// Allocates `count` zeroed bytes.
     /// - Parameter count: The size in bytes; must not be negative.
@@ -21,6 +29,16 @@ public final class ZeroizingBuffer: @unchecked Sendable {
         self.count = count
         self.base = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(count, 1), alignment: 16)
         self.base.initializeMemory(as: UInt8.self, repeating: 0, count: Swift.max(count, 1))
+        if Self.lockPages.load(ordering: .relaxed) {
+            #if canImport(Glibc)
+            self.locked = mlock(self.base, Swift.max(count, 1)) == 0
+            #else
+            self.locked = false
+            #endif
+            if !self.locked { Self.lockFailures.add(1, ordering: .relaxed) }
+        } else {
+            self.locked = false
+        }
     }
 
     /// Allocates a buffer holding a copy of `bytes`.
@@ -34,6 +52,9 @@ public final class ZeroizingBuffer: @unchecked Sendable {
 
     deinit {
         self.zeroize()
+        #if canImport(Glibc)
+        if self.locked { munlock(self.base, Swift.max(self.count, 1)) }
+        #endif
         self.base.deallocate()
     }
 

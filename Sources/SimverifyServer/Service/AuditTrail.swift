@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 import SimverifyAudit
 import SimverifyAuditLog
 import SimverifyCore
@@ -10,11 +11,19 @@ public struct AuditTrail: Sendable {
     public let log: AuditLog
     /// Identifier HMAC keys.
     public let identifiers: IdentifierKeyring
+    /// Seals and opens ID-card templates.
+    public let templates: TemplateSealer
 
     /// Creates a trail.
-    public init(log: AuditLog, identifiers: IdentifierKeyring) {
+    public init(log: AuditLog, identifiers: IdentifierKeyring, templates: TemplateSealer) {
         self.log = log
         self.identifiers = identifiers
+        self.templates = templates
+    }
+
+    /// A trail from a key file's keys.
+    public init(log: AuditLog, keys: AuditKeys, templateLifetime: TimeInterval = 3600) {
+        self.init(log: log, identifiers: keys.identifiers, templates: TemplateSealer(keys: keys.templateKeys, lifetime: templateLifetime))
     }
 
     /// The face models' version, written into every record.

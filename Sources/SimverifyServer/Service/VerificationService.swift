@@ -8,6 +8,7 @@ import SimverifyFaceEngine
 import SimverifyProto
 import SimverifyWire
 import SwiftProtobuf
+import Crypto
 
 /// The service behind the transport: decodes a request payload, does the work, encodes the
 /// answer. Transport-agnostic: the connection handler calls it, and so can tests.
@@ -38,11 +39,15 @@ public final class VerificationService: Sendable {
             switch method {
             case .health: return .success(try Self.encode(self.health()))
             case .verify:
-                let request: Simverify_V1_VerifyRequest = try Self.decode(payload)
-                return .success(try Self.encode(try await self.verify(request, caller: caller)))
+                // One copy of the request, passed inout, so its image fields are zeroed in place.
+                var request: Simverify_V1_VerifyRequest = try Self.decodeAndScrub(payload)
+                return .success(try Self.encode(try await self.verify(&request, caller: caller)))
+            case .extractTemplate:
+                var request: Simverify_V1_ExtractTemplateRequest = try Self.decodeAndScrub(payload)
+                return .success(try Self.encode(try await self.extractTemplate(&request, caller: caller)))
             case .getCheckpoint, .getEntries, .getInclusionProof, .getConsistencyProof, .stats, .lookupSubject:
                 return .success(try await self.regulator(method: method, payload: payload, caller: caller))
-            case .startSession, .extractTemplate:
+            case .startSession:
                 return .failure(RPCStatus(.unimplemented, "\(method) is not available in this server version", reason: "not_implemented"))
             default:
                 return .failure(RPCStatus(.unimplemented, "unknown method", reason: "unknown_method"))
@@ -66,19 +71,32 @@ public final class VerificationService: Sendable {
         return response
     }
 
-    func verify(_ request: Simverify_V1_VerifyRequest, caller: CallerIdentity) async throws -> Simverify_V1_VerifyResponse {
-        var request = request
+    func verify(_ request: inout Simverify_V1_VerifyRequest, caller: CallerIdentity) async throws -> Simverify_V1_VerifyResponse {
         let inputs = try VerifyInputs(taking: &request)
-        let results: [Result<FaceAnalysis, FaceEngineError>]
-        do {
-            results = try await self.engine.analyze(batch: [
-                .init(jpeg: inputs.idCard, kind: .idCard), .init(jpeg: inputs.selfie, kind: .selfie),
-            ])
-        } catch let error as FaceEngineError {
-            throw RPCStatus(error, field: "request")
+        let idCard: FaceSample
+        let selfie: FaceSample
+        var digests: [AuditRecord.ImageDigest] = []
+        switch inputs.reference {
+        case .image(let image):
+            let results = try await self.analyze([.init(jpeg: image, kind: .idCard), .init(jpeg: inputs.selfie, kind: .selfie)])
+            idCard = try Self.sample(results[0], field: "id_card_image")
+            selfie = try Self.sample(results[1], field: "selfie_frames[0]")
+            digests.append(AuditTrail.digest(image, kind: .idCard))
+        case .template(let sealed):
+            let embedding: FaceEmbedding
+            do {
+                embedding = try self.audit.templates.open(sealed, tenant: caller.tenant)
+            } catch .expired {
+                throw RPCStatus(.failedPrecondition, "the sealed template has expired: extract a new one", reason: "template_expired")
+            } catch {
+                throw RPCStatus(.invalidArgument, "the sealed template is not valid for this caller", reason: "template_invalid")
+            }
+            // The template was checked for exactly one usable face when it was sealed.
+            idCard = FaceSample(faceCount: 1, largestFaceWidth: Int.max, embedding: embedding)
+            selfie = try Self.sample(try await self.analyze([.init(jpeg: inputs.selfie, kind: .selfie)])[0], field: "selfie_frames[0]")
+            digests.append(AuditRecord.ImageDigest(kind: .sealedTemplate, sha256: Array(SHA256.hash(data: sealed))))
         }
-        let idCard = try Self.sample(results[0], field: "id_card_image")
-        let selfie = try Self.sample(results[1], field: "selfie_frames[0]")
+        digests.append(AuditTrail.digest(inputs.selfie, kind: .selfieFrame))
         let outcome = self.policy.decide(selfie: selfie, idCard: idCard)
 
         // No decision leaves without a durable record (invariant 3): append, then answer.
@@ -86,16 +104,9 @@ public final class VerificationService: Sendable {
             time: UInt64(Date().timeIntervalSince1970), event: .verify, tenant: caller.tenant, terminal: caller.terminal ?? "",
             role: caller.role, decision: outcome.decision, reasons: outcome.reasons, distance: outcome.distance,
             policyVersion: self.policy.version, modelVersion: AuditTrail.modelVersion,
-            images: [AuditTrail.digest(inputs.idCard, kind: .idCard), AuditTrail.digest(inputs.selfie, kind: .selfieFrame)],
-            identifiers: try self.audit.identifiers(of: inputs.subject)
+            images: digests, identifiers: try self.audit.identifiers(of: inputs.subject)
         )
-        let receipt: AuditReceipt
-        do {
-            receipt = try await self.audit.log.append(record)
-        } catch {
-            self.logger.error("audit append failed; no decision sent", metadata: ["error": "\(error)"])
-            throw RPCStatus(.unavailable, "the audit log cannot record decisions; no decision was made", reason: "audit_unavailable")
-        }
+        let receipt = try await self.record(record)
 
         var response = Simverify_V1_VerifyResponse()
         response.receipt.leafIndex = receipt.leafIndex
@@ -117,6 +128,58 @@ public final class VerificationService: Sendable {
         return response
     }
 
+    /// Appends a record; a decision is only answered once this returns (invariant 3).
+    func record(_ record: AuditRecord) async throws -> AuditReceipt {
+        do {
+            return try await self.audit.log.append(record)
+        } catch {
+            self.logger.error("audit append failed; no answer sent", metadata: ["error": "\(error)"])
+            throw RPCStatus(.unavailable, "the audit log cannot record this; nothing was decided", reason: "audit_unavailable")
+        }
+    }
+
+    /// Runs images as one engine job (all-or-nothing admission).
+    func analyze(_ batch: [FaceEngine.BatchItem]) async throws -> [Result<FaceAnalysis, FaceEngineError>] {
+        do {
+            return try await self.engine.analyze(batch: batch)
+        } catch let error as FaceEngineError {
+            throw RPCStatus(error, field: "request")
+        }
+    }
+
+    /// Seals the embedding of an ID card's single face for the calling backend's tenant.
+    func extractTemplate(_ request: inout Simverify_V1_ExtractTemplateRequest, caller: CallerIdentity) async throws -> Simverify_V1_ExtractTemplateResponse {
+        guard !request.idCardImage.isEmpty else {
+            throw RPCStatus(.invalidArgument, "id_card_image is required", reason: "id_card_missing")
+        }
+        let image = request.idCardImage.withUnsafeBytes { ZeroizingBuffer(copying: $0) }
+        request.idCardImage.resetBytes(in: 0..<request.idCardImage.count)
+        let sample = try Self.sample(try await self.analyze([.init(jpeg: image, kind: .idCard)])[0], field: "id_card_image")
+        let probe = self.policy.decide(selfie: sample, idCard: sample)
+        let problems = probe.reasons.filter { [.noFaceOnIDCard, .severalFacesOnIDCard, .idCardFaceTooSmall].contains($0) }
+        var record = AuditRecord(
+            time: UInt64(Date().timeIntervalSince1970), event: .extractTemplate, tenant: caller.tenant, terminal: caller.terminal ?? "",
+            role: caller.role, reasons: problems, policyVersion: self.policy.version, modelVersion: AuditTrail.modelVersion,
+            images: [AuditTrail.digest(image, kind: .idCard)]
+        )
+        guard problems.isEmpty, let embedding = sample.embedding else {
+            record.detail = "refused"
+            _ = try await self.record(record)
+            throw RPCStatus(
+                .failedPrecondition, "the ID card needs exactly one usable face",
+                reason: problems.first.map { $0.rawValue.lowercased() } ?? "no_face_on_id_card"
+            )
+        }
+        let sealed = try self.audit.templates.seal(embedding, tenant: caller.tenant)
+        record.detail = "sealed:\(sealed.keyID)"
+        _ = try await self.record(record)
+        var response = Simverify_V1_ExtractTemplateResponse()
+        response.sealedTemplate = Data(sealed.sealed)
+        response.expiresAtUnix = Int64(sealed.expiry)
+        response.keyID = sealed.keyID
+        return response
+    }
+
     private static func sample(_ result: Result<FaceAnalysis, FaceEngineError>, field: String) throws -> FaceSample {
         let analysis: FaceAnalysis
         switch result {
@@ -125,6 +188,20 @@ public final class VerificationService: Sendable {
         }
         let largest = analysis.largestFace
         return FaceSample(faceCount: analysis.faces.count, largestFaceWidth: largest?.box.width ?? 0, embedding: largest?.embedding)
+    }
+
+    /// Decodes a request carrying images, then overwrites the frame's bytes in place: protobuf
+    /// has copied out what it keeps, and those copies are zeroed by the caller when done.
+    static func decodeAndScrub<Message: SwiftProtobuf.Message>(_ payload: ByteBuffer) throws -> Message {
+        defer {
+            // Deliberately writes through the read-only view: the frame's storage is shared with
+            // the connection's cumulation buffer, whose consumed bytes these are, and a mutable
+            // access would copy them (copy-on-write) instead of clearing them.
+            payload.withUnsafeReadableBytes { bytes in
+                if let base = bytes.baseAddress { memset(UnsafeMutableRawPointer(mutating: base), 0, bytes.count) }
+            }
+        }
+        return try Self.decode(payload)
     }
 
     static func decode<Message: SwiftProtobuf.Message>(_ payload: ByteBuffer) throws -> Message {
@@ -149,22 +226,24 @@ public final class VerificationService: Sendable {
 
 /// The images of a Verify request, moved into zeroizing buffers, with the request validated.
 struct VerifyInputs {
-    let idCard: ZeroizingBuffer
+    /// What the selfie is compared with.
+    enum Reference {
+        case image(ZeroizingBuffer)
+        case template([UInt8])
+    }
+    let reference: Reference
     let selfie: ZeroizingBuffer
     let subject: SubjectReferences
 
-    /// Validates `request` and moves its images out, zeroing the protobuf copies.
+    /// Validates `request` and moves its images out, zeroing the protobuf copies in place.
     init(taking request: inout Simverify_V1_VerifyRequest) throws {
         defer { Self.zeroImages(in: &request) }
         guard request.consent.given else {
             throw RPCStatus(.failedPrecondition, "the customer's consent is required", reason: "consent_missing")
         }
         try SubjectValidation.validate(request.subject)
-        if !request.sealedTemplate.isEmpty {
-            throw RPCStatus(.unimplemented, "sealed templates are not available in this server version", reason: "not_implemented")
-        }
-        guard !request.idCardImage.isEmpty else {
-            throw RPCStatus(.invalidArgument, "id_card_image or sealed_template is required", reason: "id_card_missing")
+        guard request.idCardImage.isEmpty != request.sealedTemplate.isEmpty else {
+            throw RPCStatus(.invalidArgument, "exactly one of id_card_image and sealed_template is required", reason: "id_card_missing")
         }
         guard !request.selfieFrames.isEmpty else {
             throw RPCStatus(.invalidArgument, "at least one selfie frame is required", reason: "selfie_missing")
@@ -179,7 +258,9 @@ struct VerifyInputs {
             )
         }
         self.subject = SubjectReferences(nationalID: request.subject.nationalID, msisdn: request.subject.msisdn, iccid: request.subject.iccid)
-        self.idCard = request.idCardImage.withUnsafeBytes { ZeroizingBuffer(copying: $0) }
+        self.reference = request.sealedTemplate.isEmpty
+            ? .image(request.idCardImage.withUnsafeBytes { ZeroizingBuffer(copying: $0) })
+            : .template(Array(request.sealedTemplate))
         self.selfie = request.selfieFrames[0].withUnsafeBytes { ZeroizingBuffer(copying: $0) }
     }
 

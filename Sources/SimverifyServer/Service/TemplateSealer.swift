@@ -1,0 +1,78 @@
+@preconcurrency import Crypto
+import Foundation
+import SimverifyAudit
+import SimverifyCore
+
+/// Seals an ID-card embedding for a carrier backend: AES-256-GCM under a server key with a key
+/// id, bound to the backend's tenant (associated data) and to an expiry. The server keeps nothing;
+/// only a server with the key can open it, and only for the same tenant before it expires.
+///
+/// Format (docs/threat_model.md): "SVT1", u8 key-id length, key id, u64 expiry (Unix seconds,
+/// big-endian), AES-GCM nonce (12) ‖ ciphertext (512: 128 little-endian Float32) ‖ tag (16).
+/// Associated data: "simverify-template-v1", 0, tenant, 0, key id, 0, expiry.
+public struct TemplateSealer: Sendable {
+    /// Keys, oldest first; the last seals, all open.
+    public let keys: [IdentifierKeyring.Key]
+    /// How long a template stays usable.
+    public let lifetime: TimeInterval
+
+    private static let magic: [UInt8] = Array("SVT1".utf8)
+
+    /// Creates a sealer.
+    public init(keys: [IdentifierKeyring.Key], lifetime: TimeInterval = 3600) {
+        self.keys = keys
+        self.lifetime = lifetime
+    }
+
+    private static func associatedData(tenant: String, keyID: String, expiry: UInt64) -> [UInt8] {
+        Array("simverify-template-v1".utf8) + [0] + Array(tenant.utf8) + [0] + Array(keyID.utf8) + [0] + bigEndian(expiry)
+    }
+
+    private static func bigEndian(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(v >> UInt64(56 - 8 * $0) & 0xFF) } }
+
+    /// Seals `embedding` for `tenant`.
+    /// - Returns: The sealed bytes, their expiry and the key id used.
+    public func seal(_ embedding: FaceEmbedding, tenant: String, now: Date = Date()) throws -> (sealed: [UInt8], expiry: UInt64, keyID: String) {
+        guard let key = self.keys.last else { throw RPCStatusError.noKey }
+        let expiry = UInt64(now.timeIntervalSince1970 + self.lifetime)
+        var plaintext = [UInt8]()
+        plaintext.reserveCapacity(FaceEmbedding.dimension * 4)
+        for value in embedding.values { withUnsafeBytes(of: value.bitPattern.littleEndian) { plaintext += $0 } }
+        defer { plaintext.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        let box = try AES.GCM.seal(plaintext, using: key.secret, authenticating: Self.associatedData(tenant: tenant, keyID: key.id, expiry: expiry))
+        let id = Array(key.id.utf8)
+        return (Self.magic + [UInt8(id.count)] + id + Self.bigEndian(expiry) + Array(box.combined!), expiry, key.id)
+    }
+
+    /// Why a template could not be opened.
+    public enum OpenFailure: Error, Sendable, Hashable {
+        /// Malformed, tampered, for another tenant, or under an unknown key: indistinguishable on purpose.
+        case invalid
+        /// Past its expiry.
+        case expired
+    }
+
+    /// Opens a template for `tenant`.
+    public func open(_ sealed: [UInt8], tenant: String, now: Date = Date()) throws(OpenFailure) -> FaceEmbedding {
+        guard sealed.count > 5, Array(sealed.prefix(4)) == Self.magic else { throw .invalid }
+        let idLength = Int(sealed[4])
+        guard sealed.count == 5 + idLength + 8 + 12 + FaceEmbedding.dimension * 4 + 16 else { throw .invalid }
+        let keyID = String(decoding: sealed[5..<(5 + idLength)], as: UTF8.self)
+        let expiry = sealed[(5 + idLength)..<(13 + idLength)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        guard let key = self.keys.first(where: { $0.id == keyID }) else { throw .invalid }
+        let aad = Self.associatedData(tenant: tenant, keyID: keyID, expiry: expiry)
+        guard var plaintext = try? AES.GCM.open(AES.GCM.SealedBox(combined: sealed[(13 + idLength)...]), using: key.secret, authenticating: aad).map({ $0 })
+        else { throw .invalid }
+        defer { plaintext.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        // Checked after authentication, so an attacker cannot learn anything from the expiry field alone.
+        guard UInt64(now.timeIntervalSince1970) <= expiry else { throw .expired }
+        let values = (0..<FaceEmbedding.dimension).map { i -> Float in
+            let bits = plaintext[(i * 4)..<(i * 4 + 4)].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+            return Float(bitPattern: bits)
+        }
+        guard let embedding = try? FaceEmbedding(values) else { throw .invalid }
+        return embedding
+    }
+
+    enum RPCStatusError: Error { case noKey }
+}
