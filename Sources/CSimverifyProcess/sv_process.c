@@ -15,6 +15,17 @@ int sv_process_disable_core_files(void) {
 
 int sv_process_scrub_freed_memory(int byte) { return mallopt(M_PERTURB, byte); }
 
+int sv_process_raise_memlock_limit(uint64_t bytes) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_MEMLOCK, &limit) != 0) return -1;
+    if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= bytes) return 0;
+    struct rlimit wanted = {bytes, limit.rlim_max == RLIM_INFINITY || limit.rlim_max >= bytes ? limit.rlim_max : bytes};
+    if (setrlimit(RLIMIT_MEMLOCK, &wanted) == 0) return 0;
+    // Without privilege, at least use all of the hard limit.
+    struct rlimit soft = {limit.rlim_max, limit.rlim_max};
+    return setrlimit(RLIMIT_MEMLOCK, &soft);
+}
+
 uint64_t sv_process_memlock_limit(void) {
     struct rlimit limit;
     if (getrlimit(RLIMIT_MEMLOCK, &limit) != 0) return 0;

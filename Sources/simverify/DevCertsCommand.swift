@@ -28,7 +28,8 @@ struct DevCertsCommand: ParsableCommand {
         } else {
             print("wrote \(written.count) files to \(out)")
         }
-        if force || !FileManager.default.fileExists(atPath: auditKeys) {
+        // Also replaces a key file this version cannot read (an older format): development only.
+        if force || (try? AuditKeys(contentsOf: auditKeys)) == nil {
             try AuditKeys.writeDevelopmentKeys(to: auditKeys, origin: origin)
             print("wrote \(auditKeys) and \(AuditKeys.vkeyPath(forKeyFile: auditKeys)) (regulators verify checkpoints with the .vkey)")
         }

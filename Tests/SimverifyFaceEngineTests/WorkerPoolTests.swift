@@ -35,6 +35,21 @@ struct WorkerPoolTests {
         await pool.stop()
     }
 
+    @Test func aFinishedJobReleasesWhatItCaptured() async throws {
+        final class Payload: Sendable {}
+        final class WeakBox: @unchecked Sendable { weak var value: Payload? }
+        let pool = WorkerPool(resources: [0], maxQueued: 8, name: "test")
+        let box = WeakBox()
+        do {
+            let payload = Payload()
+            box.value = payload
+            _ = try await pool.run { _ in withExtendedLifetime(payload) { 1 } }
+        }
+        // Images are captured by jobs: they must not outlive the request in the queue's storage.
+        #expect(await eventually { box.value == nil })
+        await pool.stop()
+    }
+
     @Test func eachResourceServesOneJobAtATime() async throws {
         final class Counter: @unchecked Sendable {
             var inUse = 0

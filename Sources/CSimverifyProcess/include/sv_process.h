@@ -17,6 +17,9 @@ int sv_process_disable_core_files(void);
 /// mallopt(M_PERTURB, byte): glibc fills freed heap chunks with `byte`. Returns 1 on success.
 int sv_process_scrub_freed_memory(int byte);
 
+/// Raises RLIMIT_MEMLOCK to `bytes` (privileged), else its soft limit to its hard limit.
+int sv_process_raise_memlock_limit(uint64_t bytes);
+
 /// RLIMIT_MEMLOCK's soft limit in bytes; UINT64_MAX when unlimited.
 uint64_t sv_process_memlock_limit(void);
 

@@ -8,7 +8,9 @@ import Foundation
 final class WorkerPool<Resource>: @unchecked Sendable {
     // All mutable state is guarded by `condition`.
     private let condition = NSCondition()
-    private var waiting: [(Resource) -> Void] = []
+    // A taken job's slot is set to nil at once: a finished job must not keep what it captured
+    // (request images) alive until the array is compacted.
+    private var waiting: [((Resource) -> Void)?] = []
     private var waitingHead = 0
     private var busy = 0
     private var stopping = false
@@ -111,9 +113,13 @@ final class WorkerPool<Resource>: @unchecked Sendable {
                 for waiter in waiters { waiter.resume() }
                 return
             }
-            let job = self.waiting[self.waitingHead]
+            let job = self.waiting[self.waitingHead]!
+            self.waiting[self.waitingHead] = nil
             self.waitingHead += 1
-            if self.waitingHead > 64 && self.waitingHead * 2 > self.waiting.count {
+            if self.waitingHead == self.waiting.count {
+                self.waiting.removeAll(keepingCapacity: true)
+                self.waitingHead = 0
+            } else if self.waitingHead > 64 && self.waitingHead * 2 > self.waiting.count {
                 self.waiting.removeFirst(self.waitingHead)
                 self.waitingHead = 0
             }

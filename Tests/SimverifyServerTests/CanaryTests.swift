@@ -1,0 +1,122 @@
+import Foundation
+import SimverifyAudit
+import SimverifyClient
+import SimverifyCore
+import SimverifyWire
+import Testing
+
+/// DESIGN.md invariants 1 and 2, end to end: images carrying a unique marker go through the real
+/// server over TLS; afterwards no copy of the marker is in its log, its data directory, its audit
+/// entries, or anywhere in its readable memory.
+@Suite("Canary: no image byte outlives its request", .serialized)
+struct CanaryTests {
+    /// A fixture JPEG with a COM segment holding `marker` right after SOI.
+    static func marked(_ name: String, marker: [UInt8]) throws -> [UInt8] {
+        let bytes = try TestJPEG.bytes(Paths.face(name)).withUnsafeBytes { Array($0) }
+        let length = marker.count + 2
+        return Array(bytes[0..<2]) + [0xFF, 0xFE, UInt8(length >> 8), UInt8(length & 0xFF)] + marker + Array(bytes[2...])
+    }
+
+    /// 32 bytes from the middle of a JPEG's entropy-coded data: present only where the file's bytes are.
+    static func compressedPattern(of jpeg: [UInt8]) -> [UInt8] {
+        let scan = (2..<(jpeg.count - 1)).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xDA }!
+        let middle = (scan + jpeg.count) / 2
+        return Array(jpeg[middle..<(middle + 32)])
+    }
+
+    /// Every place a pattern occurs in the readable memory of process `pid`: "address (region)".
+    static func occurrences(of patterns: [[UInt8]], inProcess pid: Int32) throws -> [String] {
+        let maps = try String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)
+        let memory = open("/proc/\(pid)/mem", O_RDONLY)
+        guard memory >= 0 else { throw TestError("cannot open /proc/\(pid)/mem: \(String(cString: strerror(errno)))") }
+        defer { close(memory) }
+        var found: [String] = []
+        var scanned = 0
+        for line in maps.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 2, fields[1].hasPrefix("r") else { continue }
+            let range = fields[0].split(separator: "-").compactMap { UInt64($0, radix: 16) }
+            guard range.count == 2, !line.hasSuffix("[vvar]"), !line.hasSuffix("[vsyscall]") else { continue }
+            var offset = range[0]
+            let chunk: UInt64 = 16 << 20
+            while offset < range[1] {
+                let length = Int(min(chunk + 64, range[1] - offset))
+                var buffer = [UInt8](repeating: 0, count: length)
+                let read = buffer.withUnsafeMutableBytes { pread(memory, $0.baseAddress, length, off_t(Int64(bitPattern: offset))) }
+                if read > 0 {
+                    scanned += read
+                    let data = Data(buffer[0..<read])
+                    for pattern in patterns {
+                        var searchStart = data.startIndex
+                        while let hit = data.range(of: Data(pattern), in: searchStart..<data.endIndex) {
+                            found.append(String(format: "0x%llx", offset + UInt64(hit.lowerBound)) + " in " + String(line.dropFirst(fields[0].count)))
+                            searchStart = hit.upperBound
+                        }
+                    }
+                }
+                offset += chunk
+            }
+        }
+        #expect(scanned > 10 << 20, "the scan read the process's memory (\(scanned) bytes)")
+        return found
+    }
+
+    @Test func theMarkerIsNowhereAfterTheRequests() async throws {
+        let pki = try TestPKI()
+        let directory = pki.directory
+        try AuditKeys.writeDevelopmentKeys(to: directory + "/keys.json", origin: "simverify.test/canary")
+        let config = directory + "/config.json"
+        try Data("""
+            {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+             "engine": {"workers": 2}, "audit": {"databasePath": "data/audit.sqlite", "keysPath": "keys.json"}}
+            """.utf8).write(to: URL(fileURLWithPath: config))
+        let server = try await ServerProcess(directory: directory, config: config)
+        let marker = Array("SIMVERIFY-CANARY-\(UUID().uuidString)".utf8)
+        let idCard = try Self.marked("obama__2012_official_portrait.jpg", marker: marker)
+        let selfie = try Self.marked("obama__2009_congress_address.jpg", marker: marker)
+        let patterns = [marker, Self.compressedPattern(of: idCard), Self.compressedPattern(of: selfie)]
+        func buffer(_ bytes: [UInt8]) -> ZeroizingBuffer { bytes.withUnsafeBytes { ZeroizingBuffer(copying: $0) } }
+
+        var counterConfig = pki.client("counter-carrier-a-store-0001")
+        counterConfig.port = server.port
+        var backendConfig = pki.client("backend-carrier-a")
+        backendConfig.port = server.port
+        let counter = try await SimverifyClient.connect(counterConfig)
+        let backend = try await SimverifyClient.connect(backendConfig)
+        await #expect(throws: RPCStatus.self) { _ = try await counter.call(method: .startSession, payload: .init()) }
+        let decided = try await counter.verify(VerificationRequest(
+            idCardImage: buffer(idCard), selfieFrames: [buffer(selfie)], subject: SubjectReferences(nationalID: "880808-1234567"), consentGiven: true
+        ))
+        #expect(decided.decision == .approved)
+        let template = try await backend.extractTemplate(idCardImage: buffer(idCard))
+        #expect(try await backend.verify(VerificationRequest(idCardImage: nil, selfieFrames: [buffer(selfie)], consentGiven: true, sealedTemplate: template.bytes)).decision == .approved)
+        await #expect(throws: RPCStatus.self) {
+            _ = try await counter.verify(VerificationRequest(idCardImage: buffer(Array(idCard.prefix(idCard.count / 2))), selfieFrames: [buffer(selfie)], consentGiven: true))
+        }
+        #expect(!template.bytes.windows(32).contains { patterns.contains($0) }, "the sealed template holds no image byte")
+        // While the connections are still open: no per-connection buffer may keep the request either.
+        try await Task.sleep(for: .milliseconds(300))
+        let whileOpen = try Self.occurrences(of: patterns, inProcess: server.process.processIdentifier)
+        #expect(whileOpen.isEmpty, "image bytes held by open connections at: \(whileOpen.prefix(10))")
+        await counter.close()
+        await backend.close()
+        try await Task.sleep(for: .milliseconds(500))
+
+        // The server's log and every file it wrote (audit database, WAL, keys): no marker.
+        let enumerator = FileManager.default.enumerator(atPath: directory)
+        while let path = enumerator?.nextObject() as? String {
+            let data = (try? Data(contentsOf: URL(fileURLWithPath: directory + "/" + path))) ?? Data()
+            for pattern in patterns { #expect(data.range(of: Data(pattern)) == nil, "\(path) holds a copy of the image") }
+        }
+        // The whole readable memory of the server process.
+        let hits = try Self.occurrences(of: patterns, inProcess: server.process.processIdentifier)
+        #expect(hits.isEmpty, "image bytes survive in the server's memory at: \(hits.prefix(10))")
+        #expect(await server.stop() == 0)
+    }
+}
+
+extension Array where Element == UInt8 {
+    func windows(_ n: Int) -> [[UInt8]] {
+        count < n ? [] : (0...(count - n)).map { Array(self[$0..<($0 + n)]) }
+    }
+}
