@@ -71,6 +71,12 @@ struct CanaryTests {
              "engine": {"workers": 2}, "audit": {"databasePath": "data/audit.sqlite", "keysPath": "keys.json"}}
             """.utf8).write(to: URL(fileURLWithPath: config))
         let server = try await ServerProcess(directory: directory, config: config)
+        // Hardened before any image arrives: no core files, not dumpable, freed memory scrubbed.
+        let limits = try String(contentsOfFile: "/proc/\(server.process.processIdentifier)/limits", encoding: .utf8)
+        let core = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }.map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        #expect(core.map { $0[4] == "0" && $0[5] == "0" } == true, "RLIMIT_CORE is 0")
+        let log = try String(contentsOfFile: server.log, encoding: .utf8)
+        #expect(log.contains("not_dumpable=true") && log.contains("no_core_files=true") && log.contains("freed_memory_scrubbed=true"))
         let marker = Array("SIMVERIFY-CANARY-\(UUID().uuidString)".utf8)
         let idCard = try Self.marked("obama__2012_official_portrait.jpg", marker: marker)
         let selfie = try Self.marked("obama__2009_congress_address.jpg", marker: marker)
