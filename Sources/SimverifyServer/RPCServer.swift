@@ -18,6 +18,7 @@ public final class RPCServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let perCaller: ConnectionsPerCaller
     private let boundPort = Mutex<Int?>(nil)
     private let ready = AsyncStream<Int>.makeStream()
 
@@ -32,6 +33,7 @@ public final class RPCServer: Service, Sendable {
         self.logger = logger
         self.group = group
         self.tls = try Self.makeTLSContext(configuration.tls)
+        self.perCaller = ConnectionsPerCaller(limit: configuration.limits.maxConnectionsPerCertificate)
     }
 
     /// The TLS 1.2+ mutual-TLS context: clients must present a certificate issued by `clientCA`.
@@ -130,7 +132,7 @@ public final class RPCServer: Service, Sendable {
         )
         try sync.addHandler(ByteToMessageHandler(FrameDecoder(limits: .standard)))
         try sync.addHandler(MessageToByteHandler(FrameEncoder()))
-        try sync.addHandler(RPCConnectionHandler(service: self.service, limits: limits, logger: logger))
+        try sync.addHandler(RPCConnectionHandler(service: self.service, limits: limits, logger: logger, perCaller: self.perCaller))
     }
 }
 

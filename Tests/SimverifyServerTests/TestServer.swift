@@ -83,6 +83,10 @@ final class TestServer: Sendable {
         configuration.tls.privateKey = self.pki.path("server-key.pem")
         configuration.tls.clientCA = self.pki.path("ca.pem")
         configuration.limits.drainSeconds = 10
+        // Tests share tenants and terminals heavily; rate limits are tested on their own.
+        configuration.limits.tenantCallsPerSecond = 0
+        configuration.limits.terminalCallsPerSecond = 0
+        configuration.limits.maxConnectionsPerCertificate = 64
         adjust(&configuration)
         var logger = Logger(label: "test-server")
         logger.logLevel = .warning
@@ -94,7 +98,7 @@ final class TestServer: Sendable {
         )
         let service = VerificationService(
             engine: try engine ?? Self.sharedEngine.get(), policy: configuration.policy,
-            audit: AuditTrail(log: self.audit, keys: self.auditKeys), logger: logger
+            audit: AuditTrail(log: self.audit, keys: self.auditKeys), limits: .init(configuration.limits), logger: logger
         )
         let server = try RPCServer(configuration: configuration, service: service, logger: logger)
         let group = ServiceGroup(services: [server], logger: logger)

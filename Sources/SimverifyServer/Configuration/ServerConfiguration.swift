@@ -55,6 +55,16 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
         public var maxDeadlineMilliseconds: Int = 120_000
         /// On shutdown, in-flight calls get this long to finish.
         public var drainSeconds: Double = 30
+        /// Connections one client certificate may hold open at once.
+        public var maxConnectionsPerCertificate: Int = 8
+        /// Verify and ExtractTemplate calls a second per tenant, sustained (token bucket; 0: off).
+        public var tenantCallsPerSecond: Double = 50
+        /// Calls a tenant may burst above its rate.
+        public var tenantBurst: Double = 100
+        /// Verify and ExtractTemplate calls a second per terminal (per certificate for backends).
+        public var terminalCallsPerSecond: Double = 2
+        /// Calls a terminal may burst above its rate.
+        public var terminalBurst: Double = 10
         public init() {}
     }
 

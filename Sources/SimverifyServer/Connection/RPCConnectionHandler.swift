@@ -22,6 +22,8 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
 
     private let service: VerificationService
     private let limits: ServerConfiguration.ConnectionLimits
+    private let perCaller: ConnectionsPerCaller?
+    private var admitted: String?
     private var logger: Logger
     private var caller: CallerIdentity?
     private var calls: [UInt32: Call] = [:]
@@ -29,9 +31,13 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
     private var closed = false
 
     /// Creates a handler; `caller` is set here only by tests that run without TLS.
-    init(service: VerificationService, limits: ServerConfiguration.ConnectionLimits, logger: Logger, caller: CallerIdentity? = nil) {
+    init(
+        service: VerificationService, limits: ServerConfiguration.ConnectionLimits, logger: Logger, caller: CallerIdentity? = nil,
+        perCaller: ConnectionsPerCaller? = nil
+    ) {
         self.service = service
         self.limits = limits
+        self.perCaller = perCaller
         self.logger = logger
         self.caller = caller
     }
@@ -60,6 +66,14 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
                 throw RPCStatus(.unauthenticated, "a client certificate is required", reason: "no_certificate")
             }
             let caller = try CallerIdentity(derEncodedCertificate: try certificate.toDERBytes())
+            if let perCaller = self.perCaller {
+                guard perCaller.admit(caller.uri) else {
+                    self.logger.notice("connection refused: too many for this certificate", metadata: ["tenant": "\(caller.tenant)"])
+                    self.goAway(context: context, RPCStatus(.resourceExhausted, "too many connections for this certificate", reason: "too_many_connections"))
+                    return
+                }
+                self.admitted = caller.uri
+            }
             self.caller = caller
             self.logger[metadataKey: "tenant"] = "\(caller.tenant)"
             self.logger[metadataKey: "role"] = "\(caller.role.rawValue)"
@@ -219,6 +233,10 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if let admitted = self.admitted {
+            self.perCaller?.release(admitted)
+            self.admitted = nil
+        }
         self.closed = true
         for call in self.calls.values {
             call.task?.cancel()

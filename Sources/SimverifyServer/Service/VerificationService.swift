@@ -20,16 +20,62 @@ public final class VerificationService: Sendable {
 
     private let engine: FaceEngine
     private let policy: MatchPolicy
+    private let limits: CallLimits
     private let audit: AuditTrail
     var auditTrail: AuditTrail { self.audit }
     private let logger: Logger
 
+    /// Rate limits on the calls that use the face engine.
+    public struct CallLimits: Sendable {
+        /// Per tenant.
+        public let tenant: TokenBuckets
+        /// Per terminal (counters) or per certificate identity (others).
+        public let terminal: TokenBuckets
+
+        /// Creates limits.
+        public init(tenant: TokenBuckets, terminal: TokenBuckets) {
+            self.tenant = tenant
+            self.terminal = terminal
+        }
+
+        /// No limits.
+        public static var none: CallLimits { CallLimits(tenant: TokenBuckets(rate: 0, burst: 1), terminal: TokenBuckets(rate: 0, burst: 1)) }
+
+        /// The limits of a configuration.
+        public init(_ limits: ServerConfiguration.ConnectionLimits) {
+            self.init(
+                tenant: TokenBuckets(rate: limits.tenantCallsPerSecond, burst: limits.tenantBurst),
+                terminal: TokenBuckets(rate: limits.terminalCallsPerSecond, burst: limits.terminalBurst)
+            )
+        }
+    }
+
     /// Creates the service.
-    public init(engine: FaceEngine, policy: MatchPolicy, audit: AuditTrail, logger: Logger) {
+    public init(engine: FaceEngine, policy: MatchPolicy, audit: AuditTrail, limits: CallLimits = .none, logger: Logger) {
         self.engine = engine
         self.policy = policy
         self.audit = audit
+        self.limits = limits
         self.logger = logger
+    }
+
+    /// Refuses (and records) a call over its tenant's or terminal's rate.
+    private func checkRate(_ method: MethodID, caller: CallerIdentity, payload: ByteBuffer) async throws {
+        let scope: String
+        if !self.limits.tenant.take(caller.tenant) {
+            scope = "tenant"
+        } else if !self.limits.terminal.take(caller.uri) {
+            scope = "terminal"
+        } else {
+            return
+        }
+        Self.scrub(payload)  // refused before decoding: its images must not linger either
+        self.logger.notice("rate limited", metadata: ["method": "\(method)", "scope": "\(scope)"])
+        _ = try await self.record(AuditRecord(
+            time: UInt64(Date().timeIntervalSince1970), event: .limitExceeded, tenant: caller.tenant, terminal: caller.terminal ?? "",
+            role: caller.role, policyVersion: self.policy.version, detail: "rate:\(scope):\(method)"
+        ))
+        throw RPCStatus(.resourceExhausted, "too many \(method) calls from this \(scope); slow down", reason: "rate_limited")
     }
 
     /// Handles one call.
@@ -39,10 +85,12 @@ public final class VerificationService: Sendable {
             switch method {
             case .health: return .success(try Self.encode(self.health()))
             case .verify:
+                try await self.checkRate(method, caller: caller, payload: payload)
                 // One copy of the request, passed inout, so its image fields are zeroed in place.
                 var request: Simverify_V1_VerifyRequest = try Self.decodeAndScrub(payload)
                 return .success(try Self.encode(try await self.verify(&request, caller: caller)))
             case .extractTemplate:
+                try await self.checkRate(method, caller: caller, payload: payload)
                 var request: Simverify_V1_ExtractTemplateRequest = try Self.decodeAndScrub(payload)
                 return .success(try Self.encode(try await self.extractTemplate(&request, caller: caller)))
             case .getCheckpoint, .getEntries, .getInclusionProof, .getConsistencyProof, .stats, .lookupSubject:
@@ -193,15 +241,17 @@ public final class VerificationService: Sendable {
     /// Decodes a request carrying images, then overwrites the frame's bytes in place: protobuf
     /// has copied out what it keeps, and those copies are zeroed by the caller when done.
     static func decodeAndScrub<Message: SwiftProtobuf.Message>(_ payload: ByteBuffer) throws -> Message {
-        defer {
-            // Deliberately writes through the read-only view: the frame's storage is shared with
-            // the connection's cumulation buffer, whose consumed bytes these are, and a mutable
-            // access would copy them (copy-on-write) instead of clearing them.
-            payload.withUnsafeReadableBytes { bytes in
-                if let base = bytes.baseAddress { memset(UnsafeMutableRawPointer(mutating: base), 0, bytes.count) }
-            }
-        }
+        defer { Self.scrub(payload) }
         return try Self.decode(payload)
+    }
+
+    /// Overwrites a frame's payload in place. Deliberately writes through the read-only view:
+    /// the storage is shared with the connection's cumulation buffer, whose consumed bytes these
+    /// are, and a mutable access would copy them (copy-on-write) instead of clearing them.
+    static func scrub(_ payload: ByteBuffer) {
+        payload.withUnsafeReadableBytes { bytes in
+            if let base = bytes.baseAddress { memset(UnsafeMutableRawPointer(mutating: base), 0, bytes.count) }
+        }
     }
 
     static func decode<Message: SwiftProtobuf.Message>(_ payload: ByteBuffer) throws -> Message {

@@ -1,0 +1,70 @@
+import Foundation
+import SimverifyAudit
+import SimverifyClient
+import SimverifyCore
+import SimverifyServer
+import SimverifyWire
+import Testing
+
+@Suite("Abuse limits", .serialized)
+struct AbuseLimitTests {
+    @Test func tokenBucketsRefuseBurstsAndRefillWithTime() {
+        let buckets = TokenBuckets(rate: 2, burst: 3)
+        let start = ContinuousClock.now
+        #expect((0..<3).allSatisfy { _ in buckets.take("a", now: start) })
+        #expect(!buckets.take("a", now: start))
+        #expect(buckets.take("b", now: start), "keys are independent")
+        #expect(!buckets.take("a", now: start + .milliseconds(400)))
+        #expect(buckets.take("a", now: start + .milliseconds(600)))
+        #expect((0..<3).allSatisfy { _ in buckets.take("a", now: start + .seconds(10)) }, "refilled to the burst, no more")
+        #expect(!buckets.take("a", now: start + .seconds(10)))
+        let off = TokenBuckets(rate: 0, burst: 1)
+        #expect((0..<1000).allSatisfy { _ in off.take("x") })
+    }
+
+    @Test func aTerminalOverItsRateIsRefusedAndRecordedWhileOthersAreServed() async throws {
+        let server = try await TestServer {
+            $0.limits.terminalCallsPerSecond = 0.1
+            $0.limits.terminalBurst = 2
+        }
+        let counter = try await server.client()
+        let photo = try TestJPEG.bytes(Paths.face("london_001__neutral.jpg"))
+        let request = VerificationRequest(idCardImage: photo, selfieFrames: [photo], consentGiven: true)
+        _ = try await counter.verify(request)
+        _ = try await counter.verify(request)
+        do {
+            _ = try await counter.verify(request)
+            Issue.record("a third call within the burst window was served")
+        } catch let status as RPCStatus {
+            #expect(status.code == .resourceExhausted && status.reason == "rate_limited")
+        }
+        let other = try await server.client("counter-carrier-b-store-0001")
+        #expect(try await other.verify(request).decision == .approved, "another terminal is not slowed")
+        let records = try await server.audit.entries(from: 0, to: await server.audit.size).map { try AuditRecord(encoded: $0) }
+        #expect(records.contains { $0.event == .limitExceeded && $0.terminal == "store-0001" && $0.tenant == "carrier-a" && $0.detail == "rate:terminal:Verify" })
+        await counter.close()
+        await other.close()
+        await server.stop()
+    }
+
+    @Test func connectionsPerCertificateAreCapped() async throws {
+        let server = try await TestServer { $0.limits.maxConnectionsPerCertificate = 2 }
+        let first = try await server.client()
+        let second = try await server.client()
+        #expect(try await first.health().serving)
+        #expect(try await second.health().serving)
+        do {
+            let third = try await server.client()
+            _ = try await third.health(deadline: .seconds(3))
+            Issue.record("a third connection for the same certificate was served")
+        } catch let status as RPCStatus {
+            #expect(status.code == .unavailable)
+        }
+        #expect(try await server.client("backend-carrier-a").health().serving, "other certificates are not affected")
+        await first.close()
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await server.client().health().serving, "a closed connection frees its place")
+        await second.close()
+        await server.stop()
+    }
+}
