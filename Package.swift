@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "SimverifyFaceEngine", targets: ["SimverifyFaceEngine"]),
         .library(name: "SimverifyClient", targets: ["SimverifyClient"]),
         .library(name: "SimverifyServer", targets: ["SimverifyServer"]),
+        .library(name: "SimverifyFuzzing", targets: ["SimverifyFuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -140,6 +141,22 @@ let package = Package(
             ]
         ),
 
+        // Fuzz targets over every parser; the libFuzzer harnesses live in Fuzz/.
+        .target(
+            name: "SimverifyFuzzing",
+            dependencies: [
+                "SimverifyWire", "SimverifyAudit", "SimverifyCore", "SimverifyFaceEngine", "SimverifyServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+
+        // libFuzzer entry point (scripts/fuzz.sh) or a replayer of fuzz inputs.
+        .executableTarget(
+            name: "simverify-fuzz",
+            dependencies: ["SimverifyFuzzing"],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+
         // The regulator's tool: links neither the face engine nor dlib.
         .executableTarget(
             name: "simverify-audit",
@@ -157,6 +174,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("jpeg")]
         ),
         .testTarget(name: "SimverifyCoreTests", dependencies: ["SimverifyCore"]),
+        .testTarget(name: "SimverifyFuzzingTests", dependencies: ["SimverifyFuzzing", "SimverifyAudit", "SimverifyFaceEngine"]),
         .testTarget(
             name: "SimverifyAuditTests",
             dependencies: ["SimverifyAudit", "SimverifyCore", .product(name: "Crypto", package: "swift-crypto")]

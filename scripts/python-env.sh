@@ -5,12 +5,12 @@
 set -euo pipefail
 cache=${SIMVERIFY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/simverify}
 venv=$cache/pyenv
-stamp=$venv/.simverify-ready-2
+stamp=$venv/.simverify-ready-3
 if [ ! -f "$stamp" ]; then
     printf 'python-env: creating %s\n' "$venv" >&2
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check \
-        dlib-bin==20.0.1.post1 numpy Pillow Click "protobuf>=4.21,<5" >&2
+        dlib-bin==20.0.1.post1 numpy Pillow Click "protobuf>=4.21,<5" cryptography >&2
     # face_recognition declares a dependency on the source package "dlib"; dlib-bin provides it.
     "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps \
         face_recognition==1.3.0 face_recognition_models==0.3.0 >&2

@@ -238,6 +238,34 @@ public final class VerificationService: Sendable {
         return FaceSample(faceCount: analysis.faces.count, largestFaceWidth: largest?.box.width ?? 0, embedding: largest?.embedding)
     }
 
+    /// Decodes and validates a request payload as the server would, without the face engine or
+    /// the log: the status it would be refused with, or nil when it is well-formed. For fuzzing.
+    public static func validate(method: MethodID, payload: ByteBuffer) -> RPCStatus? {
+        do {
+            switch method {
+            case .verify:
+                var request: Simverify_V1_VerifyRequest = try Self.decode(payload)
+                _ = try VerifyInputs(taking: &request)
+            case .extractTemplate:
+                let _: Simverify_V1_ExtractTemplateRequest = try Self.decode(payload)
+            case .health:
+                let _: Simverify_V1_HealthRequest = try Self.decode(payload)
+            case .getEntries:
+                let _: Simverify_V1_GetEntriesRequest = try Self.decode(payload)
+            case .lookupSubject:
+                let request: Simverify_V1_LookupSubjectRequest = try Self.decode(payload)
+                try SubjectValidation.validate(Simverify_V1_SubjectReferences.with { $0.nationalID = request.nationalID })
+            default:
+                return nil
+            }
+            return nil
+        } catch let status as RPCStatus {
+            return status
+        } catch {
+            return RPCStatus(.internal, "unexpected error")
+        }
+    }
+
     /// Decodes a request carrying images, then overwrites the frame's bytes in place: protobuf
     /// has copied out what it keeps, and those copies are zeroed by the caller when done.
     static func decodeAndScrub<Message: SwiftProtobuf.Message>(_ payload: ByteBuffer) throws -> Message {

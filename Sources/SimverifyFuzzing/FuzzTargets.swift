@@ -1,0 +1,80 @@
+import NIOCore
+import SimverifyAudit
+import SimverifyCore
+import SimverifyFaceEngine
+import SimverifyServer
+import SimverifyWire
+
+/// The fuzz targets: each takes arbitrary bytes and must return without crashing, hanging or
+/// growing memory without bound. The libFuzzer harnesses in Fuzz/ call these; the test suite runs
+/// every input kept under Fixtures/fuzz/ through them (seeds and past crashes).
+public enum FuzzTargets {
+    /// The targets by name (the folder under Fixtures/fuzz and the harness's name).
+    public static let all: [String: @Sendable (UnsafeRawBufferPointer) -> Void] = [
+        "frame": frameDecoder, "request": requestValidation, "jpeg": jpegDecoder, "record": auditRecord, "note": signedNote,
+    ]
+
+    /// Feeds the bytes to the frame decoder in chunks whose sizes come from the data itself.
+    public static func frameDecoder(_ data: UnsafeRawBufferPointer) {
+        var decoder = FrameDecoder()
+        var buffer = ByteBuffer()
+        var offset = 0
+        var step = 1
+        while offset < data.count {
+            let take = min(step, data.count - offset)
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: data[offset..<(offset + take)]))
+            offset += take
+            step = Int(data[offset - 1] % 64) + 1
+            do {
+                while let frame = try decoder.decodeFrame(from: &buffer) {
+                    precondition(frame.payload.readableBytes == Int(frame.header.payloadLength))
+                    _ = frame.header.type
+                }
+            } catch {
+                return  // a protocol error ends the connection: nothing more is read
+            }
+            buffer.discardReadBytes()
+        }
+    }
+
+    /// Decodes and validates the bytes as each method's request payload.
+    public static func requestValidation(_ data: UnsafeRawBufferPointer) {
+        let payload = ByteBuffer(bytes: data)
+        for method in [MethodID.verify, .extractTemplate, .health, .getEntries, .lookupSubject] {
+            if let status = VerificationService.validate(method: method, payload: payload) {
+                precondition(status.code != .internal, "validation failed unexpectedly")
+            }
+        }
+    }
+
+    /// Decodes the bytes as a JPEG under small limits.
+    public static func jpegDecoder(_ data: UnsafeRawBufferPointer) {
+        let decoder = JPEGDecoder(limits: .init(maxPixels: 1 << 20, maxDecodedLongSide: 1024, maxScans: 64, maxDecoderMemory: 32 << 20))
+        if let image = try? decoder.decode(data) {
+            precondition(image.pixels.count == image.width * image.height * 3)
+        }
+        _ = EXIFOrientation.read(fromJPEG: data)
+    }
+
+    /// Decodes the bytes as an audit record; a record that decodes must re-encode to the same bytes.
+    public static func auditRecord(_ data: UnsafeRawBufferPointer) {
+        let bytes = Array(data)
+        if let record = try? AuditRecord(encoded: bytes) {
+            precondition((try? record.encoded()) == bytes, "a decodable record is not canonical")
+        }
+    }
+
+    /// Parses the bytes as a signed note, a checkpoint body and a verifier key.
+    public static func signedNote(_ data: UnsafeRawBufferPointer) {
+        let bytes = Array(data)
+        if let note = try? SignedNote(parsing: bytes) {
+            precondition(note.signatures.count <= SignedNote.maxSignatures)
+            _ = try? Checkpoint(body: note.text)
+        }
+        _ = try? Checkpoint(body: bytes)
+        _ = try? NoteVerifier(vkey: String(decoding: bytes, as: UTF8.self))
+        _ = try? SignedNote.open(bytes, verifiers: [Self.verifier])
+    }
+
+    private static let verifier = try! NoteVerifier(vkey: "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW")
+}
