@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import SimverifyAudit
 import SimverifyClient
 import SimverifyCore
 import SimverifyProto
@@ -127,6 +128,15 @@ struct BadFrameTests {
         let answered = answers.filter { $0.header.type == .response }
         #expect(refused.count == 3 && answered.count == 2)
         #expect(Set(answered.map(\.header.correlationID)) == [1, 2])
+        // The refused verifications are recorded (asynchronously: wait a little).
+        var limited = 0
+        for _ in 0..<100 {
+            let records = try await server.audit.entries(from: 0, to: await server.audit.size).map { try AuditRecord(encoded: $0) }
+            limited = records.filter { $0.event == .limitExceeded && $0.detail == "too_many_calls:Verify" }.count
+            if limited == 3 { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(limited == 3)
         await connection.close()
         await server.stop()
     }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import SimverifyAudit
 import SimverifyClient
 import SimverifyCore
 import SimverifyFaceEngine
@@ -32,6 +33,9 @@ struct ServerLifecycleTests {
         let exhausted = outcomes.filter { if case .failure(let s) = $0 { return s.code == .resourceExhausted && s.reason == "overloaded" }; return false }
         let approved = outcomes.filter { if case .success(.approved) = $0 { return true }; return false }
         #expect(exhausted.count >= 1 && approved.count >= 1 && exhausted.count + approved.count == 6)
+        // Each refused verification is itself in the audit log.
+        let records = try await server.audit.entries(from: 0, to: await server.audit.size).map { try AuditRecord(encoded: $0) }
+        #expect(records.filter { $0.event == .limitExceeded && $0.detail == "overloaded:Verify" }.count == exhausted.count)
         for client in clients { await client.close() }
         await server.stop()
         await engine.shutdown()

@@ -133,6 +133,10 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
             )
         }
         guard self.calls.count < self.limits.maxConcurrentCallsPerConnection else {
+            if header.method == .verify || header.method == .extractTemplate {
+                let service = self.service
+                Task { try? await service.recordLimit("too_many_calls", method: header.method, caller: caller) }
+            }
             return self.answer(
                 context: context, header: header,
                 .failure(RPCStatus(.resourceExhausted, "too many calls in flight on this connection", reason: "too_many_calls"))

@@ -71,11 +71,16 @@ public final class VerificationService: Sendable {
         }
         Self.scrub(payload)  // refused before decoding: its images must not linger either
         self.logger.notice("rate limited", metadata: ["method": "\(method)", "scope": "\(scope)"])
+        try await self.recordLimit("rate:\(scope)", method: method, caller: caller)
+        throw RPCStatus(.resourceExhausted, "too many \(method) calls from this \(scope); slow down", reason: "rate_limited")
+    }
+
+    /// Records that a verification was refused by a limit (event limit-exceeded).
+    public func recordLimit(_ limit: String, method: MethodID, caller: CallerIdentity) async throws {
         _ = try await self.record(AuditRecord(
             time: UInt64(Date().timeIntervalSince1970), event: .limitExceeded, tenant: caller.tenant, terminal: caller.terminal ?? "",
-            role: caller.role, policyVersion: self.policy.version, detail: "rate:\(scope):\(method)"
+            role: caller.role, policyVersion: self.policy.version, detail: "\(limit):\(method)"
         ))
-        throw RPCStatus(.resourceExhausted, "too many \(method) calls from this \(scope); slow down", reason: "rate_limited")
     }
 
     /// Handles one call.
@@ -101,6 +106,9 @@ public final class VerificationService: Sendable {
                 return .failure(RPCStatus(.unimplemented, "unknown method", reason: "unknown_method"))
             }
         } catch let status as RPCStatus {
+            if status.reason == "overloaded", method == .verify || method == .extractTemplate {
+                try? await self.recordLimit("overloaded", method: method, caller: caller)
+            }
             return .failure(status)
         } catch {
             self.logger.error("call failed", metadata: ["method": "\(method)", "error_type": "\(type(of: error))"])
