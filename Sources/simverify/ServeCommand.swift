@@ -61,7 +61,8 @@ struct ServeCommand: AsyncParsableCommand {
             )
             let engine = try FaceEngine(configuration: engineConfiguration, logger: logger)
             let service = VerificationService(
-                engine: engine, policy: configuration.policy, audit: AuditTrail(log: auditLog, keys: keys), logger: logger
+                engine: engine, policy: configuration.policy, audit: AuditTrail(log: auditLog, keys: keys),
+                limits: .init(configuration.limits), logger: logger
             )
             let server = try RPCServer(configuration: configuration, service: service, logger: logger)
             let group = ServiceGroup(

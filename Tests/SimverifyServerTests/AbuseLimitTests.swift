@@ -47,6 +47,32 @@ struct AbuseLimitTests {
         await server.stop()
     }
 
+    @Test func theRealServerEnforcesItsConfiguredRateLimit() async throws {
+        let pki = try TestPKI()
+        try AuditKeys.writeDevelopmentKeys(to: pki.directory + "/keys.json", origin: "simverify.test/limits")
+        let config = pki.directory + "/config.json"
+        try Data("""
+            {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+             "limits": {"terminalCallsPerSecond": 0.05, "terminalBurst": 1},
+             "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json"}}
+            """.utf8).write(to: URL(fileURLWithPath: config))
+        let server = try await ServerProcess(directory: pki.directory, config: config)
+        var configuration = pki.client("counter-carrier-a-store-0001")
+        configuration.port = server.port
+        let client = try await SimverifyClient.connect(configuration)
+        let photo = try TestJPEG.bytes(Paths.face("london_001__neutral.jpg"))
+        let request = VerificationRequest(idCardImage: photo, selfieFrames: [photo], consentGiven: true)
+        #expect(try await client.verify(request).decision == .approved)
+        do {
+            _ = try await client.verify(request)
+            Issue.record("simverify serve did not apply its configured rate limit")
+        } catch let status as RPCStatus {
+            #expect(status.reason == "rate_limited")
+        }
+        await client.close()
+        #expect(await server.stop() == 0)
+    }
+
     @Test func connectionsPerCertificateAreCapped() async throws {
         let server = try await TestServer { $0.limits.maxConnectionsPerCertificate = 2 }
         let first = try await server.client()

@@ -50,8 +50,9 @@ public final class VerificationService: Sendable {
         }
     }
 
-    /// Creates the service.
-    public init(engine: FaceEngine, policy: MatchPolicy, audit: AuditTrail, limits: CallLimits = .none, logger: Logger) {
+    /// Creates the service. `limits` has no default: a forgotten argument must not switch rate
+    /// limiting off silently (pass `.none` to say so).
+    public init(engine: FaceEngine, policy: MatchPolicy, audit: AuditTrail, limits: CallLimits, logger: Logger) {
         self.engine = engine
         self.policy = policy
         self.audit = audit
