@@ -68,6 +68,9 @@ let package = Package(
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
 
+        // Conversions between protobuf and domain types, shared by client and server.
+        .target(name: "SimverifyProtoMapping", dependencies: ["SimverifyProto", "SimverifyCore", "SimverifyWire"]),
+
         // The frame format of docs/PROTOCOL.md: header, limits, decoder and encoder.
         .target(name: "SimverifyWire", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
 
@@ -106,7 +109,7 @@ let package = Package(
         .target(
             name: "SimverifyServer",
             dependencies: [
-                "SimverifyCore", "SimverifyFaceEngine", "SimverifyWire", "SimverifyProto", "SimverifyPKI",
+                "SimverifyCore", "SimverifyFaceEngine", "SimverifyWire", "SimverifyProto", "SimverifyProtoMapping", "SimverifyPKI",
                 "SimverifyAudit", "SimverifyAuditLog", "CSimverifyProcess",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -122,7 +125,7 @@ let package = Package(
         .target(
             name: "SimverifyClient",
             dependencies: [
-                "SimverifyCore", "SimverifyWire", "SimverifyProto",
+                "SimverifyCore", "SimverifyWire", "SimverifyProto", "SimverifyProtoMapping",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -1,5 +1,6 @@
 import NIOCore
 import SimverifyProto
+import SimverifyProtoMapping
 import SimverifyWire
 
 /// A call waiting to be written: the handler gives it a correlation id.
@@ -80,7 +81,7 @@ final class ClientHandler: ChannelDuplexHandler {
         guard let status = try? Simverify_V1_Status(serializedBytes: bytes) else {
             return RPCStatus(.unknown, "an unreadable status from the server")
         }
-        return RPCStatus(RPCStatusCode(rawValue: UInt32(status.code.rawValue)) ?? .unknown, status.message, reason: status.reason)
+        return RPCStatus(status)
     }
 
     private func failAll(_ status: RPCStatus) {

@@ -4,6 +4,7 @@ import NIOPosix
 import NIOSSL
 import SimverifyCore
 import SimverifyProto
+import SimverifyProtoMapping
 import SimverifyWire
 import SwiftProtobuf
 
@@ -131,37 +132,5 @@ extension VerificationResult {
             receiptLeafHash: response.hasReceipt ? Array(response.receipt.leafHash) : nil,
             attemptsRemaining: Int(response.attemptsRemaining)
         )
-    }
-}
-
-extension Decision {
-    init?(_ decision: Simverify_V1_Decision) {
-        switch decision {
-        case .approved: self = .approved
-        case .rejected: self = .rejected
-        case .livenessFailed: self = .livenessFailed
-        case .retry: self = .retry
-        case .manualReview: self = .manualReview
-        case .fallback: self = .fallback
-        default: return nil
-        }
-    }
-}
-
-extension ReasonCode {
-    init?(_ reason: Simverify_V1_ReasonCode) {
-        switch reason {
-        case .facesMatch: self = .facesMatch
-        case .facesDiffer: self = .facesDiffer
-        case .noFaceInSelfie: self = .noFaceInSelfie
-        case .noFaceOnIDCard: self = .noFaceOnIDCard
-        case .severalFacesInSelfie: self = .severalFacesInSelfie
-        case .severalFacesOnIDCard: self = .severalFacesOnIDCard
-        case .selfieFaceTooSmall: self = .selfieFaceTooSmall
-        case .idCardFaceTooSmall: self = .idCardFaceTooSmall
-        case .nearThreshold: self = .nearThreshold
-        case .attemptsExhausted: self = .attemptsExhausted
-        default: return nil
-        }
     }
 }

@@ -158,13 +158,13 @@ func median(_ values: [Double]) -> Double? {
     return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
-/// This process's memory, from /proc/self/status.
+/// A process's memory, from /proc/PID/status (this process when `pid` is nil).
 enum ProcessMemory {
-    static func residentBytes() -> Int { field("VmRSS:") }
-    static func peakResidentBytes() -> Int { field("VmHWM:") }
+    static func residentBytes(pid: Int32? = nil) -> Int { field("VmRSS:", pid: pid) }
+    static func peakResidentBytes(pid: Int32? = nil) -> Int { field("VmHWM:", pid: pid) }
 
-    private static func field(_ name: String) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+    private static func field(_ name: String, pid: Int32?) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid.map(String.init) ?? "self")/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) })
         else { return 0 }
         let kilobytes = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0

@@ -169,11 +169,7 @@ struct LoadTestCommand: AsyncParsableCommand {
 
     private func idle(count: Int, configuration: ClientConfiguration) async throws {
         guard let serverPid else { throw ValidationError("--idle-connections needs --server-pid") }
-        func rss() -> Double {
-            let status = (try? String(contentsOfFile: "/proc/\(serverPid)/status", encoding: .utf8)) ?? ""
-            let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-            return Double(line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0) / 1024
-        }
+        func rss() -> Double { Double(ProcessMemory.residentBytes(pid: serverPid)) / 1_048_576 }
         let before = rss()
         var clients: [SimverifyClient] = []
         for _ in 0..<count {

@@ -41,9 +41,9 @@ struct SoakCommand: AsyncParsableCommand {
     }
 
     static func rss(_ serverPid: Int32?) -> Double? {
-        guard let serverPid, let status = try? String(contentsOfFile: "/proc/\(serverPid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
-        return Double(line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0) / 1024
+        guard let serverPid else { return nil }
+        let bytes = ProcessMemory.residentBytes(pid: serverPid)
+        return bytes > 0 ? Double(bytes) / 1_048_576 : nil
     }
 
     func run() async throws {

@@ -65,7 +65,8 @@ struct MutualTLSTests {
             Issue.record("a certificate without identity was served")
         } catch let status as RPCStatus {
             #expect(status.code == .unavailable)
-            #expect(status.reason == "bad_identity" || status.reason == "connection_closed")
+            // The goaway, or the close/reset that follows it, depending on which the client reads first.
+            #expect(["bad_identity", "connection_closed", "connection_error"].contains(status.reason), "\(status)")
         }
         #expect(try await server.client().health().serving)
         await server.stop()

@@ -5,6 +5,7 @@ import NIOTLS
 import SimverifyCore
 import SimverifyPKI
 import SimverifyProto
+import SimverifyProtoMapping
 import SimverifyWire
 
 /// One client connection: authenticates the caller from its certificate, dispatches requests

@@ -6,6 +6,7 @@ import SimverifyAuditLog
 import SimverifyCore
 import SimverifyFaceEngine
 import SimverifyProto
+import SimverifyProtoMapping
 import SimverifyWire
 import SwiftProtobuf
 import Crypto
