@@ -21,15 +21,8 @@ extension Simverify_V1_Decision {
 extension Decision {
     /// The decision of a wire value; nil for unspecified or unknown values.
     public init?(_ decision: Simverify_V1_Decision) {
-        switch decision {
-        case .approved: self = .approved
-        case .rejected: self = .rejected
-        case .livenessFailed: self = .livenessFailed
-        case .retry: self = .retry
-        case .manualReview: self = .manualReview
-        case .fallback: self = .fallback
-        default: return nil
-        }
+        guard let match = Decision.allCases.first(where: { Simverify_V1_Decision($0) == decision }) else { return nil }
+        self = match
     }
 }
 
