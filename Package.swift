@@ -52,11 +52,14 @@ let package = Package(
             ]
         ),
 
+        // Liveness checks on what the engine observed: head pose, challenge, parallax. Pure Swift.
+        .target(name: "SimverifyLiveness", dependencies: ["SimverifyCore"]),
+
         // The only Swift target that imports the C modules.
         .target(
             name: "SimverifyFaceEngine",
             dependencies: [
-                "SimverifyCore", "CSimverifyJPEG", "CSimverifyDlib",
+                "SimverifyCore", "SimverifyLiveness", "CSimverifyJPEG", "CSimverifyDlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -110,8 +113,9 @@ let package = Package(
             name: "SimverifyServer",
             dependencies: [
                 "SimverifyCore", "SimverifyFaceEngine", "SimverifyWire", "SimverifyProto", "SimverifyProtoMapping", "SimverifyPKI",
-                "SimverifyAudit", "SimverifyAuditLog", "CSimverifyProcess",
+                "SimverifyAudit", "SimverifyAuditLog", "CSimverifyProcess", "SimverifyLiveness",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -136,7 +140,7 @@ let package = Package(
             name: "simverify",
             dependencies: [
                 "SimverifyCore", "SimverifyFaceEngine", "SimverifyServer", "SimverifyClient", "SimverifyPKI",
-                "SimverifyAudit", "SimverifyAuditLog",
+                "SimverifyAudit", "SimverifyAuditLog", "SimverifyLiveness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -177,6 +181,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("jpeg")]
         ),
         .testTarget(name: "SimverifyCoreTests", dependencies: ["SimverifyCore"]),
+        .testTarget(name: "SimverifyLivenessTests", dependencies: ["SimverifyLiveness", "SimverifyCore"]),
         .testTarget(name: "SimverifyFuzzingTests", dependencies: ["SimverifyFuzzing", "SimverifyAudit", "SimverifyFaceEngine"]),
         .testTarget(
             name: "SimverifyAuditTests",
@@ -209,6 +214,7 @@ let package = Package(
             dependencies: [
                 "SimverifyServer", "SimverifyClient", "SimverifyPKI", "SimverifyWire", "SimverifyProto",
                 "SimverifyCore", "SimverifyFaceEngine", "CSimverifyJPEGTestSupport", "SimverifyAudit", "SimverifyAuditLog",
+                "SimverifyLiveness", "SimverifyProtoMapping",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -221,7 +227,7 @@ let package = Package(
         .testTarget(
             name: "SimverifyFaceEngineTests",
             dependencies: [
-                "SimverifyFaceEngine", "SimverifyCore", "CSimverifyJPEGTestSupport",
+                "SimverifyFaceEngine", "SimverifyCore", "SimverifyLiveness", "CSimverifyJPEGTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -106,9 +106,18 @@ public nonisolated enum Simverify_V1_ReasonCode: SwiftProtobuf.Enum, Swift.CaseI
   case selfieFaceTooSmall // = 7
   case idCardFaceTooSmall // = 8
   case nearThreshold // = 9
-
-  /// 32 and up: liveness reasons (liveness issue).
   case attemptsExhausted // = 10
+
+  /// 32 and up: liveness.
+  case challengeNotPerformed // = 32
+  case challengeOutOfOrder // = 33
+  case notFacingCamera // = 34
+  case identityChanged // = 35
+  case duplicateFrames // = 36
+  case noParallax // = 37
+  case selfieBlurred // = 38
+  case selfiePoorlyExposed // = 39
+  case implausibleTiming // = 40
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -128,6 +137,15 @@ public nonisolated enum Simverify_V1_ReasonCode: SwiftProtobuf.Enum, Swift.CaseI
     case 8: self = .idCardFaceTooSmall
     case 9: self = .nearThreshold
     case 10: self = .attemptsExhausted
+    case 32: self = .challengeNotPerformed
+    case 33: self = .challengeOutOfOrder
+    case 34: self = .notFacingCamera
+    case 35: self = .identityChanged
+    case 36: self = .duplicateFrames
+    case 37: self = .noParallax
+    case 38: self = .selfieBlurred
+    case 39: self = .selfiePoorlyExposed
+    case 40: self = .implausibleTiming
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -145,6 +163,15 @@ public nonisolated enum Simverify_V1_ReasonCode: SwiftProtobuf.Enum, Swift.CaseI
     case .idCardFaceTooSmall: return 8
     case .nearThreshold: return 9
     case .attemptsExhausted: return 10
+    case .challengeNotPerformed: return 32
+    case .challengeOutOfOrder: return 33
+    case .notFacingCamera: return 34
+    case .identityChanged: return 35
+    case .duplicateFrames: return 36
+    case .noParallax: return 37
+    case .selfieBlurred: return 38
+    case .selfiePoorlyExposed: return 39
+    case .implausibleTiming: return 40
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -162,6 +189,15 @@ public nonisolated enum Simverify_V1_ReasonCode: SwiftProtobuf.Enum, Swift.CaseI
     .idCardFaceTooSmall,
     .nearThreshold,
     .attemptsExhausted,
+    .challengeNotPerformed,
+    .challengeOutOfOrder,
+    .notFacingCamera,
+    .identityChanged,
+    .duplicateFrames,
+    .noParallax,
+    .selfieBlurred,
+    .selfiePoorlyExposed,
+    .implausibleTiming,
   ]
 
 }
@@ -210,10 +246,10 @@ public nonisolated struct Simverify_V1_VerifyRequest: Sendable {
   /// A template from ExtractTemplate, in place of the ID-card image.
   public var sealedTemplate: Data = Data()
 
-  /// JPEG frames of the live selfie, in capture order: 1 today, 5-15 with liveness.
+  /// JPEG frames of the live selfie, in capture order: 1 without a session, 5-15 with one.
   public var selfieFrames: [Data] = []
 
-  /// From StartSession (liveness issue).
+  /// From StartSession; required for more than one frame.
   public var sessionToken: String = String()
 
   public var subject: Simverify_V1_SubjectReferences {
@@ -234,7 +270,7 @@ public nonisolated struct Simverify_V1_VerifyRequest: Sendable {
   /// Clears the value of `consent`. Subsequent reads from it will return its default value.
   public mutating func clearConsent() {self._consent = nil}
 
-  /// Frame capture times in milliseconds since the first frame (liveness issue).
+  /// Frame capture times in milliseconds since the first frame: one per frame, or none.
   public var frameTimesMs: [UInt32] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -323,7 +359,7 @@ nonisolated extension Simverify_V1_Decision: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Simverify_V1_ReasonCode: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REASON_UNSPECIFIED\0\u{1}FACES_MATCH\0\u{1}FACES_DIFFER\0\u{1}NO_FACE_IN_SELFIE\0\u{1}NO_FACE_ON_ID_CARD\0\u{1}SEVERAL_FACES_IN_SELFIE\0\u{1}SEVERAL_FACES_ON_ID_CARD\0\u{1}SELFIE_FACE_TOO_SMALL\0\u{1}ID_CARD_FACE_TOO_SMALL\0\u{1}NEAR_THRESHOLD\0\u{1}ATTEMPTS_EXHAUSTED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REASON_UNSPECIFIED\0\u{1}FACES_MATCH\0\u{1}FACES_DIFFER\0\u{1}NO_FACE_IN_SELFIE\0\u{1}NO_FACE_ON_ID_CARD\0\u{1}SEVERAL_FACES_IN_SELFIE\0\u{1}SEVERAL_FACES_ON_ID_CARD\0\u{1}SELFIE_FACE_TOO_SMALL\0\u{1}ID_CARD_FACE_TOO_SMALL\0\u{1}NEAR_THRESHOLD\0\u{1}ATTEMPTS_EXHAUSTED\0\u{2}\u{16}CHALLENGE_NOT_PERFORMED\0\u{1}CHALLENGE_OUT_OF_ORDER\0\u{1}NOT_FACING_CAMERA\0\u{1}IDENTITY_CHANGED\0\u{1}DUPLICATE_FRAMES\0\u{1}NO_PARALLAX\0\u{1}SELFIE_BLURRED\0\u{1}SELFIE_POORLY_EXPOSED\0\u{1}IMPLAUSIBLE_TIMING\0")
 }
 
 nonisolated extension Simverify_V1_SubjectReferences: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

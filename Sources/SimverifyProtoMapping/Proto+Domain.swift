@@ -40,6 +40,15 @@ extension Simverify_V1_ReasonCode {
         case .idCardFaceTooSmall: self = .idCardFaceTooSmall
         case .nearThreshold: self = .nearThreshold
         case .attemptsExhausted: self = .attemptsExhausted
+        case .challengeNotPerformed: self = .challengeNotPerformed
+        case .challengeOutOfOrder: self = .challengeOutOfOrder
+        case .notFacingCamera: self = .notFacingCamera
+        case .identityChanged: self = .identityChanged
+        case .duplicateFrames: self = .duplicateFrames
+        case .noParallax: self = .noParallax
+        case .selfieBlurred: self = .selfieBlurred
+        case .selfiePoorlyExposed: self = .selfiePoorlyExposed
+        case .implausibleTiming: self = .implausibleTiming
         }
     }
 }
@@ -66,5 +75,26 @@ extension RPCStatus {
     /// The status of a wire form.
     public init(_ status: Simverify_V1_Status) {
         self.init(RPCStatusCode(rawValue: UInt32(status.code.rawValue)) ?? .unknown, status.message, reason: status.reason)
+    }
+}
+
+extension Simverify_V1_ChallengeStep {
+    /// The wire value of a step.
+    public init(_ step: ChallengeStep) {
+        switch step {
+        case .turnLeft: self = .turnLeft
+        case .turnRight: self = .turnRight
+        case .moveCloser: self = .moveCloser
+        case .lookUp: self = .lookUp
+        case .lookDown: self = .lookDown
+        }
+    }
+}
+
+extension ChallengeStep {
+    /// The step of a wire value; nil for unspecified or unknown values.
+    public init?(_ step: Simverify_V1_ChallengeStep) {
+        guard let match = ChallengeStep.allCases.first(where: { Simverify_V1_ChallengeStep($0) == step }) else { return nil }
+        self = match
     }
 }

@@ -16,6 +16,8 @@ extension AuditRecord {
     private static let reasonCodes: [ReasonCode: UInt8] = [
         .facesMatch: 1, .facesDiffer: 2, .noFaceInSelfie: 3, .noFaceOnIDCard: 4, .severalFacesInSelfie: 5,
         .severalFacesOnIDCard: 6, .selfieFaceTooSmall: 7, .idCardFaceTooSmall: 8, .nearThreshold: 9, .attemptsExhausted: 10,
+        .challengeNotPerformed: 32, .challengeOutOfOrder: 33, .notFacingCamera: 34, .identityChanged: 35,
+        .duplicateFrames: 36, .noParallax: 37, .selfieBlurred: 38, .selfiePoorlyExposed: 39, .implausibleTiming: 40,
     ]
     private static let roleCodes: [CallerRole: UInt8] = [.counter: 1, .backend: 2, .regulator: 3, .operator: 4]
 

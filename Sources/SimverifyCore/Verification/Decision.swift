@@ -26,4 +26,23 @@ public enum ReasonCode: String, Sendable, Hashable, CaseIterable, Codable {
     case idCardFaceTooSmall = "ID_CARD_FACE_TOO_SMALL"
     case nearThreshold = "NEAR_THRESHOLD"
     case attemptsExhausted = "ATTEMPTS_EXHAUSTED"
+    // Liveness (wire values 32 and up).
+    /// A challenge step was never performed.
+    case challengeNotPerformed = "CHALLENGE_NOT_PERFORMED"
+    /// Every step was performed, but not in the order asked.
+    case challengeOutOfOrder = "CHALLENGE_OUT_OF_ORDER"
+    /// The first frame does not face the camera.
+    case notFacingCamera = "NOT_FACING_CAMERA"
+    /// The frames show more than one person.
+    case identityChanged = "IDENTITY_CHANGED"
+    /// Two frames are (near) copies of each other.
+    case duplicateFrames = "DUPLICATE_FRAMES"
+    /// The face moved like a flat picture: one planar homography explains it.
+    case noParallax = "NO_PARALLAX"
+    /// A frame's face is blurred.
+    case selfieBlurred = "SELFIE_BLURRED"
+    /// A frame's face is too dark or too bright.
+    case selfiePoorlyExposed = "SELFIE_POORLY_EXPOSED"
+    /// Frame times go backwards, come faster than a camera, or span too long.
+    case implausibleTiming = "IMPLAUSIBLE_TIMING"
 }

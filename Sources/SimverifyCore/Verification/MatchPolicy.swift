@@ -47,17 +47,22 @@ public struct MatchPolicy: Sendable, Hashable, Codable {
     public var minimumIDCardFaceWidth: Int
     /// Whether backends receive the distance and threshold.
     public var scoresForBackends: Bool
+    /// Whether a Verify without a liveness session (one frame) is refused.
+    public var livenessRequired: Bool
+    /// What a liveness session must show, and how many attempts it allows.
+    public var liveness: LivenessPolicy
 
-    /// Threshold 0.6, no review band, faces of at least 64 px (selfie) and 40 px (ID card).
+    /// Threshold 0.6 with a review band of ±0.03 around it, faces of at least 64 px (selfie) and
+    /// 40 px (ID card), the standard liveness checks, 3 attempts per session.
     public static let standard = MatchPolicy(
-        version: "match-2026.11-1", threshold: 0.6, reviewBand: 0, minimumSelfieFaceWidth: 64,
-        minimumIDCardFaceWidth: 40, scoresForBackends: true
+        version: "policy-2026.11-2", threshold: 0.6, reviewBand: 0.03, minimumSelfieFaceWidth: 64,
+        minimumIDCardFaceWidth: 40, scoresForBackends: true, livenessRequired: false, liveness: .standard
     )
 
     /// Creates a policy.
     public init(
         version: String, threshold: Double, reviewBand: Double, minimumSelfieFaceWidth: Int,
-        minimumIDCardFaceWidth: Int, scoresForBackends: Bool
+        minimumIDCardFaceWidth: Int, scoresForBackends: Bool, livenessRequired: Bool = false, liveness: LivenessPolicy = .standard
     ) {
         self.version = version
         self.threshold = threshold
@@ -65,6 +70,8 @@ public struct MatchPolicy: Sendable, Hashable, Codable {
         self.minimumSelfieFaceWidth = minimumSelfieFaceWidth
         self.minimumIDCardFaceWidth = minimumIDCardFaceWidth
         self.scoresForBackends = scoresForBackends
+        self.livenessRequired = livenessRequired
+        self.liveness = liveness
     }
 
     /// Decides on one selfie and one ID-card portrait.

@@ -18,6 +18,7 @@ extension FaceModelSet {
         kind: ImageKind,
         policy: FaceDetectionPolicy,
         embeddings: EmbeddingSelection,
+        region: FaceBox? = nil,
         timings: inout StageTimings
     ) throws -> FaceAnalysis {
         let clock = ContinuousClock()
@@ -30,16 +31,39 @@ extension FaceModelSet {
             var boxes = [sv_dlib_box](repeating: sv_dlib_box(), count: capacity)
             var found: Int32 = 0
             var level = 0
+            // A region (a face tracked from the previous frame) is searched alone, at the one level
+            // its face size needs; the view into it costs no copy.
             let detectStart = clock.now
-            for candidate in policy.levels(width: image.width, height: image.height, kind: kind) {
+            var detectView = view
+            var levels = policy.levels(width: image.width, height: image.height, kind: kind)
+            var offset = (x: Int32(0), y: Int32(0))
+            if let region {
+                let left = max(0, region.left), top = max(0, region.top)
+                let right = min(image.width - 1, region.right), bottom = min(image.height - 1, region.bottom)
+                if right - left >= 40, bottom - top >= 40 {
+                    detectView = sv_dlib_image(
+                        pixels: view.pixels + top * image.stride + left * 3, width: Int32(right - left + 1),
+                        height: Int32(bottom - top + 1), stride: Int32(image.stride)
+                    )
+                    offset = (Int32(left), Int32(top))
+                    levels = [region.width >= 3 * 100 ? 0 : 1]
+                }
+            }
+            for candidate in levels {
                 level = candidate
-                let status = sv_dlib_detect(self.handle, &view, Int32(candidate), &boxes, Int32(capacity), &found)
+                let status = sv_dlib_detect(self.handle, &detectView, Int32(candidate), &boxes, Int32(capacity), &found)
                 guard status == SV_DLIB_OK else { throw FaceEngineError.from(status) }
                 if found > 0 { break }
             }
             timings.detect += clock.now - detectStart
 
             let analysed = Int(min(found, Int32(capacity)))
+            for i in 0..<analysed {
+                boxes[i].left += offset.x
+                boxes[i].right += offset.x
+                boxes[i].top += offset.y
+                boxes[i].bottom += offset.y
+            }
             var faces: [DetectedFace] = []
             let landmarksStart = clock.now
             for box in boxes.prefix(analysed) {

@@ -9,7 +9,7 @@ import SimverifyCore
 public final class FaceEngine: Sendable {
     /// The configuration the engine runs with.
     public let configuration: FaceEngineConfiguration
-    private let pool: WorkerPool<FaceModelSet>
+    let pool: WorkerPool<FaceModelSet>
     private let logger: Logger
 
     /// Verifies the model files against their pins and loads one model set per worker.

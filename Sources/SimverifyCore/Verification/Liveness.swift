@@ -1,0 +1,89 @@
+/// One step of a liveness challenge. Directions are the subject's own: "turn left" is the
+/// subject turning their head to their left, which a camera that does not mirror sees as the nose
+/// moving toward the image's right.
+public enum ChallengeStep: String, Sendable, Hashable, CaseIterable, Codable {
+    case turnLeft = "TURN_LEFT"
+    case turnRight = "TURN_RIGHT"
+    case moveCloser = "MOVE_CLOSER"
+    case lookUp = "LOOK_UP"
+    case lookDown = "LOOK_DOWN"
+}
+
+/// The liveness half of the decision policy: what a multi-frame Verify must show, with the
+/// tolerances of every check (docs/DECISIONS.md explains each).
+public struct LivenessPolicy: Sendable, Hashable, Codable {
+    /// Steps drawn for each challenge (1-4), all different, consecutive steps never the same.
+    public var challengeSteps: Int
+    /// How long a session token stays usable, seconds.
+    public var sessionLifetimeSeconds: Int
+    /// Verify attempts one session allows; the next gets FALLBACK.
+    public var attemptsPerSession: Int
+    /// Fewest selfie frames in a liveness Verify.
+    public var minimumFrames: Int
+    /// Largest allowed first-frame yaw (nose offset along the eye line, in eye distances).
+    public var maximumStartYaw: Double
+    /// Yaw change (same unit) that counts as a turn.
+    public var turnYaw: Double
+    /// Pitch change (nose below the eye line, in eye distances) that counts as looking up.
+    public var lookUpPitch: Double
+    /// Pitch change that counts as looking down.
+    public var lookDownPitch: Double
+    /// Growth of the eye distance that counts as moving closer (1.25: 25 % larger).
+    public var moveCloserScale: Double
+    /// Largest embedding distance between any two frames of one session.
+    public var maximumIdentitySpread: Double
+    /// Two frames whose thumbnails differ by less than this mean grey level are duplicates.
+    public var duplicateFrameDifference: Double
+    /// Share of the tracked face points a single planar homography must fail to explain, in at
+    /// least one pair of consecutive frames, for the motion to count as 3D.
+    public var minimumNonPlanarity: Double
+    /// Tracked points a frame pair needs before its parallax counts.
+    public var minimumTrackedPoints: Int
+    /// Residual, in pixels of the 96-px face crop, above which a point is off the homography.
+    public var homographyTolerance: Double
+    /// Smallest face sharpness (variance of the Laplacian on the aligned chip).
+    public var minimumSharpness: Double
+    /// Usable mean grey level of the face, inclusive.
+    public var brightnessRange: ClosedRange<Double>
+    /// Shortest gap between frame times, milliseconds (no camera runs faster).
+    public var minimumFrameIntervalMilliseconds: Int
+    /// Longest span of a burst, milliseconds.
+    public var maximumBurstMilliseconds: Int
+
+    /// The defaults, measured on the fixtures (docs/DECISIONS.md, "Liveness tolerances").
+    public static let standard = LivenessPolicy(
+        challengeSteps: 2, sessionLifetimeSeconds: 120, attemptsPerSession: 3, minimumFrames: 5,
+        maximumStartYaw: 0.12, turnYaw: 0.15, lookUpPitch: 0.15, lookDownPitch: 0.15, moveCloserScale: 1.2,
+        maximumIdentitySpread: 0.7, duplicateFrameDifference: 1.0, minimumNonPlanarity: 0.2, minimumTrackedPoints: 12,
+        homographyTolerance: 1.5, minimumSharpness: 20, brightnessRange: 40...225,
+        minimumFrameIntervalMilliseconds: 20, maximumBurstMilliseconds: 20_000
+    )
+
+    /// Creates a policy.
+    public init(
+        challengeSteps: Int, sessionLifetimeSeconds: Int, attemptsPerSession: Int, minimumFrames: Int,
+        maximumStartYaw: Double, turnYaw: Double, lookUpPitch: Double, lookDownPitch: Double, moveCloserScale: Double,
+        maximumIdentitySpread: Double, duplicateFrameDifference: Double, minimumNonPlanarity: Double,
+        minimumTrackedPoints: Int, homographyTolerance: Double, minimumSharpness: Double,
+        brightnessRange: ClosedRange<Double>, minimumFrameIntervalMilliseconds: Int, maximumBurstMilliseconds: Int
+    ) {
+        self.challengeSteps = challengeSteps
+        self.sessionLifetimeSeconds = sessionLifetimeSeconds
+        self.attemptsPerSession = attemptsPerSession
+        self.minimumFrames = minimumFrames
+        self.maximumStartYaw = maximumStartYaw
+        self.turnYaw = turnYaw
+        self.lookUpPitch = lookUpPitch
+        self.lookDownPitch = lookDownPitch
+        self.moveCloserScale = moveCloserScale
+        self.maximumIdentitySpread = maximumIdentitySpread
+        self.duplicateFrameDifference = duplicateFrameDifference
+        self.minimumNonPlanarity = minimumNonPlanarity
+        self.minimumTrackedPoints = minimumTrackedPoints
+        self.homographyTolerance = homographyTolerance
+        self.minimumSharpness = minimumSharpness
+        self.brightnessRange = brightnessRange
+        self.minimumFrameIntervalMilliseconds = minimumFrameIntervalMilliseconds
+        self.maximumBurstMilliseconds = maximumBurstMilliseconds
+    }
+}

@@ -1,0 +1,149 @@
+import Crypto
+import SimverifyCore
+import SimverifyLiveness
+
+/// What the engine saw in a liveness burst and its ID-card photo.
+public struct SessionAnalysis: Sendable {
+    /// One result per selfie frame, in order; bad bytes fail only their frame.
+    public var frames: [Result<FrameObservation, FaceEngineError>]
+    /// The ID-card photo's analysis, when one was given.
+    public var reference: Result<FaceAnalysis, FaceEngineError>?
+    /// Time per stage, all images.
+    public var timings: StageTimings
+}
+
+extension FaceEngine {
+    /// Analyses a liveness burst (and the ID-card photo, when given) as one job on one worker.
+    ///
+    /// The first and last frames are searched whole; each frame between is searched only around
+    /// the face of the frame before (the box grown by its width on every side), which is where a
+    /// head that moves between frames can be, at a fraction of the cost. Where the tracked region
+    /// has no face, the whole frame is searched.
+    /// - Throws: `FaceEngineError` `.overloaded` or `.shutDown` for the whole job.
+    public func analyze(session frames: [ZeroizingBuffer], reference: ZeroizingBuffer?) async throws -> SessionAnalysis {
+        let decoder = JPEGDecoder(limits: self.configuration.decoding)
+        let policy = self.configuration.detection
+        return try await self.pool.run { models in
+            var timings = StageTimings()
+            var previous: FaceBox?
+            var results: [Result<FrameObservation, FaceEngineError>] = []
+            for (index, jpeg) in frames.enumerated() {
+                do {
+                    let clock = ContinuousClock()
+                    let start = clock.now
+                    let image = try decoder.decode(jpeg)
+                    timings.decode += clock.now - start
+                    let searchWhole = index == 0 || index == frames.count - 1
+                    let region = searchWhole ? nil : previous.map { box in
+                        FaceBox(left: box.left - box.width, top: box.top - box.height, right: box.right + box.width, bottom: box.bottom + box.height)
+                    }
+                    var analysis = try models.analyze(image, kind: .selfie, policy: policy, embeddings: .largestFace, region: region, timings: &timings)
+                    if region != nil && analysis.faces.isEmpty {
+                        analysis = try models.analyze(image, kind: .selfie, policy: policy, embeddings: .largestFace, timings: &timings)
+                    }
+                    previous = analysis.largestFace?.box
+                    results.append(.success(Self.observation(analysis, image: image, jpeg: jpeg)))
+                } catch let error as FaceEngineError {
+                    previous = nil
+                    results.append(.failure(error))
+                } catch {
+                    previous = nil
+                    results.append(.failure(FaceEngineError(.internalError, "unexpected failure")))
+                }
+            }
+            var referenceResult: Result<FaceAnalysis, FaceEngineError>?
+            if let reference {
+                do {
+                    let image = try decoder.decode(reference)
+                    referenceResult = .success(try models.analyze(image, kind: .idCard, policy: policy, embeddings: .largestFace, timings: &timings))
+                } catch let error as FaceEngineError {
+                    referenceResult = .failure(error)
+                } catch {
+                    referenceResult = .failure(FaceEngineError(.internalError, "unexpected failure"))
+                }
+            }
+            return SessionAnalysis(frames: results, reference: referenceResult, timings: timings)
+        }
+    }
+
+    /// The liveness view of one frame's analysis.
+    static func observation(_ analysis: FaceAnalysis, image: RGBImage, jpeg: ZeroizingBuffer) -> FrameObservation {
+        let digest = jpeg.withUnsafeBytes { Array(SHA256.hash(data: $0)) }
+        let face = analysis.largestFace.map { face -> FrameObservation.Face in
+            let points = face.landmarks.map { Point2(x: Double($0.x), y: Double($0.y)) }
+            return FrameObservation.Face(
+                width: face.box.width, landmarks: points, embedding: face.embedding, sharpness: face.quality.sharpness ?? 0,
+                brightness: face.quality.brightness ?? 0, crop: Self.interiorCrop(image, landmarks: points)
+            )
+        }
+        return FrameObservation(
+            faceCount: analysis.faces.count + analysis.facesNotAnalysed, face: face, thumbnail: Self.thumbnail(image), digest: digest
+        )
+    }
+
+    /// The face's interior, grey, 96x96: a square centred between the eyes and the nose base,
+    /// 1.3 outer-eye-corner distances wide (eyebrows to upper lip, cheek to cheek).
+    static func interiorCrop(_ image: RGBImage, landmarks p: [Point2]) -> FaceCrop? {
+        guard p.count == 5 else { return nil }
+        let eyeX = (p[0].x + p[1].x + p[2].x + p[3].x) / 4, eyeY = (p[0].y + p[1].y + p[2].y + p[3].y) / 4
+        let cx = (eyeX + p[4].x) / 2, cy = (eyeY + p[4].y) / 2
+        let outer = ((p[0].x - p[2].x) * (p[0].x - p[2].x) + (p[0].y - p[2].y) * (p[0].y - p[2].y)).squareRoot()
+        let side = 1.3 * outer
+        guard side >= 8 else { return nil }
+        let n = FaceCrop.side
+        let scale = side / Double(n)
+        let x0 = cx - side / 2, y0 = cy - side / 2
+        let out = ZeroizingBuffer(count: n * n)
+        image.pixels.withUnsafeBytes { rgb in
+            out.withUnsafeMutableBytes { grey in
+                func luma(_ x: Int, _ y: Int) -> Double {
+                    let xi = min(max(x, 0), image.width - 1), yi = min(max(y, 0), image.height - 1)
+                    let o = yi * image.stride + xi * 3
+                    return (77 * Double(rgb[o]) + 150 * Double(rgb[o + 1]) + 29 * Double(rgb[o + 2])) / 256
+                }
+                for v in 0..<n {
+                    let sy = y0 + (Double(v) + 0.5) * scale - 0.5
+                    let yi = Int(sy.rounded(.down)), fy = sy - Double(yi)
+                    for u in 0..<n {
+                        let sx = x0 + (Double(u) + 0.5) * scale - 0.5
+                        let xi = Int(sx.rounded(.down)), fx = sx - Double(xi)
+                        let value = luma(xi, yi) * (1 - fx) * (1 - fy) + luma(xi + 1, yi) * fx * (1 - fy)
+                            + luma(xi, yi + 1) * (1 - fx) * fy + luma(xi + 1, yi + 1) * fx * fy
+                        grey[v * n + u] = UInt8(min(max(value.rounded(), 0), 255))
+                    }
+                }
+            }
+        }
+        // Crop pixel centres sit at origin + (u + 0.5) * scale - 0.5.
+        return FaceCrop(
+            image: GreyImage(width: n, height: n, pixels: out), originX: x0 + 0.5 * scale - 0.5, originY: y0 + 0.5 * scale - 0.5, scale: scale
+        )
+    }
+
+    /// The whole frame, grey, 32x24, each pixel the mean of its block.
+    static func thumbnail(_ image: RGBImage) -> GreyImage {
+        let w = 32, h = 24
+        let out = ZeroizingBuffer(count: w * h)
+        image.pixels.withUnsafeBytes { rgb in
+            out.withUnsafeMutableBytes { grey in
+                for ty in 0..<h {
+                    let y0 = ty * image.height / h, y1 = max(y0 + 1, (ty + 1) * image.height / h)
+                    for tx in 0..<w {
+                        let x0 = tx * image.width / w, x1 = max(x0 + 1, (tx + 1) * image.width / w)
+                        var sum = 0
+                        for y in y0..<min(y1, image.height) {
+                            var o = y * image.stride + x0 * 3
+                            for _ in x0..<min(x1, image.width) {
+                                sum += 77 * Int(rgb[o]) + 150 * Int(rgb[o + 1]) + 29 * Int(rgb[o + 2])
+                                o += 3
+                            }
+                        }
+                        let count = max(1, (min(y1, image.height) - y0) * (min(x1, image.width) - x0))
+                        grey[ty * w + tx] = UInt8(min(255, sum / 256 / count))
+                    }
+                }
+            }
+        }
+        return GreyImage(width: w, height: h, pixels: out)
+    }
+}

@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""Builds labelled liveness bursts from the shared fixtures, reproducibly (fixed seed).
+
+Writes OUT/<name>/{sequence.json, 001.jpg, ...}; `simverify eval-liveness OUT` reads them.
+How each kind is made (docs/DECISIONS.md, "Test sequences"):
+
+  live        Real stills of one man (aws_wall_pose: the ones the HOG detector finds) put in the
+              order that performs the challenge: the frontal still, then for each step its still
+              and that still cropped 1.07x about its centre (a second frame of the same pose);
+              "move closer" is the frontal still cropped 1.35x. Every ordered pair of steps.
+              Also the fixture's continuous head turn (intel_female_headturn, played backwards:
+              frontal, then turning to her right) with the one step it performs.
+  live_still  Real live bursts that do not perform their challenge (intel_male_still,
+              minivision_demo_live, intel_two_faces_still, minivision_still_live).
+  print       One photo (faces/ fixtures, the aws frontal stills) printed (white margin, less
+              contrast) and moved about as a rigid plane in 3D, rendered with a pinhole camera
+              (f = 700 px): turned about its vertical axis for a turn, its horizontal axis for a
+              nod, brought closer; camera noise, slight blur, JPEG. Plus minivision_demo_print.
+  screen      The same motion of a photo shown on a screen: black bezel, moire (a fine grating
+              multiplied in), a moving glare spot, blur, a blue cast. Plus minivision_demo_screen.
+  replay      The exact frames of a live burst, submitted against a different challenge.
+  order       A live burst's step stills in the reverse order of its challenge.
+"""
+import io
+import json
+import math
+import os
+import random
+import shutil
+import sys
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+SHARED = sys.argv[1]
+OUT = sys.argv[2]
+rng = random.Random(20261122)
+LIVE = os.path.join(SHARED, "fixtures", "liveness")
+FACES = os.path.join(SHARED, "fixtures", "faces")
+
+# Poses of the aws stills, from the fixture manifest ("toward image-right" is the subject's left).
+# Only the stills dlib's HOG detector finds a face in are used (it misses the near-profiles).
+STILLS = {
+# 003 turns to his right, 005 looks up, 008 looks down (009 is the next frame of that nod); the
+# mirror images of the whole burst give the same man turning to his left.
+    "aws_wall_pose": {"frontal": "001", "TURN_RIGHT": "003", "LOOK_UP": "005", "LOOK_DOWN": "008"},
+}
+STEPS = ["TURN_LEFT", "TURN_RIGHT", "MOVE_CLOSER", "LOOK_UP", "LOOK_DOWN"]
+
+
+def jpeg_bytes(image, quality=90):
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def times(count):
+    t, out = 0, []
+    for i in range(count):
+        out.append(t)
+        t += rng.randint(180, 420)
+    return out
+
+
+def write(name, kind, challenge, frames, note):
+    """frames: list of JPEG bytes."""
+    folder = os.path.join(OUT, name)
+    os.makedirs(folder, exist_ok=True)
+    names = []
+    for i, data in enumerate(frames):
+        names.append("%03d.jpg" % (i + 1))
+        with open(os.path.join(folder, names[-1]), "wb") as f:
+            f.write(data)
+    with open(os.path.join(folder, "sequence.json"), "w") as f:
+        json.dump({"kind": kind, "challenge": challenge, "frames": names, "frame_times_ms": times(len(frames)),
+                   "note": note}, f, indent=1)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def closer(path, factor=1.35):
+    image = Image.open(path).convert("RGB") if isinstance(path, str) else Image.open(io.BytesIO(path)).convert("RGB")
+    w, h = image.size
+    cw, ch = int(w / factor), int(h / factor)
+    box = ((w - cw) // 2, (h - ch) // 2, (w - cw) // 2 + cw, (h - ch) // 2 + ch)
+    return jpeg_bytes(image.crop(box).resize((w, h), Image.BICUBIC))
+
+
+def step_frame(folder, step):
+    poses = STILLS[folder]
+    if step == "MOVE_CLOSER":
+        return closer(os.path.join(LIVE, folder, poses["frontal"] + ".jpg"))
+    return read(os.path.join(LIVE, folder, poses[step] + ".jpg"))
+
+
+def mirror(data):
+    return jpeg_bytes(Image.open(io.BytesIO(data)).convert("RGB").transpose(Image.FLIP_LEFT_RIGHT))
+
+
+def steps_frames(folder, step, mirrored=False):
+    if mirrored:
+        step = {"TURN_LEFT": "TURN_RIGHT", "TURN_RIGHT": "TURN_LEFT"}.get(step, step)
+    still = step_frame(folder, step)
+    second = read(os.path.join(LIVE, folder, "009.jpg")) if step == "LOOK_DOWN" else closer(still, 1.07)
+    frames = [still, second]
+    return [mirror(f) for f in frames] if mirrored else frames
+
+
+def live_sequences():
+    made = []
+    for folder, poses in STILLS.items():
+        for mirrored in [False, True]:
+            steps = [s for s in STEPS if s in poses or s == "MOVE_CLOSER"]
+            if mirrored:
+                steps = [{"TURN_RIGHT": "TURN_LEFT"}.get(s, s) for s in steps]
+            for first in steps:
+                for second in steps:
+                    if first == second:
+                        continue
+                    frontal = read(os.path.join(LIVE, folder, poses["frontal"] + ".jpg"))
+                    if mirrored:
+                        frontal = mirror(frontal)
+                    frames = [frontal] + steps_frames(folder, first, mirrored) + steps_frames(folder, second, mirrored)
+                    name = "live_%s%s_%s" % ("mirrored_" if mirrored else "", first.lower(), second.lower())
+                    write(name, "live", [first, second], frames, "real stills of one man performing the challenge")
+                    made.append((name, folder, first, second, frames, mirrored))
+    return made
+
+
+def fixture_burst(folder, kind, challenge, reverse=False, note=""):
+    names = sorted(n for n in os.listdir(os.path.join(LIVE, folder)) if n.endswith(".jpg"))
+    if reverse:
+        names.reverse()
+    write("fixture_" + folder, kind, challenge, [read(os.path.join(LIVE, folder, n)) for n in names], note)
+
+
+# --- planar attacks -------------------------------------------------------------------------------
+
+def plane_pose_for(step):
+    """Rotation (yaw, pitch, degrees) and distance factor an attacker uses to imitate a step."""
+    return {"TURN_LEFT": (-28, 0, 1.0), "TURN_RIGHT": (28, 0, 1.0), "LOOK_UP": (0, 25, 1.0),
+            "LOOK_DOWN": (0, -25, 1.0), "MOVE_CLOSER": (0, 0, 0.72)}[step]
+
+
+def homography(yaw, pitch, distance, width, height, out_w, out_h, plane_h):
+    """Maps plane pixels (the printed image) to output pixels: a rigid plane in front of a pinhole."""
+    f = 700.0
+    s = plane_h / height  # plane units per image pixel: the picture's height in output pixels at distance 1
+    a, b = math.radians(yaw), math.radians(pitch)
+    ry = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
+    rx = np.array([[1, 0, 0], [0, math.cos(b), -math.sin(b)], [0, math.sin(b), math.cos(b)]])
+    r = ry @ rx
+    z = f * distance
+    # Plane point (u, v) -> 3D: R @ [s(u - w/2), s(v - h/2), 0] + [0, 0, z].
+    m = np.array([[r[0, 0] * s, r[0, 1] * s, -(r[0, 0] * width + r[0, 1] * height) * s / 2],
+                  [r[1, 0] * s, r[1, 1] * s, -(r[1, 0] * width + r[1, 1] * height) * s / 2],
+                  [r[2, 0] * s, r[2, 1] * s, z - (r[2, 0] * width + r[2, 1] * height) * s / 2]])
+    k = np.array([[f, 0, out_w / 2], [0, f, out_h / 2], [0, 0, 1]])
+    return k @ m
+
+
+def render(picture, h, out_w, out_h, background):
+    inverse = np.linalg.inv(h)
+    inverse /= inverse[2, 2]
+    coeffs = tuple(inverse.flatten()[:8])
+    warped = picture.transform((out_w, out_h), Image.PERSPECTIVE, coeffs, Image.BICUBIC)
+    mask = Image.new("L", picture.size, 255).transform((out_w, out_h), Image.PERSPECTIVE, coeffs, Image.BILINEAR)
+    frame = background.copy()
+    frame.paste(warped, (0, 0), mask)
+    return frame
+
+
+def background(out_w, out_h):
+    y, x = np.mgrid[0:out_h, 0:out_w]
+    base = np.array([rng.randint(90, 200) for _ in range(3)], dtype=np.float64)
+    slope = np.array([rng.uniform(-0.08, 0.08) for _ in range(3)])
+    pixels = base[None, None, :] + slope[None, None, :] * (x[..., None] + y[..., None])
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def camera(frame, blur, noise, seed):
+    frame = frame.filter(ImageFilter.GaussianBlur(blur))
+    pixels = np.asarray(frame).astype(np.float64)
+    pixels += np.random.default_rng(seed).normal(0, noise, pixels.shape)
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def as_print(image):
+    pixels = np.asarray(image).astype(np.float64)
+    pixels = 0.82 * pixels + 0.18 * 235  # paper: less contrast
+    printed = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    margin = int(0.05 * max(image.size))
+    sheet = Image.new("RGB", (image.size[0] + 2 * margin, image.size[1] + 2 * margin), (242, 240, 236))
+    sheet.paste(printed, (margin, margin))
+    return sheet
+
+
+def as_screen(image, phase):
+    w, h = image.size
+    y, x = np.mgrid[0:h, 0:w]
+    angle = 0.3 + phase
+    grating = 1 + 0.10 * np.sin(2 * math.pi * (x * math.cos(angle) + y * math.sin(angle)) / 3.3)
+    pixels = np.asarray(image).astype(np.float64) * grating[..., None]
+    pixels = pixels * np.array([0.9, 0.97, 1.08]) + 12  # a cool, lifted screen
+    shown = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    bezel = int(0.06 * max(w, h))
+    device = Image.new("RGB", (w + 2 * bezel, h + 2 * bezel), (12, 12, 14))
+    device.paste(shown, (bezel, bezel))
+    return device
+
+
+def glare(frame, cx, cy):
+    w, h = frame.size
+    y, x = np.mgrid[0:h, 0:w]
+    spot = 90 * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * 45.0 ** 2))
+    pixels = np.asarray(frame).astype(np.float64) + spot[..., None]
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def planar_attack(name, kind, path, challenge):
+    source = Image.open(path).convert("RGB")
+    if max(source.size) > 640:
+        source.thumbnail((640, 640))
+    out_w, out_h = 640, 480
+    bg = background(out_w, out_h)
+    picture = as_print(source) if kind == "print" else None
+    # The attacker starts facing the camera and imitates each step, with a little shake.
+    poses = [(rng.uniform(-3, 3), rng.uniform(-3, 3), 1.0)]
+    for step in challenge:
+        yaw, pitch, distance = plane_pose_for(step)
+        poses.append((yaw * 0.6, pitch * 0.6, 1 - (1 - distance) * 0.6))
+        poses.append((yaw + rng.uniform(-3, 3), pitch + rng.uniform(-3, 3), distance))
+    poses.append((rng.uniform(-4, 4), rng.uniform(-4, 4), 1.0))
+    frames = []
+    for i, (yaw, pitch, distance) in enumerate(poses):
+        if kind == "screen":
+            picture = as_screen(source, 0.05 * i)
+        plane_h = 360 if kind == "print" else 330
+        h = homography(yaw, pitch, distance, picture.size[0], picture.size[1], out_w, out_h, plane_h)
+        frame = render(picture, h, out_w, out_h, bg)
+        if kind == "screen":
+            frame = glare(frame, 220 + 40 * i, 160 + 10 * i)
+        frame = camera(frame, 0.6 if kind == "print" else 1.0, 2.0, rng.randint(0, 1 << 30))
+        frames.append(jpeg_bytes(frame, 88))
+    write(name, kind, challenge, frames, "%s attack from %s" % (kind, os.path.relpath(path, SHARED)))
+
+
+def main():
+    if os.path.isdir(OUT):
+        shutil.rmtree(OUT)
+    os.makedirs(OUT)
+    made = live_sequences()
+    fixture_burst("intel_female_headturn", "live", ["TURN_RIGHT"], reverse=True,
+                  note="continuous head turn, played backwards: frontal, then to her right (faces ~40 px)")
+    for folder in ["intel_male_still", "minivision_demo_live", "intel_two_faces_still"]:
+        fixture_burst(folder, "live_still", ["TURN_LEFT", "TURN_RIGHT"], note="live, does not perform the challenge")
+    fixture_burst("minivision_demo_print", "print", ["MOVE_CLOSER", "TURN_LEFT"], note="held print, fixture")
+    fixture_burst("minivision_demo_screen", "screen", ["MOVE_CLOSER", "TURN_LEFT"], note="phone screen, fixture")
+
+    for name, folder, first, second, frames, mirrored in made:
+        others = [(a, b) for a in STEPS for b in STEPS if a != b and (a, b) != (first, second)]
+        a, b = rng.choice(others)
+        write(name.replace("live_", "replay_"), "replay", [a, b], frames, "exact frames of %s, new challenge" % name)
+        frontal = frames[0]
+        write(name.replace("live_", "order_"), "order", [first, second],
+              [frontal] + steps_frames(folder, second, mirrored) + steps_frames(folder, first, mirrored),
+              "steps of %s in reverse order" % name)
+
+    sources = [os.path.join(FACES, "images", n) for n in sorted(os.listdir(os.path.join(FACES, "images")))]
+    sources += [os.path.join(LIVE, f, "001.jpg") for f in ["aws_wall_pose", "aws_office_pose"]]
+    for i, path in enumerate(sources):
+        for kind in ["print", "screen"]:
+            challenge = rng.sample(STEPS, 2)
+            planar_attack("%s_%02d_%s" % (kind, i, os.path.splitext(os.path.basename(path))[0]), kind, path, challenge)
+    print("make-liveness-sequences: %d sequences in %s" % (len(os.listdir(OUT)), OUT))
+
+
+main()
