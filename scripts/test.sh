@@ -6,6 +6,10 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$root/scripts/setup.sh"
 SIMVERIFY_PYTHON=$(bash "$root/scripts/python-env.sh")
 export SIMVERIFY_PYTHON
+# Labelled liveness bursts built from ../shared/fixtures (the liveness tests read them).
+SIMVERIFY_LIVENESS_SEQUENCES=${SIMVERIFY_LIVENESS_SEQUENCES:-${XDG_CACHE_HOME:-$HOME/.cache}/simverify/liveness-sequences}
+bash "$root/scripts/make-liveness-sequences.sh" "$SIMVERIFY_LIVENESS_SEQUENCES"
+export SIMVERIFY_LIVENESS_SEQUENCES
 cd "$root"
 export OPENBLAS_NUM_THREADS=1
 bash scripts/generate-protos.sh --check

@@ -98,8 +98,19 @@ public final class SimverifyClient: Sendable {
         message.subject.iccid = request.subject.iccid
         message.consent.given = request.consentGiven
         message.consent.textVersion = request.consentTextVersion
+        message.frameTimesMs = request.frameTimesMilliseconds
         let response: Simverify_V1_VerifyResponse = try await self.call(.verify, message, deadline: deadline)
         return VerificationResult(response)
+    }
+
+    /// Starts a liveness session.
+    /// - Throws: `RPCStatus` when refused.
+    public func startSession(deadline: Duration? = .seconds(10)) async throws -> LivenessSession {
+        let response: Simverify_V1_StartSessionResponse = try await self.call(.startSession, Simverify_V1_StartSessionRequest(), deadline: deadline)
+        return LivenessSession(
+            token: response.sessionToken, challenge: response.challenge.compactMap(ChallengeStep.init), expiresAt: response.expiresAtUnix,
+            attemptsAllowed: Int(response.attemptsAllowed)
+        )
     }
 
     /// Closes the connection.

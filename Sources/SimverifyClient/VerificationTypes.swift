@@ -16,6 +16,8 @@ public struct VerificationRequest: Sendable {
     public var consentGiven: Bool
     /// Version of the consent text.
     public var consentTextVersion: String
+    /// Capture time of each frame, milliseconds since the first (or empty).
+    public var frameTimesMilliseconds: [UInt32] = []
 
     /// Creates a request.
     public init(
@@ -30,6 +32,18 @@ public struct VerificationRequest: Sendable {
         self.sealedTemplate = sealedTemplate
         self.sessionToken = sessionToken
     }
+}
+
+/// A liveness session from StartSession: perform `challenge` in order, then Verify with the token.
+public struct LivenessSession: Sendable, Hashable {
+    /// Opaque, single use; send it with the frames.
+    public var token: String
+    /// The steps to perform, in order.
+    public var challenge: [ChallengeStep]
+    /// Unix seconds after which the token is refused.
+    public var expiresAt: Int64
+    /// Verify attempts the session allows.
+    public var attemptsAllowed: Int
 }
 
 /// The answer to a Verify call.

@@ -62,7 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
             let engine = try FaceEngine(configuration: engineConfiguration, logger: logger)
             let service = VerificationService(
                 engine: engine, policy: configuration.policy, audit: AuditTrail(log: auditLog, keys: keys),
-                limits: .init(configuration.limits), logger: logger
+                sessions: try SessionStore(path: configuration.audit.sessionDatabasePath), limits: .init(configuration.limits), logger: logger
             )
             let server = try RPCServer(configuration: configuration, service: service, logger: logger)
             let group = ServiceGroup(

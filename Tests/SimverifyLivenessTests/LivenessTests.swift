@@ -15,19 +15,28 @@ func landmarks(cx: Double = 200, cy: Double = 200, yaw: Double = 0, pitch: Doubl
     ]
 }
 
-/// A smooth random texture, deterministic.
+/// A random, non-periodic texture (like skin under light): random values every 5 px,
+/// interpolated smoothly, plus finer detail every 2 px. Deterministic.
 func texture(seed: UInt64, side: Int = 96) -> [Double] {
     var state = seed
     func random() -> Double {
         state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return Double(state >> 40) / Double(1 << 24)
     }
-    // Sum of random sinusoids: texture everywhere, no flat patches.
-    let waves = (0..<24).map { _ in (random() * 0.5 + 0.05, random() * 0.5 + 0.05, random() * 6.3, random() * 30 + 10) }
-    return (0..<(side * side)).map { i in
-        let x = Double(i % side), y = Double(i / side)
-        return 128 + waves.reduce(0) { $0 + $1.3 * sin($1.0 * x + $1.1 * y + $1.2) } / 3
+    func layer(_ step: Int, _ amplitude: Double) -> [Double] {
+        let n = side / step + 3
+        let grid = (0..<(n * n)).map { _ in random() * amplitude }
+        return (0..<(side * side)).map { i in
+            let x = Double(i % side) / Double(step), y = Double(i / side) / Double(step)
+            let x0 = Int(x), y0 = Int(y)
+            let fx = x - Double(x0), fy = y - Double(y0)
+            let sx = fx * fx * (3 - 2 * fx), sy = fy * fy * (3 - 2 * fy)
+            return grid[y0 * n + x0] * (1 - sx) * (1 - sy) + grid[y0 * n + x0 + 1] * sx * (1 - sy)
+                + grid[(y0 + 1) * n + x0] * (1 - sx) * sy + grid[(y0 + 1) * n + x0 + 1] * sx * sy
+        }
     }
+    let coarse = layer(5, 150), fine = layer(2, 60)
+    return zip(coarse, fine).map { 40 + $0 + $1 }
 }
 
 /// Resamples `field` at `map(x, y)` (bilinear) into a grey image.
@@ -88,16 +97,18 @@ func warp(_ field: [Double], side: Int = 96, _ map: (Double, Double) -> (Double,
         #expect(fit.nonPlanarity < 0.1, "\(fit)")
     }
 
-    @Test func aBulgeMovingAgainstItsSurroundIsNotPlanar() {
+    @Test func aRoundSurfaceTurningIsNotPlanar() {
         let a = warp(self.base) { ($0, $1) }
-        // The centre (a nose) shifts 6 px sideways while the surround shifts 1 px: parallax.
+        // A face turning about the vertical axis: each point moves sideways in proportion to how
+        // far it stands out: a rounded front (6 px at its middle, 0 at the rim 40 px out) and a
+        // nose (6 px more, within about 8 px of the middle).
         let b = warp(self.base) { x, y in
             let r2 = (x - 48) * (x - 48) + (y - 48) * (y - 48)
-            return (x - 1 - 5 * exp(-r2 / (2 * 14 * 14)), y)
+            return (x - 6 * (max(0, 1 - r2 / (40 * 40))).squareRoot() - 6 * exp(-r2 / (2 * 8 * 8)), y)
         }
-        let fit = PlanarMotion.fit(a, landmarksA: landmarks(cx: 48, cy: 40, scale: 0.5), b, landmarksB: landmarks(cx: 48, cy: 40, scale: 0.5), tolerance: 1.5)
+        let fit = PlanarMotion.fit(a, landmarksA: landmarks(cx: 48, cy: 40, scale: 0.5), b, landmarksB: landmarks(cx: 56, cy: 40, scale: 0.5), tolerance: 1.5)
         #expect(fit.tracked >= 30)
-        #expect(fit.nonPlanarity > 0.3, "\(fit)")
+        #expect(fit.nonPlanarity > LivenessPolicy.standard.minimumNonPlanarity, "\(fit)")
     }
 
     @Test func homographySolverRecoversAKnownMap() throws {
@@ -109,5 +120,95 @@ func warp(_ field: [Double], side: Int = 96, _ map: (Double, Double) -> (Double,
         // Four collinear points determine nothing.
         let line = (0..<4).map { Point2(x: Double($0) * 10, y: Double($0) * 5) }
         #expect(Homography.fit(line.map { ($0, $0) }) == nil)
+    }
+}
+
+/// An observation of a synthetic frame: one face with the given landmarks and embedding.
+func frame(_ points: [Point2], embedding: FaceEmbedding? = nil, id: UInt8, width: Int = 150, sharpness: Double = 100, brightness: Double = 120, faces: Int = 1) -> FrameObservation {
+    var thumb = [UInt8](repeating: 0, count: 32 * 24)
+    for i in thumb.indices { thumb[i] = UInt8(truncatingIfNeeded: i &* Int(id) &* 37) }
+    return FrameObservation(
+        faceCount: faces,
+        face: .init(width: width, landmarks: points, embedding: embedding ?? unit(0), sharpness: sharpness, brightness: brightness, crop: nil),
+        thumbnail: GreyImage(width: 32, height: 24, bytes: thumb), digest: [id]
+    )
+}
+
+/// An embedding pointing along axis `axis`, rotated toward axis 1 by `angle`.
+func unit(_ angle: Double, axis: Int = 0) -> FaceEmbedding {
+    var values = [Float](repeating: 0, count: 128)
+    values[axis] = Float(cos(angle))
+    values[(axis + 1) % 128] = Float(sin(angle))
+    return try! FaceEmbedding(values)
+}
+
+@Suite struct LivenessCheckerTests {
+    let checker = LivenessChecker(policy: .standard, minimumFaceWidth: 64)
+    /// A head facing the camera, turning to its left, back, then looking up.
+    var performing: [FrameObservation] {
+        [
+            frame(landmarks(), id: 1), frame(landmarks(yaw: 0.1), id: 2), frame(landmarks(yaw: 0.3), id: 3),
+            frame(landmarks(yaw: 0.05, pitch: 0.55), id: 4), frame(landmarks(pitch: 0.35), id: 5),
+        ]
+    }
+
+    @Test func theChallengeMustBePerformedInOrder() {
+        let report = self.checker.check(frames: self.performing, challenge: [.turnLeft, .lookUp], frameTimes: [])
+        #expect(report.captureProblems.isEmpty)
+        #expect(report.stepFrames == [2, 4])
+        // Without crops there is no parallax to measure: that alone fails.
+        #expect(report.failures == [.noParallax])
+        let reversed = self.checker.check(frames: self.performing, challenge: [.lookUp, .turnLeft], frameTimes: [])
+        #expect(reversed.failures.contains(.challengeOutOfOrder))
+        let missing = self.checker.check(frames: self.performing, challenge: [.turnLeft, .turnRight], frameTimes: [])
+        #expect(missing.failures.contains(.challengeNotPerformed) && !missing.failures.contains(.challengeOutOfOrder))
+        let closer = self.checker.check(frames: self.performing + [frame(landmarks(scale: 1.3), id: 6)], challenge: [.lookUp, .moveCloser], frameTimes: [])
+        #expect(closer.stepFrames == [4, 5])
+    }
+
+    @Test func aPoseCountsOnlyForItsDominantMotion() {
+        let start = HeadPose(landmarks: landmarks())!
+        let turnedAndRaised = HeadPose(landmarks: landmarks(yaw: 0.2, pitch: 0.2))!
+        #expect(self.checker.performs(.lookUp, turnedAndRaised, from: start))
+        #expect(!self.checker.performs(.turnLeft, turnedAndRaised, from: start))
+        #expect(self.checker.performs(.turnRight, HeadPose(landmarks: landmarks(yaw: -0.2))!, from: start))
+        #expect(self.checker.performs(.lookDown, HeadPose(landmarks: landmarks(pitch: 0.8))!, from: start))
+        #expect(!self.checker.performs(.moveCloser, HeadPose(landmarks: landmarks(yaw: 0.3, scale: 1.5))!, from: start))
+    }
+
+    @Test func captureProblemsComeFirstAndAreAllReported() {
+        var frames = self.performing
+        frames[1] = frame(landmarks(), id: 2, faces: 2)
+        frames[2] = frame(landmarks(), id: 3, width: 40)
+        frames[3] = frame(landmarks(), id: 4, sharpness: 3)
+        frames[4] = frame(landmarks(), id: 5, brightness: 250)
+        let report = self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: [])
+        #expect(report.captureProblems == [.severalFacesInSelfie, .selfieFaceTooSmall, .selfieBlurred, .selfiePoorlyExposed])
+        #expect(report.failures.isEmpty && !report.passed)
+    }
+
+    @Test func duplicatesIdentityStartAndTiming() {
+        var frames = self.performing
+        frames[3] = frame(landmarks(yaw: 0.05, pitch: 0.55), id: 2)  // same bytes and picture as frame 1
+        #expect(self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: []).failures.contains(.duplicateFrames))
+
+        frames = self.performing
+        frames[4] = frame(landmarks(pitch: 0.35), embedding: unit(0.9), id: 5)  // distance 2 sin(0.45) = 0.87
+        let changed = self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: [])
+        #expect(changed.failures.contains(.identityChanged) && (changed.identitySpread ?? 0) > 0.8)
+
+        frames = self.performing
+        frames[0] = frame(landmarks(yaw: 0.3), id: 1)
+        #expect(self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: []).failures.contains(.notFacingCamera))
+
+        for times in [[0, 100, 90, 300, 400], [0, 5, 10, 15, 20], [10, 100, 200, 300, 400], [0, 100, 200, 300, 60_000], [0, 100]] {
+            #expect(self.checker.check(frames: self.performing, challenge: [.turnLeft, .lookUp], frameTimes: times).failures.contains(.implausibleTiming), "\(times)")
+        }
+        #expect(!self.checker.check(frames: self.performing, challenge: [.turnLeft, .lookUp], frameTimes: [0, 90, 200, 330, 400]).failures.contains(.implausibleTiming))
+    }
+
+    @Test func tooFewFramesNeverPass() {
+        let report = self.checker.check(frames: Array(self.performing.prefix(3)), challenge: [.turnLeft], frameTimes: [])
+        #expect(!report.passed)
     }
 }

@@ -66,6 +66,11 @@ struct BadInputSuiteTests {
             ("empty image", try Self.payload { $0.idCardImage = face; $0.selfieFrames = [Data([0])] }, .invalidArgument, "selfie_frames[0].not_jpeg"),
             ("control characters in an identifier", try Self.payload { $0.idCardImage = face; $0.selfieFrames = [face]; $0.subject.nationalID = "9001\u{1B}[2J01" }, .invalidArgument, "malformed_identifier"),
             ("identifier too long", try Self.payload { $0.idCardImage = face; $0.selfieFrames = [face]; $0.subject.iccid = String(repeating: "1", count: 500) }, .invalidArgument, "malformed_identifier"),
+            ("several frames without a session", try Self.payload { $0.idCardImage = face; $0.selfieFrames = [face, face] }, .failedPrecondition, "session_required"),
+            ("a session with too few frames", try Self.payload { $0.idCardImage = face; $0.selfieFrames = [face, face]; $0.sessionToken = "svs1.AAAA" }, .invalidArgument, "too_few_frames"),
+            ("a forged session token", try Self.payload { $0.idCardImage = face; $0.selfieFrames = Array(repeating: face, count: 5); $0.sessionToken = "svs1." + String(repeating: "A", count: 120) }, .invalidArgument, "session_invalid"),
+            ("a 100 KB session token", try Self.payload { $0.idCardImage = face; $0.selfieFrames = Array(repeating: face, count: 5); $0.sessionToken = String(repeating: "x", count: 100_000) }, .invalidArgument, "session_invalid"),
+            ("frame times not one per frame", try Self.payload { $0.idCardImage = face; $0.selfieFrames = [face]; $0.frameTimesMs = [0, 10, 20] }, .invalidArgument, "frame_times_mismatch"),
         ]
         // Raw protobuf that no generated type accepts.
         var invalidUTF8 = ByteBuffer(bytes: try Self.payload { $0.idCardImage = face; $0.selfieFrames = [face] }.readableBytesView)

@@ -89,7 +89,7 @@ struct CanaryTests {
         backendConfig.port = server.port
         let counter = try await SimverifyClient.connect(counterConfig)
         let backend = try await SimverifyClient.connect(backendConfig)
-        await #expect(throws: RPCStatus.self) { _ = try await counter.call(method: .startSession, payload: .init()) }
+        #expect(try await counter.startSession().challenge.count == MatchPolicy.standard.liveness.challengeSteps)
         let decided = try await counter.verify(VerificationRequest(
             idCardImage: buffer(idCard), selfieFrames: [buffer(selfie)], subject: SubjectReferences(nationalID: "880808-1234567"), consentGiven: true
         ))

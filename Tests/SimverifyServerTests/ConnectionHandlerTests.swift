@@ -64,7 +64,7 @@ struct ConnectionHandlerTests {
         let log = try await AuditLog(configuration: .init(path: path + "/audit.sqlite"), signer: keys.signer, logger: Logger(label: "test"))
         let service = VerificationService(
             engine: try TestServer.sharedEngine.get(), policy: .standard, audit: AuditTrail(log: log, keys: keys),
-            limits: .none, logger: Logger(label: "test")
+            sessions: try SessionStore(path: nil), limits: .none, logger: Logger(label: "test")
         )
         let channel = EmbeddedChannel(handler: RPCConnectionHandler(service: service, limits: limits, logger: Logger(label: "test"), caller: caller))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7443)).wait()

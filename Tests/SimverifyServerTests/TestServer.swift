@@ -23,6 +23,16 @@ enum Paths {
         return URL(fileURLWithPath: repository).deletingLastPathComponent().appendingPathComponent("shared").path
     }()
     static func face(_ name: String) -> String { shared + "/fixtures/faces/images/" + name }
+    /// The bursts scripts/make-liveness-sequences.sh writes (scripts/test.sh runs it first).
+    static let sequences: String = ProcessInfo.processInfo.environment["SIMVERIFY_LIVENESS_SEQUENCES"].flatMap { $0.isEmpty ? nil : $0 }
+        ?? FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/simverify/liveness-sequences"
+    /// The frames of one generated burst, in order.
+    static func burst(_ name: String) throws -> [ZeroizingBuffer] {
+        let folder = sequences + "/" + name
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".jpg") }.sorted()
+        guard names.count >= 5 else { throw SimverifyError(.fileUnreadable, "\(folder): run scripts/make-liveness-sequences.sh") }
+        return try names.map { try ZeroizingBuffer(contentsOfFile: folder + "/" + $0, maxBytes: 4 << 20) }
+    }
 }
 
 /// A development PKI written to a temporary directory, with extra certificates for refusal tests.
@@ -98,7 +108,8 @@ final class TestServer: Sendable {
         )
         let service = VerificationService(
             engine: try engine ?? Self.sharedEngine.get(), policy: configuration.policy,
-            audit: AuditTrail(log: self.audit, keys: self.auditKeys), limits: .init(configuration.limits), logger: logger
+            audit: AuditTrail(log: self.audit, keys: self.auditKeys), sessions: try SessionStore(path: self.pki.path("sessions.sqlite")),
+            limits: .init(configuration.limits), logger: logger
         )
         let server = try RPCServer(configuration: configuration, service: service, logger: logger)
         let group = ServiceGroup(services: [server], logger: logger)

@@ -6,7 +6,8 @@ import Foundation
 /// ```json
 /// { "logSigningKeys": ["PRIVATE+KEY+origin+keyid+..."],
 ///   "identifierKeys": { "national_id": [{"id": "...", "secret": "base64"}], "msisdn": [...], ... },
-///   "templateKeys": [{"id": "...", "secret": "base64 of 32 bytes"}] }
+///   "templateKeys": [{"id": "...", "secret": "base64 of 32 bytes"}],
+///   "sessionKeys": [{"id": "...", "secret": "base64 of 32 bytes"}] }
 /// ```
 ///
 /// The last key of each list is active; older ones stay for look-ups and for verifying old
@@ -20,12 +21,15 @@ public struct AuditKeys: Sendable {
     public let identifiers: IdentifierKeyring
     /// AES-256-GCM keys sealing ID-card templates, oldest first (the last seals).
     public let templateKeys: [IdentifierKeyring.Key]
+    /// HMAC-SHA256 keys of liveness-session tokens, oldest first (the last issues).
+    public let sessionKeys: [IdentifierKeyring.Key]
 
     private struct File: Codable {
         struct Key: Codable { var id: String; var secret: String }
         var logSigningKeys: [String]
         var identifierKeys: [String: [Key]]
         var templateKeys: [Key]
+        var sessionKeys: [Key]?
     }
 
     private static let fieldNames: [String: AuditRecord.IdentifierField] = [
@@ -59,13 +63,18 @@ public struct AuditKeys: Sendable {
         self.signer = active
         self.verifiers = signers.map(\.verifier)
         self.identifiers = IdentifierKeyring(keys: keys)
-        self.templateKeys = try file.templateKeys.map { key in
-            guard let secret = Data(base64Encoded: key.secret), secret.count == 32 else {
-                throw AuditError(.malformedKey, "\(path): a template key needs 32 secret bytes")
+        func secretKeys(_ keys: [File.Key], _ kind: String) throws -> [IdentifierKeyring.Key] {
+            let parsed = try keys.map { key in
+                guard let secret = Data(base64Encoded: key.secret), secret.count == 32 else {
+                    throw AuditError(.malformedKey, "\(path): a \(kind) key needs 32 secret bytes")
+                }
+                return try IdentifierKeyring.Key(id: key.id, secret: Array(secret))
             }
-            return try IdentifierKeyring.Key(id: key.id, secret: Array(secret))
+            guard !parsed.isEmpty else { throw AuditError(.malformedKey, "\(path): no \(kind) key") }
+            return parsed
         }
-        guard !self.templateKeys.isEmpty else { throw AuditError(.malformedKey, "\(path): no template key") }
+        self.templateKeys = try secretKeys(file.templateKeys, "template")
+        self.sessionKeys = try secretKeys(file.sessionKeys ?? [], "session")
     }
 
     /// Writes a new development key file (mode 0600) and the log's vkey beside it (`.vkey`).
@@ -81,7 +90,8 @@ public struct AuditKeys: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let template = File.Key(id: "template-\(stamp)", secret: SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() })
-        let data = try encoder.encode(File(logSigningKeys: [signer.skey], identifierKeys: identifiers, templateKeys: [template]))
+        let session = File.Key(id: "session-\(stamp)", secret: SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() })
+        let data = try encoder.encode(File(logSigningKeys: [signer.skey], identifierKeys: identifiers, templateKeys: [template], sessionKeys: [session]))
         let fm = FileManager.default
         try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try? fm.removeItem(atPath: path)

@@ -72,8 +72,10 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
     public struct AuditSettings: Sendable, Codable, Hashable {
         /// The SQLite database of the log.
         public var databasePath: String = ".data/audit.sqlite"
-        /// The key file: checkpoint signing keys and identifier HMAC keys (see `AuditKeys`).
+        /// The key file: checkpoint signing keys, identifier HMAC keys, template and session keys (see `AuditKeys`).
         public var keysPath: String = ".data/audit-keys.json"
+        /// The SQLite database of liveness sessions' single-use state.
+        public var sessionDatabasePath: String = ".data/sessions.sqlite"
         /// A checkpoint at least every this many entries.
         public var checkpointEveryEntries: Int = 1000
         /// A checkpoint at least every this many seconds while entries arrive.

@@ -13,17 +13,23 @@ public struct AuditTrail: Sendable {
     public let identifiers: IdentifierKeyring
     /// Seals and opens ID-card templates.
     public let templates: TemplateSealer
+    /// Issues and checks liveness-session tokens.
+    public let sessions: SessionTokens
 
     /// Creates a trail.
-    public init(log: AuditLog, identifiers: IdentifierKeyring, templates: TemplateSealer) {
+    public init(log: AuditLog, identifiers: IdentifierKeyring, templates: TemplateSealer, sessions: SessionTokens) {
         self.log = log
         self.identifiers = identifiers
         self.templates = templates
+        self.sessions = sessions
     }
 
     /// A trail from a key file's keys.
     public init(log: AuditLog, keys: AuditKeys, templateLifetime: TimeInterval = 3600) {
-        self.init(log: log, identifiers: keys.identifiers, templates: TemplateSealer(keys: keys.templateKeys, lifetime: templateLifetime))
+        self.init(
+            log: log, identifiers: keys.identifiers, templates: TemplateSealer(keys: keys.templateKeys, lifetime: templateLifetime),
+            sessions: SessionTokens(keys: keys.sessionKeys)
+        )
     }
 
     /// The face models' version, written into every record.

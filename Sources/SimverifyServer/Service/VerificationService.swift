@@ -5,6 +5,7 @@ import SimverifyAudit
 import SimverifyAuditLog
 import SimverifyCore
 import SimverifyFaceEngine
+import SimverifyLiveness
 import SimverifyProto
 import SimverifyProtoMapping
 import SimverifyWire
@@ -19,12 +20,14 @@ public final class VerificationService: Sendable {
     /// Most selfie frames a Verify may carry.
     public static let maxSelfieFrames = 15
 
-    private let engine: FaceEngine
-    private let policy: MatchPolicy
+    let engine: FaceEngine
+    let policy: MatchPolicy
     private let limits: CallLimits
     private let audit: AuditTrail
     var auditTrail: AuditTrail { self.audit }
-    private let logger: Logger
+    private let sessions: SessionStore
+    var sessionStore: SessionStore { self.sessions }
+    let logger: Logger
 
     /// Rate limits on the calls that use the face engine.
     public struct CallLimits: Sendable {
@@ -53,7 +56,8 @@ public final class VerificationService: Sendable {
 
     /// Creates the service. `limits` has no default: a forgotten argument must not switch rate
     /// limiting off silently (pass `.none` to say so).
-    public init(engine: FaceEngine, policy: MatchPolicy, audit: AuditTrail, limits: CallLimits, logger: Logger) {
+    public init(engine: FaceEngine, policy: MatchPolicy, audit: AuditTrail, sessions: SessionStore, limits: CallLimits, logger: Logger) {
+        self.sessions = sessions
         self.engine = engine
         self.policy = policy
         self.audit = audit
@@ -103,7 +107,9 @@ public final class VerificationService: Sendable {
             case .getCheckpoint, .getEntries, .getInclusionProof, .getConsistencyProof, .stats, .lookupSubject:
                 return .success(try await self.regulator(method: method, payload: payload, caller: caller))
             case .startSession:
-                return .failure(RPCStatus(.unimplemented, "\(method) is not available in this server version", reason: "not_implemented"))
+                try await self.checkRate(method, caller: caller, payload: payload)
+                let _: Simverify_V1_StartSessionRequest = try Self.decode(payload)
+                return .success(try Self.encode(try await self.startSession(caller: caller)))
             default:
                 return .failure(RPCStatus(.unimplemented, "unknown method", reason: "unknown_method"))
             }
@@ -130,7 +136,11 @@ public final class VerificationService: Sendable {
     }
 
     func verify(_ request: inout Simverify_V1_VerifyRequest, caller: CallerIdentity) async throws -> Simverify_V1_VerifyResponse {
-        let inputs = try VerifyInputs(taking: &request)
+        let inputs = try VerifyInputs(taking: &request, minimumSessionFrames: self.policy.liveness.minimumFrames)
+        if inputs.sessionToken != nil { return try await self.verifySession(inputs, caller: caller) }
+        guard !self.policy.livenessRequired else {
+            throw RPCStatus(.failedPrecondition, "this server's policy requires a liveness session (StartSession, then 5-15 frames)", reason: "session_required")
+        }
         let idCard: FaceSample
         let selfie: FaceSample
         var digests: [AuditRecord.ImageDigest] = []
@@ -141,14 +151,7 @@ public final class VerificationService: Sendable {
             selfie = try Self.sample(results[1], field: "selfie_frames[0]")
             digests.append(AuditTrail.digest(image, kind: .idCard))
         case .template(let sealed):
-            let embedding: FaceEmbedding
-            do {
-                embedding = try self.audit.templates.open(sealed, tenant: caller.tenant)
-            } catch .expired {
-                throw RPCStatus(.failedPrecondition, "the sealed template has expired: extract a new one", reason: "template_expired")
-            } catch {
-                throw RPCStatus(.invalidArgument, "the sealed template is not valid for this caller", reason: "template_invalid")
-            }
+            let embedding = try self.openTemplate(sealed, caller: caller)
             // The template was checked for exactly one usable face when it was sealed.
             idCard = FaceSample(faceCount: 1, largestFaceWidth: Int.max, embedding: embedding)
             selfie = try Self.sample(try await self.analyze([.init(jpeg: inputs.selfie, kind: .selfie)])[0], field: "selfie_frames[0]")
@@ -184,6 +187,17 @@ public final class VerificationService: Sendable {
             ]
         )
         return response
+    }
+
+    /// Opens a sealed ID-card template for the caller's tenant.
+    func openTemplate(_ sealed: [UInt8], caller: CallerIdentity) throws -> FaceEmbedding {
+        do {
+            return try self.audit.templates.open(sealed, tenant: caller.tenant)
+        } catch .expired {
+            throw RPCStatus(.failedPrecondition, "the sealed template has expired: extract a new one", reason: "template_expired")
+        } catch {
+            throw RPCStatus(.invalidArgument, "the sealed template is not valid for this caller", reason: "template_invalid")
+        }
     }
 
     /// Appends a record; a decision is only answered once this returns (invariant 3).
@@ -238,7 +252,7 @@ public final class VerificationService: Sendable {
         return response
     }
 
-    private static func sample(_ result: Result<FaceAnalysis, FaceEngineError>, field: String) throws -> FaceSample {
+    static func sample(_ result: Result<FaceAnalysis, FaceEngineError>, field: String) throws -> FaceSample {
         let analysis: FaceAnalysis
         switch result {
         case .success(let value): analysis = value
@@ -320,11 +334,17 @@ struct VerifyInputs {
         case template([UInt8])
     }
     let reference: Reference
-    let selfie: ZeroizingBuffer
+    /// The first (for a single-frame Verify, the only) frame.
+    var selfie: ZeroizingBuffer { self.frames[0] }
+    let frames: [ZeroizingBuffer]
     let subject: SubjectReferences
+    /// The liveness session, when the Verify has one.
+    let sessionToken: String?
+    /// Capture times, one per frame, or empty.
+    let frameTimes: [Int]
 
     /// Validates `request` and moves its images out, zeroing the protobuf copies in place.
-    init(taking request: inout Simverify_V1_VerifyRequest) throws {
+    init(taking request: inout Simverify_V1_VerifyRequest, minimumSessionFrames: Int = LivenessPolicy.standard.minimumFrames) throws {
         defer { Self.zeroImages(in: &request) }
         guard request.consent.given else {
             throw RPCStatus(.failedPrecondition, "the customer's consent is required", reason: "consent_missing")
@@ -339,17 +359,32 @@ struct VerifyInputs {
         guard request.selfieFrames.count <= VerificationService.maxSelfieFrames else {
             throw RPCStatus(.invalidArgument, "at most \(VerificationService.maxSelfieFrames) selfie frames", reason: "too_many_frames")
         }
-        guard request.selfieFrames.count == 1 else {
-            throw RPCStatus(
-                .failedPrecondition, "multi-frame Verify needs a liveness session, not available in this server version",
-                reason: "session_required"
-            )
+        if request.sessionToken.isEmpty {
+            guard request.selfieFrames.count == 1 else {
+                throw RPCStatus(.failedPrecondition, "more than one frame needs a liveness session (StartSession)", reason: "session_required")
+            }
+            self.sessionToken = nil
+        } else {
+            guard request.selfieFrames.count >= minimumSessionFrames else {
+                throw RPCStatus(
+                    .invalidArgument, "a liveness Verify needs \(minimumSessionFrames)-\(VerificationService.maxSelfieFrames) frames",
+                    reason: "too_few_frames"
+                )
+            }
+            guard request.sessionToken.utf8.count <= 1024 else {
+                throw RPCStatus(.invalidArgument, "the session token is not valid", reason: "session_invalid")
+            }
+            self.sessionToken = request.sessionToken
         }
+        guard request.frameTimesMs.isEmpty || request.frameTimesMs.count == request.selfieFrames.count else {
+            throw RPCStatus(.invalidArgument, "frame_times_ms needs one time per frame, or none", reason: "frame_times_mismatch")
+        }
+        self.frameTimes = request.frameTimesMs.map { Int($0) }
         self.subject = SubjectReferences(nationalID: request.subject.nationalID, msisdn: request.subject.msisdn, iccid: request.subject.iccid)
         self.reference = request.sealedTemplate.isEmpty
             ? .image(request.idCardImage.withUnsafeBytes { ZeroizingBuffer(copying: $0) })
             : .template(Array(request.sealedTemplate))
-        self.selfie = request.selfieFrames[0].withUnsafeBytes { ZeroizingBuffer(copying: $0) }
+        self.frames = request.selfieFrames.map { frame in frame.withUnsafeBytes { ZeroizingBuffer(copying: $0) } }
     }
 
     private static func zeroImages(in request: inout Simverify_V1_VerifyRequest) {

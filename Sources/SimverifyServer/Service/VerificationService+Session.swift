@@ -1,0 +1,159 @@
+import Crypto
+import Foundation
+import SimverifyAudit
+import SimverifyCore
+import SimverifyFaceEngine
+import SimverifyLiveness
+import SimverifyProto
+import SimverifyProtoMapping
+import SimverifyWire
+
+extension VerificationService {
+    /// Issues a liveness session: a signed token with a random challenge, recorded (event
+    /// session-start) before it is answered.
+    func startSession(caller: CallerIdentity) async throws -> Simverify_V1_StartSessionResponse {
+        let (token, claims) = try self.auditTrail.sessions.issue(for: caller, policy: self.policy.liveness)
+        _ = try await self.record(AuditRecord(
+            time: claims.issuedAt, event: .sessionStart, tenant: caller.tenant, terminal: caller.terminal ?? "", role: caller.role,
+            policyVersion: self.policy.version, detail: "session:\(claims.reference)"
+        ))
+        var response = Simverify_V1_StartSessionResponse()
+        response.sessionToken = token
+        response.challenge = claims.challenge.map(Simverify_V1_ChallengeStep.init)
+        response.expiresAtUnix = Int64(claims.expiresAt)
+        response.attemptsAllowed = UInt32(claims.attemptsAllowed)
+        return response
+    }
+
+    /// Records a refused token (event token-failure) and returns the status to answer with.
+    func refuseToken(_ reason: String, caller: CallerIdentity, session: String?) async throws -> RPCStatus {
+        _ = try await self.record(AuditRecord(
+            time: UInt64(Date().timeIntervalSince1970), event: .tokenFailure, tenant: caller.tenant, terminal: caller.terminal ?? "",
+            role: caller.role, policyVersion: self.policy.version, detail: reason + (session.map { ":session:\($0)" } ?? "")
+        ))
+        self.logger.notice("session token refused", metadata: ["reason": "\(reason)", "tenant": "\(caller.tenant)"])
+        switch reason {
+        case "session_expired": return RPCStatus(.failedPrecondition, "the session has expired: start a new one", reason: reason)
+        case "session_used": return RPCStatus(.failedPrecondition, "the session already has its decision: start a new one", reason: reason)
+        case "session_other_caller": return RPCStatus(.permissionDenied, "the session belongs to another caller", reason: reason)
+        default: return RPCStatus(.invalidArgument, "the session token is not valid", reason: reason)
+        }
+    }
+
+    /// A Verify in a liveness session: token, attempt, frames and liveness checks, then the match.
+    func verifySession(_ inputs: VerifyInputs, caller: CallerIdentity) async throws -> Simverify_V1_VerifyResponse {
+        let claims: SessionClaims
+        do {
+            claims = try self.auditTrail.sessions.open(inputs.sessionToken ?? "", caller: caller)
+        } catch {
+            throw try await self.refuseToken(error.reason, caller: caller, session: nil)
+        }
+        let admission = try await self.sessionStore.admit(nonce: claims.nonce, expiresAt: claims.expiresAt, allowed: claims.attemptsAllowed)
+        let attempt: Int
+        switch admission {
+        case .closed:
+            throw try await self.refuseToken("session_used", caller: caller, session: claims.reference)
+        case .exhausted:
+            let outcome = VerificationOutcome(decision: .fallback, reasons: [.attemptsExhausted], distance: nil)
+            return try await self.answer(outcome, inputs: inputs, caller: caller, claims: claims, attempt: claims.attemptsAllowed + 1, remaining: 0)
+        case .attempt(let number):
+            attempt = number
+        }
+
+        let outcome: VerificationOutcome
+        do {
+            outcome = try await self.decideSession(inputs, claims: claims, caller: caller)
+        } catch {
+            // Nothing was decided (busy server, unreadable image): the attempt is given back.
+            try? await self.sessionStore.refund(nonce: claims.nonce)
+            throw error
+        }
+        let final: Set<Decision> = [.approved, .rejected, .manualReview]
+        if final.contains(outcome.decision) { try await self.sessionStore.close(nonce: claims.nonce) }
+        let remaining = final.contains(outcome.decision) ? 0 : claims.attemptsAllowed - attempt
+        return try await self.answer(outcome, inputs: inputs, caller: caller, claims: claims, attempt: attempt, remaining: remaining)
+    }
+
+    /// Runs the engine and the liveness checks, and decides.
+    func decideSession(_ inputs: VerifyInputs, claims: SessionClaims, caller: CallerIdentity) async throws -> VerificationOutcome {
+        let reference: ZeroizingBuffer?
+        var idCard: FaceSample?
+        switch inputs.reference {
+        case .image(let image): reference = image
+        case .template(let sealed):
+            reference = nil
+            idCard = FaceSample(faceCount: 1, largestFaceWidth: Int.max, embedding: try self.openTemplate(sealed, caller: caller))
+        }
+        let analysis: SessionAnalysis
+        do {
+            analysis = try await self.engine.analyze(session: inputs.frames, reference: reference)
+        } catch let error as FaceEngineError {
+            throw RPCStatus(error, field: "request")
+        }
+        var observations: [FrameObservation] = []
+        for (index, result) in analysis.frames.enumerated() {
+            switch result {
+            case .success(let observation): observations.append(observation)
+            case .failure(let error): throw RPCStatus(error, field: "selfie_frames[\(index)]")
+            }
+        }
+        if let result = analysis.reference { idCard = try Self.sample(result, field: "id_card_image") }
+        guard let idCard else { throw RPCStatus(.internal, "internal error", reason: "internal") }
+
+        let checker = LivenessChecker(policy: self.policy.liveness, minimumFaceWidth: self.policy.minimumSelfieFaceWidth)
+        let report = checker.check(frames: observations, challenge: claims.challenge, frameTimes: inputs.frameTimes)
+        // The ID card's own capture problems come from the match policy.
+        let idProblems = self.policy.decide(selfie: FaceSample(faceCount: 1, largestFaceWidth: Int.max, embedding: nil), idCard: idCard)
+            .reasons.filter { [.noFaceOnIDCard, .severalFacesOnIDCard, .idCardFaceTooSmall].contains($0) }
+        if !report.captureProblems.isEmpty || !idProblems.isEmpty {
+            return VerificationOutcome(decision: .retry, reasons: report.captureProblems + idProblems, distance: nil)
+        }
+        if !report.failures.isEmpty {
+            return VerificationOutcome(decision: .livenessFailed, reasons: report.failures, distance: nil)
+        }
+        guard let best = report.bestFrame, let face = observations[best].face else {
+            return VerificationOutcome(decision: .retry, reasons: [.noFaceInSelfie], distance: nil)
+        }
+        return self.policy.decide(selfie: FaceSample(faceCount: 1, largestFaceWidth: face.width, embedding: face.embedding), idCard: idCard)
+    }
+
+    /// Records the decision (event verify), then answers.
+    func answer(
+        _ outcome: VerificationOutcome, inputs: VerifyInputs, caller: CallerIdentity, claims: SessionClaims, attempt: Int, remaining: Int
+    ) async throws -> Simverify_V1_VerifyResponse {
+        var digests: [AuditRecord.ImageDigest] = []
+        switch inputs.reference {
+        case .image(let image): digests.append(AuditTrail.digest(image, kind: .idCard))
+        case .template(let sealed): digests.append(AuditRecord.ImageDigest(kind: .sealedTemplate, sha256: Array(SHA256.hash(data: sealed))))
+        }
+        digests += inputs.frames.map { AuditTrail.digest($0, kind: .selfieFrame) }
+        let record = AuditRecord(
+            time: UInt64(Date().timeIntervalSince1970), event: .verify, tenant: caller.tenant, terminal: caller.terminal ?? "",
+            role: caller.role, decision: outcome.decision, reasons: outcome.reasons, distance: outcome.distance,
+            policyVersion: self.policy.version, modelVersion: AuditTrail.modelVersion, images: digests,
+            identifiers: try self.auditTrail.identifiers(of: inputs.subject),
+            detail: "session:\(claims.reference):attempt:\(attempt)"
+        )
+        let receipt = try await self.record(record)
+        var response = Simverify_V1_VerifyResponse()
+        response.receipt.leafIndex = receipt.leafIndex
+        response.receipt.leafHash = Data(receipt.leafHash)
+        response.decision = Simverify_V1_Decision(outcome.decision)
+        response.reasons = outcome.reasons.map(Simverify_V1_ReasonCode.init)
+        response.policyVersion = self.policy.version
+        response.attemptsRemaining = UInt32(max(0, remaining))
+        if caller.role == .backend && self.policy.scoresForBackends, let distance = outcome.distance {
+            response.scores.distance = Float(distance)
+            response.scores.threshold = Float(self.policy.threshold)
+        }
+        self.logger.info(
+            "verify",
+            metadata: [
+                "tenant": "\(caller.tenant)", "role": "\(caller.role.rawValue)", "terminal": "\(caller.terminal ?? "-")",
+                "session": "\(claims.reference)", "attempt": "\(attempt)",
+                "decision": "\(outcome.decision.rawValue)", "reasons": "\(outcome.reasons.map(\.rawValue))",
+            ]
+        )
+        return response
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import SimverifyAudit
+import SimverifyClient
+import SimverifyCore
+import SimverifyWire
+import Testing
+
+@testable import SimverifyServer
+
+/// StartSession → Verify over real mutual TLS on loopback, with real frames: the generated bursts
+/// of the fixture man (aws_wall_pose stills performing a challenge) and generated print attacks.
+@Suite("Liveness end to end", .serialized)
+struct LivenessEndToEndTests {
+    /// Challenges the fixture man's stills perform, with their burst (scripts/make-liveness-sequences.py).
+    static let performable: [[ChallengeStep]: String] = [
+        [.lookDown, .lookUp]: "live_look_down_look_up", [.lookUp, .lookDown]: "live_look_up_look_down",
+        [.lookUp, .moveCloser]: "live_look_up_move_closer", [.moveCloser, .lookUp]: "live_move_closer_look_up",
+        [.lookUp, .turnRight]: "live_look_up_turn_right", [.turnRight, .lookUp]: "live_turn_right_look_up",
+        [.turnRight, .moveCloser]: "live_turn_right_move_closer", [.turnRight, .lookDown]: "live_turn_right_look_down",
+        [.lookDown, .turnRight]: "live_look_down_turn_right", [.lookDown, .moveCloser]: "live_look_down_move_closer",
+        [.moveCloser, .lookDown]: "live_move_closer_look_down", [.lookUp, .turnLeft]: "live_mirrored_look_up_turn_left",
+        [.turnLeft, .lookUp]: "live_mirrored_turn_left_look_up", [.turnLeft, .moveCloser]: "live_mirrored_turn_left_move_closer",
+    ]
+
+    /// Starts sessions until one asks for a challenge the fixture man performs (bounded).
+    static func performableSession(_ client: SimverifyClient) async throws -> (LivenessSession, [ZeroizingBuffer]) {
+        for _ in 0..<200 {
+            let session = try await client.startSession()
+            if let burst = Self.performable[session.challenge] { return (session, try Paths.burst(burst)) }
+        }
+        throw SimverifyError(.invalidArgument, "200 sessions without a performable challenge: the draw is not random")
+    }
+
+    static func request(_ session: LivenessSession, frames: [ZeroizingBuffer], idCard: ZeroizingBuffer) -> VerificationRequest {
+        var request = VerificationRequest(idCardImage: idCard, selfieFrames: frames, consentGiven: true, consentTextVersion: "test-1", sessionToken: session.token)
+        request.frameTimesMilliseconds = frames.indices.map { UInt32($0 * 250) }
+        return request
+    }
+
+    static func still(_ path: String) throws -> ZeroizingBuffer { try ZeroizingBuffer(contentsOfFile: Paths.shared + "/fixtures/liveness/" + path, maxBytes: 4 << 20) }
+
+    @Test func liveAttackDifferentPersonAndTheFourthAttempt() async throws {
+        let server = try await TestServer()
+        let counter = try await server.client()
+        // The ID card: the same man in another room.
+        let idCard = try Self.still("aws_office_pose/001.jpg")
+
+        // A live burst performing the challenge: APPROVED, and the session is spent.
+        let (live, frames) = try await Self.performableSession(counter)
+        #expect(live.attemptsAllowed == 3 && live.challenge.count == 2)
+        let approved = try await counter.verify(Self.request(live, frames: frames, idCard: idCard))
+        #expect(approved.decision == .approved && approved.reasons == [.facesMatch], "\(approved)")
+        #expect(approved.attemptsRemaining == 0 && approved.distance == nil)
+        let reused = await #expect(throws: RPCStatus.self) { try await counter.verify(Self.request(live, frames: frames, idCard: idCard)) }
+        #expect(reused?.code == .failedPrecondition && reused?.reason == "session_used")
+
+        // A print of a photo moved about in front of the camera: LIVENESS_FAILED, no parallax.
+        let attack = try await counter.startSession()
+        let printed = try await counter.verify(Self.request(attack, frames: try Paths.burst("print_00_biden__2010_blue_room"), idCard: idCard))
+        #expect(printed.decision == .livenessFailed && printed.reasons.contains(.noParallax), "\(printed)")
+        #expect(printed.attemptsRemaining == 2)
+
+        // The live man against someone else's ID card: REJECTED.
+        let (other, otherFrames) = try await Self.performableSession(counter)
+        let rejected = try await counter.verify(Self.request(other, frames: otherFrames, idCard: try TestJPEG.bytes(Paths.face("obama__2012_official_portrait.jpg"))))
+        #expect(rejected.decision == .rejected && rejected.reasons == [.facesDiffer], "\(rejected)")
+
+        // Three failed attempts, then FALLBACK on the fourth, then the token is spent.
+        let stubborn = try await counter.startSession()
+        let attackFrames = try Paths.burst("print_00_biden__2010_blue_room")
+        for remaining in [2, 1, 0] {
+            let result = try await counter.verify(Self.request(stubborn, frames: attackFrames, idCard: idCard))
+            #expect(result.decision == .livenessFailed && result.attemptsRemaining == remaining)
+        }
+        let fourth = try await counter.verify(Self.request(stubborn, frames: attackFrames, idCard: idCard))
+        #expect(fourth.decision == .fallback && fourth.reasons == [.attemptsExhausted] && fourth.attemptsRemaining == 0)
+        let fifth = await #expect(throws: RPCStatus.self) { try await counter.verify(Self.request(stubborn, frames: attackFrames, idCard: idCard)) }
+        #expect(fifth?.reason == "session_used")
+
+        // Every session start, decision and refusal is in the audit log.
+        let records = try await Self.records(server)
+        #expect(records.filter { $0.event == .sessionStart }.count >= 4)
+        #expect(records.filter { $0.event == .tokenFailure && $0.detail.hasPrefix("session_used:session:") }.count == 2)
+        let fallback = try #require(records.last { $0.decision == .fallback })
+        #expect(fallback.detail.hasSuffix(":attempt:4") && fallback.images.filter { $0.kind == .selfieFrame }.count == attackFrames.count)
+        await counter.close()
+        await server.stop()
+    }
+
+    @Test func refusedTokensGetTypedErrorsAndAuditEvents() async throws {
+        let server = try await TestServer()
+        let counter = try await server.client()
+        let store2 = try server.pki.write(
+            try server.pki.trusted.issueClient(try CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0002")), as: "store-0002"
+        )
+        let sameTenantOtherStore = try await server.connect(store2)
+        let otherTenant = try await server.client("counter-carrier-b-store-0001")
+        let frames = try Paths.burst("print_00_biden__2010_blue_room")
+        let idCard = try Self.still("aws_office_pose/001.jpg")
+        let session = try await counter.startSession()
+
+        func refusal(_ client: SimverifyClient, _ token: String) async -> RPCStatus? {
+            var tampered = session
+            tampered.token = token
+            return await #expect(throws: RPCStatus.self) { try await client.verify(Self.request(tampered, frames: frames, idCard: idCard)) }
+        }
+        var bytes = Array(session.token.utf8)
+        bytes[20] = bytes[20] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        let tampered = await refusal(counter, String(decoding: bytes, as: UTF8.self))
+        #expect(tampered?.code == .invalidArgument && tampered?.reason == "session_invalid")
+        let stolen = await refusal(otherTenant, session.token)
+        #expect(stolen?.code == .permissionDenied && stolen?.reason == "session_other_caller")
+        let otherStore = await refusal(sameTenantOtherStore, session.token)
+        #expect(otherStore?.reason == "session_other_caller")
+        for status in [tampered, stolen, otherStore] {
+            #expect(status.map { !$0.message.contains(session.token) } == true, "the token is not echoed")
+        }
+        // None of those used an attempt.
+        let first = try await counter.verify(Self.request(session, frames: frames, idCard: idCard))
+        #expect(first.attemptsRemaining == 2)
+
+        let records = try await Self.records(server)
+        let failures = records.filter { $0.event == .tokenFailure }.map(\.detail)
+        #expect(failures == ["session_invalid", "session_other_caller", "session_other_caller"])
+        for client in [counter, sameTenantOtherStore, otherTenant] { await client.close() }
+        await server.stop()
+    }
+
+    @Test func anExpiredSessionIsRefusedAndRecorded() async throws {
+        let server = try await TestServer { $0.policy.liveness.sessionLifetimeSeconds = 1 }
+        let counter = try await server.client()
+        let session = try await counter.startSession()
+        // Expiry is checked in whole seconds: wait until the token's second has passed.
+        while Date().timeIntervalSince1970 < Double(session.expiresAt) + 0.05 { try await Task.sleep(for: .milliseconds(100)) }
+        let status = await #expect(throws: RPCStatus.self) {
+            try await counter.verify(Self.request(session, frames: try Paths.burst("print_00_biden__2010_blue_room"), idCard: try Self.still("aws_office_pose/001.jpg")))
+        }
+        #expect(status?.code == .failedPrecondition && status?.reason == "session_expired")
+        #expect(try await Self.records(server).contains { $0.event == .tokenFailure && $0.detail == "session_expired" })
+        await counter.close()
+        await server.stop()
+    }
+
+    @Test func aServerThatRequiresLivenessRefusesSingleFrames() async throws {
+        let server = try await TestServer { $0.policy.livenessRequired = true }
+        let counter = try await server.client()
+        let face = try TestJPEG.bytes(Paths.face("london_005__neutral.jpg"))
+        let status = await #expect(throws: RPCStatus.self) {
+            try await counter.verify(VerificationRequest(idCardImage: face, selfieFrames: [face], consentGiven: true))
+        }
+        #expect(status?.code == .failedPrecondition && status?.reason == "session_required")
+        await counter.close()
+        await server.stop()
+    }
+
+    static func records(_ server: TestServer) async throws -> [AuditRecord] {
+        let size = await server.audit.size
+        return try await server.audit.entries(from: 0, to: size).map { try AuditRecord(encoded: $0) }
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import SimverifyAudit
+import SimverifyCore
+import Testing
+
+@testable import SimverifyServer
+
+@Suite struct SessionTokenTests {
+    static let counter = try! CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0001")
+    static func key(_ id: String, _ byte: UInt8) throws -> IdentifierKeyring.Key { try IdentifierKeyring.Key(id: id, secret: Array(repeating: byte, count: 32)) }
+
+    @Test func aTokenOpensForItsCallerWithItsClaims() throws {
+        let tokens = SessionTokens(keys: [try Self.key("s1", 1)])
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let (token, claims) = try tokens.issue(for: Self.counter, policy: .standard, now: now)
+        #expect(token.hasPrefix("svs1.") && token.utf8.count < 200)
+        #expect(claims.nonce.count == 16 && claims.challenge.count == 2 && Set(claims.challenge).count == 2)
+        #expect(claims.expiresAt == 1_800_000_120 && claims.attemptsAllowed == 3)
+        #expect(try tokens.open(token, caller: Self.counter, now: now) == claims)
+        // Two tokens never share a nonce.
+        #expect(try tokens.issue(for: Self.counter, policy: .standard, now: now).claims.nonce != claims.nonce)
+    }
+
+    @Test func refusalsAreTyped() throws {
+        let old = try Self.key("s1", 1), new = try Self.key("s2", 2)
+        let tokens = SessionTokens(keys: [old, new])
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let (token, claims) = try tokens.issue(for: Self.counter, policy: .standard, now: now)
+
+        func failure(_ token: String, caller: CallerIdentity = Self.counter, at date: Date = Date(timeIntervalSince1970: 1_800_000_000)) -> SessionTokens.Failure? {
+            do {
+                _ = try tokens.open(token, caller: caller, now: date)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        #expect(failure(token, at: now.addingTimeInterval(119)) == nil)
+        #expect(failure(token, at: now.addingTimeInterval(120)) == .expired)
+        #expect(failure(token, caller: try CallerIdentity(tenant: "carrier-b", role: .counter, terminal: "store-0001")) == .otherCaller)
+        #expect(failure(token, caller: try CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0002")) == .otherCaller)
+        // Any flipped character of the body is caught by the MAC (or the encoding).
+        let body = Array(token.utf8)
+        for index in stride(from: 5, to: body.count, by: 3) {
+            var tampered = body
+            tampered[index] = tampered[index] == UInt8(ascii: "a") ? UInt8(ascii: "b") : UInt8(ascii: "a")
+            #expect(failure(String(decoding: tampered, as: UTF8.self)) == .invalid)
+        }
+        // Longer attempts and a new challenge under the same key id, without the key: refused.
+        var forged = claims
+        forged.attemptsAllowed = 200
+        forged.challenge = [.moveCloser]
+        #expect(failure(try SessionTokens(keys: []).seal(forged, key: try Self.key("s2", 9))) == .invalid)
+        // The old key still opens its tokens after a rotation; an unknown key id does not.
+        #expect(failure(try tokens.seal(claims, key: old)) == nil)
+        #expect(failure(try tokens.seal(claims, key: try Self.key("s3", 1))) == .invalid)
+        for garbage in ["", "svs1.", "svs1.@@@@", "svs2." + String(token.dropFirst(5)), String(repeating: "A", count: 5000)] {
+            #expect(failure(garbage) == .invalid)
+        }
+    }
+
+    @Test func challengesAreDrawnFromEveryStep() {
+        var seen: [ChallengeStep: Int] = [:]
+        for _ in 0..<500 {
+            let challenge = SessionTokens.drawChallenge(count: 2)
+            #expect(challenge.count == 2 && challenge[0] != challenge[1])
+            for step in challenge { seen[step, default: 0] += 1 }
+        }
+        #expect(seen.count == ChallengeStep.allCases.count && seen.values.allSatisfy { $0 > 100 })
+    }
+}
+
+@Suite struct SessionStoreTests {
+    @Test func attemptsAreCountedClosedRefundedAndKeptOnDisk() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sessions-\(UUID()).sqlite").path
+        let nonce = Array(repeating: UInt8(7), count: 16), other = Array(repeating: UInt8(8), count: 16)
+        let now: UInt64 = 1_800_000_000
+        var store: SessionStore? = try SessionStore(path: path)
+        #expect(try await store!.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .attempt(number: 1))
+        #expect(try await store!.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .attempt(number: 2))
+        try await store!.refund(nonce: nonce)
+        #expect(try await store!.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .attempt(number: 2))
+        store = nil
+        // Reopened from the file: the count survived.
+        let reopened = try SessionStore(path: path)
+        #expect(try await reopened.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .attempt(number: 3))
+        #expect(try await reopened.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .exhausted)
+        #expect(try await reopened.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .closed)
+        #expect(try await reopened.admit(nonce: other, expiresAt: now + 120, allowed: 3, now: now) == .attempt(number: 1))
+        try await reopened.close(nonce: other)
+        #expect(try await reopened.admit(nonce: other, expiresAt: now + 120, allowed: 3, now: now) == .closed)
+        try await reopened.refund(nonce: other)
+        #expect(try await reopened.admit(nonce: other, expiresAt: now + 120, allowed: 3, now: now) == .closed, "a refund does not reopen")
+    }
+}
