@@ -1,0 +1,100 @@
+import Foundation
+import SimverifyCore
+import SimverifyFaceEngine
+import SimverifyLiveness
+import Testing
+
+/// The engine's burst analysis and the liveness checks on real frames: the generated bursts of
+/// scripts/make-liveness-sequences.sh (scripts/test.sh writes them first) and the fixture bursts.
+@Suite("Liveness on real frames")
+struct SessionAnalysisTests {
+    static let sequences: String = ProcessInfo.processInfo.environment["SIMVERIFY_LIVENESS_SEQUENCES"].flatMap { $0.isEmpty ? nil : $0 }
+        ?? FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/simverify/liveness-sequences"
+
+    struct Sequence: Decodable {
+        var challenge: [ChallengeStep]
+        var frames: [String]
+    }
+
+    static func load(_ name: String) throws -> (Sequence, [ZeroizingBuffer]) {
+        let folder = sequences + "/" + name
+        let sequence = try JSONDecoder().decode(Sequence.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/sequence.json")))
+        return (sequence, try sequence.frames.map { try TestImages.bytes(folder + "/" + $0) })
+    }
+
+    static let checker = LivenessChecker(policy: .standard, minimumFaceWidth: MatchPolicy.standard.minimumSelfieFaceWidth)
+
+    static func check(_ frames: [ZeroizingBuffer], challenge: [ChallengeStep]) async throws -> LivenessReport {
+        let analysis = try await SharedEngine.get().analyze(session: frames, reference: nil)
+        let observations = try analysis.frames.map { try $0.get() }
+        return Self.checker.check(frames: observations, challenge: challenge, frameTimes: [])
+    }
+
+    @Test func trackingFindsTheSameFaceAsAWholeFrameSearch() async throws {
+        let (_, frames) = try Self.load("live_turn_right_look_up")
+        let engine = try SharedEngine.get()
+        let tracked = try await engine.analyze(session: frames, reference: nil).frames.map { try $0.get() }
+        for (index, frame) in frames.enumerated() {
+            let whole = try await engine.analyze(jpeg: frame, kind: .selfie, embeddings: .largestFace)
+            let face = try #require(whole.largestFace)
+            let observed = try #require(tracked[index].face)
+            #expect(tracked[index].faceCount == 1)
+            for (a, b) in zip(face.landmarks, observed.landmarks) {
+                #expect(abs(Double(a.x) - b.x) <= 3 && abs(Double(a.y) - b.y) <= 3, "frame \(index)")
+            }
+            #expect(try #require(face.embedding).distance(to: try #require(observed.embedding)) < 0.08, "frame \(index)")
+        }
+    }
+
+    @Test func aLiveBurstPerformingItsChallengePasses() async throws {
+        for name in ["live_turn_right_look_up", "live_look_up_move_closer", "live_mirrored_turn_left_look_up"] {
+            let (sequence, frames) = try Self.load(name)
+            let report = try await Self.check(frames, challenge: sequence.challenge)
+            #expect(report.passed, "\(name): \(report.captureProblems + report.failures)")
+            #expect((report.nonPlanarity ?? 0) >= LivenessPolicy.standard.minimumNonPlanarity)
+            let best = try #require(report.bestFrame.flatMap { report.poses[$0] })
+            #expect(abs(best.yaw) <= LivenessPolicy.standard.maximumStartYaw)
+        }
+    }
+
+    @Test func aPrintMovedAboutHasNoParallax() async throws {
+        for name in ["print_00_biden__2010_blue_room", "print_03_codait_luciano__1"] {
+            let (sequence, frames) = try Self.load(name)
+            let report = try await Self.check(frames, challenge: sequence.challenge)
+            #expect(report.failures.contains(.noParallax), "\(name): \(report.failures)")
+            #expect((report.nonPlanarity ?? 0) < LivenessPolicy.standard.minimumNonPlanarity)
+        }
+    }
+
+    @Test func theRightFramesInTheWrongOrderOrForAnotherChallengeFail() async throws {
+        let (order, orderFrames) = try Self.load("order_turn_right_look_up")
+        let reversed = try await Self.check(orderFrames, challenge: order.challenge)
+        #expect(reversed.failures == [.challengeOutOfOrder])
+        let (_, liveFrames) = try Self.load("live_turn_right_look_up")
+        let replayed = try await Self.check(liveFrames, challenge: [.lookDown, .turnLeft])
+        #expect(replayed.failures == [.challengeNotPerformed])
+    }
+
+    @Test func repeatedFramesAndASwappedPersonFail() async throws {
+        let (sequence, frames) = try Self.load("live_turn_right_look_up")
+        var repeated = frames
+        repeated.append(frames[2])
+        #expect(try await Self.check(repeated, challenge: sequence.challenge).failures.contains(.duplicateFrames))
+        var swapped = frames
+        swapped[4] = try Self.load("print_00_biden__2010_blue_room").1[0]
+        let report = try await Self.check(swapped, challenge: sequence.challenge)
+        #expect(report.failures.contains(.identityChanged) && (report.identitySpread ?? 0) > LivenessPolicy.standard.maximumIdentitySpread)
+    }
+
+    @Test func fixtureBurstsWithTwoFacesOrBlurAreCaptureProblems() async throws {
+        func fixture(_ folder: String) throws -> [ZeroizingBuffer] {
+            try FileManager.default.contentsOfDirectory(atPath: TestPaths.liveness + "/" + folder).filter { $0.hasSuffix(".jpg") }.sorted()
+                .map { try TestImages.bytes(TestPaths.liveness + "/" + folder + "/" + $0) }
+        }
+        let two = try await Self.check(try fixture("intel_two_faces_still"), challenge: [.turnLeft, .turnRight])
+        #expect(two.captureProblems.contains(.severalFacesInSelfie) || two.captureProblems.contains(.selfieFaceTooSmall))
+        let small = try await Self.check(try fixture("intel_male_still"), challenge: [.turnLeft, .turnRight])
+        // Palette GIF frames, upscaled: the face is found but blurred.
+        #expect(small.captureProblems == [.selfieBlurred])
+    }
+}
