@@ -140,8 +140,10 @@ let package = Package(
             name: "simverify",
             dependencies: [
                 "SimverifyCore", "SimverifyFaceEngine", "SimverifyServer", "SimverifyClient", "SimverifyPKI",
-                "SimverifyAudit", "SimverifyAuditLog", "SimverifyLiveness",
+                "SimverifyAudit", "SimverifyAuditLog", "SimverifyLiveness", "SimverifyProto", "SimverifyWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

@@ -7,7 +7,7 @@ struct SimverifyCommand: AsyncParsableCommand {
         abstract: "Identity verification for SIM registration: a live selfie against an ID-card photo.",
         subcommands: [
             ServeCommand.self, VerifyCommand.self, HealthCommand.self, DevCertsCommand.self, CompareCommand.self,
-            EvalCommand.self, EvalLivenessCommand.self, BenchCommand.self, LoadTestCommand.self, BenchAuditCommand.self, SoakCommand.self,
+            EvalCommand.self, EvalLivenessCommand.self, BenchCommand.self, BenchLivenessCommand.self, LoadTestCommand.self, BenchAuditCommand.self, SoakCommand.self,
         ]
     )
 }

@@ -106,7 +106,8 @@ struct FaceEngineTests {
     @Test func upsamplingPolicyFollowsImageKindAndSize() {
         let policy = FaceDetectionPolicy.standard
         #expect(policy.levels(width: 640, height: 480, kind: .selfie) == [0, 1])
-        #expect(policy.levels(width: 640, height: 480, kind: .idCard) == [1])
+        #expect(policy.levels(width: 640, height: 480, kind: .idCard) == [0, 1])
+        #expect(policy.levels(width: 640, height: 400, kind: .idCard) == [1])
         #expect(policy.levels(width: 300, height: 200, kind: .idCard) == [1, 2])
         #expect(policy.levels(width: 1600, height: 1200, kind: .selfie) == [0])
         #expect(policy.levels(width: 1600, height: 1200, kind: .idCard) == [0])

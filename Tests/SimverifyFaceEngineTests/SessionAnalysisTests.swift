@@ -39,10 +39,16 @@ struct SessionAnalysisTests {
             let face = try #require(whole.largestFace)
             let observed = try #require(tracked[index].face)
             #expect(tracked[index].faceCount == 1)
+            // HOG boxes are quantised on the pyramid's grid, which a region search shifts: the
+            // landmarks may move by a few percent of the face, and the embedding of a face turned
+            // 60 degrees moves by up to 0.27 with them (measured); a face cut by the region's edge
+            // (0.41 before that case fell back to a whole-frame search) must not pass.
+            let tolerance = 0.05 * Double(face.box.width)
             for (a, b) in zip(face.landmarks, observed.landmarks) {
-                #expect(abs(Double(a.x) - b.x) <= 3 && abs(Double(a.y) - b.y) <= 3, "frame \(index)")
+                #expect(abs(Double(a.x) - b.x) <= tolerance && abs(Double(a.y) - b.y) <= tolerance, "frame \(index): \(a) vs \(b)")
             }
-            #expect(try #require(face.embedding).distance(to: try #require(observed.embedding)) < 0.08, "frame \(index)")
+            let distance = try #require(face.embedding).distance(to: try #require(observed.embedding))
+            #expect(distance < 0.3, "frame \(index): \(distance)")
         }
     }
 

@@ -11,6 +11,12 @@ public enum EmbeddingSelection: Sendable, Hashable {
     case allFaces
 }
 
+/// Where a face was in the previous frame of a burst: the region to search and its size.
+struct Tracking {
+    var region: FaceBox
+    var faceWidth: Int
+}
+
 extension FaceModelSet {
     /// Runs detection, landmarks and embedding on decoded pixels. Runs on a worker thread.
     func analyze(
@@ -18,7 +24,7 @@ extension FaceModelSet {
         kind: ImageKind,
         policy: FaceDetectionPolicy,
         embeddings: EmbeddingSelection,
-        region: FaceBox? = nil,
+        tracking: Tracking? = nil,
         timings: inout StageTimings
     ) throws -> FaceAnalysis {
         let clock = ContinuousClock()
@@ -31,29 +37,37 @@ extension FaceModelSet {
             var boxes = [sv_dlib_box](repeating: sv_dlib_box(), count: capacity)
             var found: Int32 = 0
             var level = 0
-            // A region (a face tracked from the previous frame) is searched alone, at the one level
-            // its face size needs; the view into it costs no copy.
+            // A tracked face is searched for only in its region, at the one level its size needs;
+            // the view into the region costs no copy.
             let detectStart = clock.now
-            var detectView = view
             var levels = policy.levels(width: image.width, height: image.height, kind: kind)
             var offset = (x: Int32(0), y: Int32(0))
-            if let region {
-                let left = max(0, region.left), top = max(0, region.top)
-                let right = min(image.width - 1, region.right), bottom = min(image.height - 1, region.bottom)
+            var region: (left: Int, top: Int, width: Int, height: Int)?
+            if let tracking {
+                let left = max(0, tracking.region.left), top = max(0, tracking.region.top)
+                let right = min(image.width - 1, tracking.region.right), bottom = min(image.height - 1, tracking.region.bottom)
                 if right - left >= 40, bottom - top >= 40 {
-                    detectView = sv_dlib_image(
-                        pixels: view.pixels + top * image.stride + left * 3, width: Int32(right - left + 1),
-                        height: Int32(bottom - top + 1), stride: Int32(image.stride)
-                    )
+                    region = (left, top, right - left + 1, bottom - top + 1)
                     offset = (Int32(left), Int32(top))
-                    levels = [region.width >= 3 * 100 ? 0 : 1]
+                    levels = [tracking.faceWidth >= 100 ? 0 : 1]
                 }
             }
-            for candidate in levels {
-                level = candidate
-                let status = sv_dlib_detect(self.handle, &detectView, Int32(candidate), &boxes, Int32(capacity), &found)
-                guard status == SV_DLIB_OK else { throw FaceEngineError.from(status) }
-                if found > 0 { break }
+            func detect(_ detectView: inout sv_dlib_image) throws {
+                for candidate in levels {
+                    level = candidate
+                    let status = sv_dlib_detect(self.handle, &detectView, Int32(candidate), &boxes, Int32(capacity), &found)
+                    guard status == SV_DLIB_OK else { throw FaceEngineError.from(status) }
+                    if found > 0 { break }
+                }
+            }
+            if let region {
+                var detectView = sv_dlib_image(
+                    pixels: view.pixels + region.top * image.stride + region.left * 3, width: Int32(region.width),
+                    height: Int32(region.height), stride: Int32(image.stride)
+                )
+                try detect(&detectView)
+            } else {
+                try detect(&view)
             }
             timings.detect += clock.now - detectStart
 

@@ -1,0 +1,169 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NIOCore
+import SimverifyAudit
+import SimverifyAuditLog
+import SimverifyCore
+import SimverifyFaceEngine
+import SimverifyLiveness
+import SimverifyProto
+import SimverifyServer
+import SimverifyWire
+import SwiftProtobuf
+
+struct BenchLivenessCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-liveness",
+        abstract: "Time a liveness Verify (5 frames and an ID photo) through the service on one face worker.",
+        discussion: """
+            Runs the server's VerificationService in process (no TLS): StartSession, then Verify with a
+            generated live burst performing the drawn challenge (scripts/make-liveness-sequences.sh)
+            against an ID photo, with a real audit log and session store in a temporary directory.
+            Prints p50/p90 of the Verify call and, measured in the same run on the same images, the
+            engine work of the 5 frames searched whole (no tracking) and of a single-frame Verify.
+            """
+    )
+
+    @Argument(help: "Folder of generated sequences.") var sequences: String
+    @Option(help: "The ID-card photo.") var idCard: String
+    @Option(help: "Verify calls timed.") var iterations = 40
+    @OptionGroup var engine: EngineOptions
+
+    func run() async throws {
+        do {
+            var options = engine
+            options.workers = 1
+            let faceEngine = try options.makeEngine()
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simverify-bench-\(UUID())").path
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            try AuditKeys.writeDevelopmentKeys(to: directory + "/keys.json", origin: "simverify.bench/audit")
+            let keys = try AuditKeys(contentsOf: directory + "/keys.json")
+            var logger = Logger(label: "bench")
+            logger.logLevel = .warning
+            let log = try await AuditLog(configuration: .init(path: directory + "/audit.sqlite"), signer: keys.signer, logger: logger)
+            let service = VerificationService(
+                engine: faceEngine, policy: .standard, audit: AuditTrail(log: log, keys: keys), sessions: try SessionStore(path: directory + "/sessions.sqlite"),
+                limits: .none, logger: logger
+            )
+            let caller = try CallerIdentity(tenant: "bench", role: .counter, terminal: "store-0001")
+            let bursts = try Self.bursts(in: sequences)
+            guard !bursts.isEmpty else { throw ValidationError("\(sequences) has no live_* bursts of 5 frames") }
+            let id = try Data(contentsOf: URL(fileURLWithPath: idCard))
+
+            var verify: [Double] = []
+            var decisions: [String: Int] = [:]
+            let clock = ContinuousClock()
+            var framesPerCall = 0
+            for round in 0..<(iterations + 3) {
+                // Draw sessions until the challenge is one a burst performs (untimed).
+                var session = Simverify_V1_StartSessionResponse()
+                var frames: [Data] = []
+                for _ in 0..<200 {
+                    session = try Self.decode(await service.handle(method: .startSession, payload: ByteBuffer(), caller: caller))
+                    if let found = bursts[session.challenge.compactMap(ChallengeStep.init)] { frames = found; break }
+                }
+                guard !frames.isEmpty else { throw ValidationError("no burst performs the drawn challenges") }
+                framesPerCall = frames.count
+                var request = Simverify_V1_VerifyRequest()
+                request.idCardImage = id
+                request.selfieFrames = frames
+                request.sessionToken = session.sessionToken
+                request.consent.given = true
+                request.frameTimesMs = frames.indices.map { UInt32($0 * 250) }
+                let payload = ByteBuffer(bytes: try request.serializedBytes() as [UInt8])
+                let start = clock.now
+                let response: Simverify_V1_VerifyResponse = try Self.decode(await service.handle(method: .verify, payload: payload, caller: caller))
+                let elapsed = (clock.now - start).milliseconds
+                if round >= 3 {  // warm-up
+                    verify.append(elapsed)
+                    decisions["\(response.decision)", default: 0] += 1
+                }
+            }
+
+            // References on the same images, same engine, same run.
+            let sample = bursts.values.first!
+            var whole: [Double] = []
+            var single: [Double] = []
+            for _ in 0..<max(10, iterations / 2) {
+                let items = (sample.map { $0 } + [id]).enumerated().map { index, bytes in
+                    FaceEngine.BatchItem(jpeg: bytes.withUnsafeBytes { ZeroizingBuffer(copying: $0) }, kind: index == sample.count ? .idCard : .selfie)
+                }
+                var start = clock.now
+                _ = try await faceEngine.analyze(batch: items)
+                whole.append((clock.now - start).milliseconds)
+                start = clock.now
+                _ = try await faceEngine.analyze(batch: [items[0], items[items.count - 1]])
+                single.append((clock.now - start).milliseconds)
+            }
+            // Where a Verify's time goes, on one burst.
+            let buffers = sample.map { bytes in bytes.withUnsafeBytes { ZeroizingBuffer(copying: $0) } }
+            let idBuffer = id.withUnsafeBytes { ZeroizingBuffer(copying: $0) }
+            var stages = StageTimings()
+            var checks: [Double] = []
+            let checker = LivenessChecker(policy: MatchPolicy.standard.liveness, minimumFaceWidth: MatchPolicy.standard.minimumSelfieFaceWidth)
+            for _ in 0..<10 {
+                let analysis = try await faceEngine.analyze(session: buffers, reference: idBuffer)
+                stages = analysis.timings
+                let observations = analysis.frames.compactMap { try? $0.get() }
+                let start = clock.now
+                _ = checker.check(frames: observations, challenge: [.turnLeft, .lookUp], frameTimes: [])
+                checks.append((clock.now - start).milliseconds)
+            }
+            // Tracking on a real video burst (the fixture's continuous head turn, small faces): the
+            // fixture man's live bursts are separate stills, between which the face jumps.
+            var smoothTracked: [Double] = []
+            var smoothWhole: [Double] = []
+            var smoothDetect = (tracked: 0.0, whole: 0.0)
+            if let smooth = try LivenessSequence.load(root: sequences).first(where: { $0.name == "fixture_intel_female_headturn" }) {
+                let frames = try smooth.sequence.readFrames(at: smooth.path, maxBytes: 16 << 20).prefix(5).map { $0 }
+                for _ in 0..<10 {
+                    var start = clock.now
+                    let tracked = try await faceEngine.analyze(session: frames, reference: nil)
+                    smoothTracked.append((clock.now - start).milliseconds)
+                    start = clock.now
+                    let whole = try await faceEngine.analyze(batch: frames.map { FaceEngine.BatchItem(jpeg: $0, kind: .selfie) })
+                    smoothWhole.append((clock.now - start).milliseconds)
+                    smoothDetect = (tracked.timings.detect.milliseconds, whole.compactMap { try? $0.get().timings.detect.milliseconds }.reduce(0, +))
+                }
+            }
+            await log.close()
+            await faceEngine.shutdown()
+
+            func percentile(_ values: [Double], _ p: Double) -> Double {
+                let sorted = values.sorted()
+                return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+            }
+            let p50 = percentile(verify, 0.5)
+            print("liveness Verify, \(framesPerCall) frames + ID photo, 1 worker, \(verify.count) calls (service in process: token, session store, engine, checks, audit append):")
+            print(String(format: "  p50 %.1f ms, p90 %.1f ms, max %.1f ms (target p50 <= 250 ms: %@)", p50, percentile(verify, 0.9), verify.max() ?? 0, p50 <= 250 ? "ok" : "MISSED"))
+            print("  decisions: \(decisions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+            print(String(format: "  one burst + ID photo: decode %.1f ms, detect %.1f ms, landmarks %.1f ms, embed %.1f ms; liveness checks %.1f ms (median)", stages.decode.milliseconds, stages.detect.milliseconds, stages.landmarks.milliseconds, stages.embed.milliseconds, median(checks) ?? 0))
+            print(String(format: "reference, same run: engine on the same %d frames each searched whole + ID photo: p50 %.1f ms (tracked Verify = %.2fx of it)", framesPerCall, median(whole) ?? 0, p50 / (median(whole) ?? 1)))
+            if let tracked = median(smoothTracked), let whole = median(smoothWhole) {
+                print(String(format: "tracking, same run, 5 frames of a continuous head turn (no ID): tracked %.1f ms vs each frame searched whole %.1f ms = %.2fx (detection %.1f vs %.1f ms)", tracked, whole, tracked / whole, smoothDetect.tracked, smoothDetect.whole))
+            }
+            print(String(format: "reference, same run: engine on 1 frame + ID photo (a single-frame Verify's work): p50 %.1f ms", median(single) ?? 0))
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            reportAndExit(error)
+        }
+    }
+
+    static func decode<M: SwiftProtobuf.Message>(_ result: Result<ByteBuffer, RPCStatus>) throws -> M {
+        let buffer = try result.get()
+        return try M(serializedBytes: Array(buffer.readableBytesView))
+    }
+
+    /// The 5-frame live bursts by the challenge they perform.
+    static func bursts(in root: String) throws -> [[ChallengeStep]: [Data]] {
+        var found: [[ChallengeStep]: [Data]] = [:]
+        for (name, path, sequence) in try LivenessSequence.load(root: root) where name.hasPrefix("live_") && sequence.kind == "live" && sequence.frames.count == 5 {
+            if found[sequence.challenge] == nil {
+                found[sequence.challenge] = try sequence.frames.map { try Data(contentsOf: URL(fileURLWithPath: path + "/" + $0)) }
+            }
+        }
+        return found
+    }
+}
