@@ -28,6 +28,11 @@ struct DevCertsCommand: ParsableCommand {
         } else {
             print("wrote \(written.count) files to \(out)")
         }
+        // A key file from before liveness sessions gets a session key added, keeping its log
+        // signing key (a new one would orphan the log's checkpoints).
+        if !force, try AuditKeys.addMissingSessionKey(to: auditKeys) {
+            print("added a session key to \(auditKeys)")
+        }
         // Also replaces a key file this version cannot read (an older format): development only.
         if force || (try? AuditKeys(contentsOf: auditKeys)) == nil {
             try AuditKeys.writeDevelopmentKeys(to: auditKeys, origin: origin)

@@ -101,6 +101,24 @@ public struct AuditKeys: Sendable {
         try (signer.verifier.vkey + "\n").write(toFile: Self.vkeyPath(forKeyFile: path), atomically: true, encoding: .utf8)
     }
 
+    /// Adds a session key to a key file that has none (written before liveness sessions), keeping
+    /// everything else. Returns whether it did.
+    public static func addMissingSessionKey(to path: String) throws -> Bool {
+        guard let data = FileManager.default.contents(atPath: path),
+            var object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["sessionKeys"] == nil,
+            object["logSigningKeys"] != nil
+        else { return false }
+        let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withFullDate])
+        object["sessionKeys"] = [["id": "session-\(stamp)", "secret": SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }]]
+        let updated = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        let temporary = path + ".tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: updated, attributes: [.posixPermissions: 0o600]) else {
+            throw AuditError(.storage, "cannot write \(path)")
+        }
+        _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: temporary))
+        return true
+    }
+
     /// Where `writeDevelopmentKeys` puts the vkey: the key file's path with `.vkey` for `.json`.
     public static func vkeyPath(forKeyFile path: String) -> String {
         ((path as NSString).deletingPathExtension) + ".vkey"
