@@ -94,4 +94,23 @@ write("note", "seed-checkpoint.note", body + b"\n\xe2\x80\x94 " + name.encode() 
 write("note", "seed-two-signatures.note", body + b"\n\xe2\x80\x94 " + name.encode() + b" " + sig.encode() + b"\n\xe2\x80\x94 other " + sig.encode() + b"\n")
 encoded_key = base64.b64encode(bytes([1]) + public).decode()
 write("note", "seed-vkey.txt", f"{name}+{key_id.hex()}+{encoded_key}".encode())
+
+# Session tokens (docs/PROTOCOL.md, StartSession): first byte 0 = the token's text, anything else =
+# a payload the harness signs with its fuzzing key (32 bytes of 7, id "fuzz").
+import hmac  # noqa: E402
+
+
+def session_payload(kid=b"fuzz", issued=0, expires=120, attempts=3, steps=b"\x01\x04", tenant=b"carrier-a", terminal=b"store-0001"):
+    return (bytes([1, len(kid)]) + kid + bytes(range(16)) + struct.pack(">QQ", issued, expires) + bytes([attempts, len(steps)])
+            + steps + bytes([len(tenant)]) + tenant + bytes([len(terminal)]) + terminal)
+
+
+write("session", "seed-signed-valid.bin", b"\x01" + session_payload())
+write("session", "seed-signed-other-tenant.bin", b"\x01" + session_payload(tenant=b"carrier-b"))
+write("session", "seed-signed-bad-step.bin", b"\x01" + session_payload(steps=b"\x09"))
+write("session", "seed-signed-truncated.bin", b"\x01" + session_payload()[:30])
+payload = session_payload()
+tag = hmac.new(bytes([7] * 32), b"simverify-session-v1\x00" + payload, hashlib.sha256).digest()
+write("session", "seed-text-valid.bin", b"\x00svs1." + base64.urlsafe_b64encode(payload + tag).rstrip(b"="))
+write("session", "seed-text-garbage.bin", b"\x00svs1.@@@==")
 print(f"seeds written under {root}")

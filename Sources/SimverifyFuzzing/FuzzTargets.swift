@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import SimverifyAudit
 import SimverifyCore
@@ -12,7 +13,24 @@ public enum FuzzTargets {
     /// The targets by name (the folder under Fixtures/fuzz and the harness's name).
     public static let all: [String: @Sendable (UnsafeRawBufferPointer) -> Void] = [
         "frame": frameDecoder, "request": requestValidation, "jpeg": jpegDecoder, "record": auditRecord, "note": signedNote,
+        "session": sessionToken,
     ]
+
+    static let sessionKey = try! IdentifierKeyring.Key(id: "fuzz", secret: Array(repeating: 7, count: 32))
+    static let sessionCaller = try! CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0001")
+
+    /// Parses the bytes as a session token: first byte 0, the rest as the token's text; any
+    /// other first byte, the rest as a payload signed with the fuzzing key, so the parser behind
+    /// the MAC is reached too.
+    public static func sessionToken(_ data: UnsafeRawBufferPointer) {
+        guard let mode = data.first else { return }
+        let rest = Array(data.dropFirst())
+        let token = mode == 0 ? String(decoding: rest, as: UTF8.self) : SessionTokens.signed(payload: rest, key: Self.sessionKey)
+        let tokens = SessionTokens(keys: [Self.sessionKey])
+        if let claims = try? tokens.open(token, caller: Self.sessionCaller, now: Date(timeIntervalSince1970: 0)) {
+            precondition(claims.nonce.count == 16 && claims.tenant == "carrier-a", "a token opened with the wrong claims")
+        }
+    }
 
     /// Feeds the bytes to the frame decoder in chunks whose sizes come from the data itself.
     public static func frameDecoder(_ data: UnsafeRawBufferPointer) {

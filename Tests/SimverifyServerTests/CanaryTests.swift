@@ -12,7 +12,10 @@ import Testing
 struct CanaryTests {
     /// A fixture JPEG with a COM segment holding `marker` right after SOI.
     static func marked(_ name: String, marker: [UInt8]) throws -> [UInt8] {
-        let bytes = try TestJPEG.bytes(Paths.face(name)).withUnsafeBytes { Array($0) }
+        Self.marked(bytes: try TestJPEG.bytes(Paths.face(name)).withUnsafeBytes { Array($0) }, marker: marker)
+    }
+
+    static func marked(bytes: [UInt8], marker: [UInt8]) -> [UInt8] {
         let length = marker.count + 2
         return Array(bytes[0..<2]) + [0xFF, 0xFE, UInt8(length >> 8), UInt8(length & 0xFF)] + marker + Array(bytes[2...])
     }
@@ -80,7 +83,9 @@ struct CanaryTests {
         let marker = Array("SIMVERIFY-CANARY-\(UUID().uuidString)".utf8)
         let idCard = try Self.marked("obama__2012_official_portrait.jpg", marker: marker)
         let selfie = try Self.marked("obama__2009_congress_address.jpg", marker: marker)
-        let patterns = [marker, Self.compressedPattern(of: idCard), Self.compressedPattern(of: selfie)]
+        // A liveness burst too: every frame marked.
+        let burst = try Paths.burst("live_turn_right_look_up").map { Self.marked(bytes: $0.withUnsafeBytes { Array($0) }, marker: marker) }
+        let patterns = [marker, Self.compressedPattern(of: idCard), Self.compressedPattern(of: selfie)] + burst.map(Self.compressedPattern(of:))
         func buffer(_ bytes: [UInt8]) -> ZeroizingBuffer { bytes.withUnsafeBytes { ZeroizingBuffer(copying: $0) } }
 
         var counterConfig = pki.client("counter-carrier-a-store-0001")
@@ -89,11 +94,15 @@ struct CanaryTests {
         backendConfig.port = server.port
         let counter = try await SimverifyClient.connect(counterConfig)
         let backend = try await SimverifyClient.connect(backendConfig)
-        #expect(try await counter.startSession().challenge.count == MatchPolicy.standard.liveness.challengeSteps)
         let decided = try await counter.verify(VerificationRequest(
             idCardImage: buffer(idCard), selfieFrames: [buffer(selfie)], subject: SubjectReferences(nationalID: "880808-1234567"), consentGiven: true
         ))
         #expect(decided.decision == .approved)
+        let session = try await counter.startSession()
+        let live = try await counter.verify(VerificationRequest(
+            idCardImage: buffer(idCard), selfieFrames: burst.map(buffer), consentGiven: true, sessionToken: session.token
+        ))
+        #expect(live.decision != .fallback, "the burst was analysed (\(live.decision))")
         let template = try await backend.extractTemplate(idCardImage: buffer(idCard))
         #expect(try await backend.verify(VerificationRequest(idCardImage: nil, selfieFrames: [buffer(selfie)], consentGiven: true, sealedTemplate: template.bytes)).decision == .approved)
         await #expect(throws: RPCStatus.self) {

@@ -97,6 +97,12 @@ public struct SessionTokens: Sendable {
         payload += claims.nonce + u64(claims.issuedAt) + u64(claims.expiresAt)
         payload += [UInt8(claims.attemptsAllowed), UInt8(claims.challenge.count)] + claims.challenge.map { Self.stepCodes[$0]! }
         payload += try short(claims.tenant) + short(claims.terminal)
+        return Self.signed(payload: payload, key: key)
+    }
+
+    /// A token carrying `payload` exactly as given, signed with `key`: for fuzzing the parser
+    /// behind the MAC, which only the server's own payloads otherwise reach.
+    public static func signed(payload: [UInt8], key: IdentifierKeyring.Key) -> String {
         let tag = HMAC<SHA256>.authenticationCode(for: Self.domain + payload, using: key.secret)
         return Self.prefix + Self.base64url(payload + Array(tag))
     }
