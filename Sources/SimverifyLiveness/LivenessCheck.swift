@@ -19,11 +19,38 @@ public struct LivenessReport: Sendable {
 
     /// Whether the burst passed every check.
     public var passed: Bool { self.captureProblems.isEmpty && self.failures.isEmpty }
+
+    /// An empty report (a pass); checks fill it in.
+    public init() {}
+}
+
+/// A liveness check: observations of a burst in, a report out. The server runs every check it is
+/// given and merges their reports; a learned presentation-attack model (on the frames' face
+/// crops) would be one more conformer beside the geometric `LivenessChecker`.
+public protocol LivenessCheck: Sendable {
+    /// Runs the check on `frames`, captured at `frameTimes`, against `challenge`.
+    func check(frames: [FrameObservation], challenge: [ChallengeStep], frameTimes: [Int]) -> LivenessReport
+}
+
+extension LivenessReport {
+    /// The report of two checks on one burst: every problem of either, the first's measurements
+    /// where it has them.
+    public func merged(with other: LivenessReport) -> LivenessReport {
+        var merged = self
+        for reason in other.captureProblems where !merged.captureProblems.contains(reason) { merged.captureProblems.append(reason) }
+        for reason in other.failures where !merged.failures.contains(reason) { merged.failures.append(reason) }
+        if merged.poses.isEmpty { merged.poses = other.poses }
+        if merged.stepFrames.isEmpty { merged.stepFrames = other.stepFrames }
+        merged.identitySpread = merged.identitySpread ?? other.identitySpread
+        merged.nonPlanarity = merged.nonPlanarity ?? other.nonPlanarity
+        merged.bestFrame = merged.bestFrame ?? other.bestFrame
+        return merged
+    }
 }
 
 /// The geometric and temporal liveness checks of DESIGN.md ("Liveness"), run on what the engine
-/// observed. A learned presentation-attack model would be another checker beside this one.
-public struct LivenessChecker: Sendable {
+/// observed.
+public struct LivenessChecker: LivenessCheck {
     /// Tolerances.
     public var policy: LivenessPolicy
     /// Smallest usable face, box width in pixels (the match policy's selfie minimum).

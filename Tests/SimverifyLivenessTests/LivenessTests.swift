@@ -212,3 +212,19 @@ func unit(_ angle: Double, axis: Int = 0) -> FaceEmbedding {
         #expect(!report.passed)
     }
 }
+
+@Suite struct LivenessReportTests {
+    @Test func mergingKeepsEveryProblemOnce() {
+        var a = LivenessReport()
+        a.failures = [.noParallax]
+        a.nonPlanarity = 0.1
+        var b = LivenessReport()
+        b.failures = [.noParallax, .duplicateFrames]
+        b.captureProblems = [.selfieBlurred]
+        b.identitySpread = 0.3
+        let merged = a.merged(with: b)
+        #expect(merged.failures == [.noParallax, .duplicateFrames] && merged.captureProblems == [.selfieBlurred])
+        #expect(merged.nonPlanarity == 0.1 && merged.identitySpread == 0.3 && !merged.passed)
+        #expect(LivenessReport().merged(with: LivenessReport()).passed)
+    }
+}

@@ -3,6 +3,8 @@ import SimverifyAudit
 import SimverifyClient
 import SimverifyCore
 import SimverifyWire
+import SimverifyLiveness
+import Synchronization
 import Testing
 
 @testable import SimverifyServer
@@ -135,6 +137,31 @@ struct LivenessEndToEndTests {
         }
         #expect(status?.code == .failedPrecondition && status?.reason == "session_expired")
         #expect(try await Self.records(server).contains { $0.event == .tokenFailure && $0.detail == "session_expired" })
+        await counter.close()
+        await server.stop()
+    }
+
+    /// A stand-in for a learned presentation-attack model: flags every burst whose first frame's
+    /// face is wider than 100 px, and counts the bursts it saw.
+    final class SuspiciousOfLargeFaces: LivenessCheck, @unchecked Sendable {
+        let seen = Mutex(0)
+        func check(frames: [FrameObservation], challenge: [ChallengeStep], frameTimes: [Int]) -> LivenessReport {
+            self.seen.withLock { $0 += 1 }
+            var report = LivenessReport()
+            if (frames.first?.face?.width ?? 0) > 100 { report.failures = [.noParallax] }
+            return report
+        }
+    }
+
+    @Test func anAddedCheckRunsBesideTheGeometricOne() async throws {
+        let extra = SuspiciousOfLargeFaces()
+        let server = try await TestServer(extraLivenessChecks: [extra])
+        let counter = try await server.client()
+        let (session, frames) = try await Self.performableSession(counter)
+        let result = try await counter.verify(Self.request(session, frames: frames, idCard: try Self.still("aws_office_pose/001.jpg")))
+        // The geometric checks pass this burst (see above); the added check's failure decides.
+        #expect(result.decision == .livenessFailed && result.reasons == [.noParallax] && result.attemptsRemaining == 2)
+        #expect(extra.seen.withLock { $0 } == 1)
         await counter.close()
         await server.stop()
     }

@@ -12,6 +12,7 @@ import SimverifyCore
 import SimverifyFaceEngine
 import SimverifyPKI
 import SimverifyServer
+import SimverifyLiveness
 import SimverifyWire
 import Synchronization
 
@@ -85,7 +86,9 @@ final class TestServer: Sendable {
     private let task: Task<Void, Error>
 
     /// Starts a server. `adjust` edits the configuration first.
-    init(engine: FaceEngine? = nil, adjust: (inout ServerConfiguration) -> Void = { _ in }) async throws {
+    init(
+        engine: FaceEngine? = nil, extraLivenessChecks: [any LivenessCheck] = [], adjust: (inout ServerConfiguration) -> Void = { _ in }
+    ) async throws {
         self.pki = try TestPKI()
         var configuration = ServerConfiguration()
         configuration.port = 0
@@ -109,7 +112,7 @@ final class TestServer: Sendable {
         let service = VerificationService(
             engine: try engine ?? Self.sharedEngine.get(), policy: configuration.policy,
             audit: AuditTrail(log: self.audit, keys: self.auditKeys), sessions: try SessionStore(path: self.pki.path("sessions.sqlite")),
-            limits: .init(configuration.limits), logger: logger
+            limits: .init(configuration.limits), logger: logger, extraLivenessChecks: extraLivenessChecks
         )
         let server = try RPCServer(configuration: configuration, service: service, logger: logger)
         let group = ServiceGroup(services: [server], logger: logger)

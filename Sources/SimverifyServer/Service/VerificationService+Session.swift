@@ -100,8 +100,9 @@ extension VerificationService {
         if let result = analysis.reference { idCard = try Self.sample(result, field: "id_card_image") }
         guard let idCard else { throw RPCStatus(.internal, "internal error", reason: "internal") }
 
-        let checker = LivenessChecker(policy: self.policy.liveness, minimumFaceWidth: self.policy.minimumSelfieFaceWidth)
-        let report = checker.check(frames: observations, challenge: claims.challenge, frameTimes: inputs.frameTimes)
+        let reports = self.livenessChecks.map { $0.check(frames: observations, challenge: claims.challenge, frameTimes: inputs.frameTimes) }
+        guard let first = reports.first else { throw RPCStatus(.internal, "internal error", reason: "internal") }
+        let report = reports.dropFirst().reduce(first) { $0.merged(with: $1) }
         // The ID card's own capture problems come from the match policy.
         let idProblems = self.policy.decide(selfie: FaceSample(faceCount: 1, largestFaceWidth: Int.max, embedding: nil), idCard: idCard)
             .reasons.filter { [.noFaceOnIDCard, .severalFacesOnIDCard, .idCardFaceTooSmall].contains($0) }

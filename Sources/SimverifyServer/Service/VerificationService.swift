@@ -27,6 +27,8 @@ public final class VerificationService: Sendable {
     var auditTrail: AuditTrail { self.audit }
     private let sessions: SessionStore
     var sessionStore: SessionStore { self.sessions }
+    /// The liveness checks every session Verify runs (their reports are merged).
+    let livenessChecks: [any LivenessCheck]
     let logger: Logger
 
     /// Rate limits on the calls that use the face engine.
@@ -56,8 +58,12 @@ public final class VerificationService: Sendable {
 
     /// Creates the service. `limits` has no default: a forgotten argument must not switch rate
     /// limiting off silently (pass `.none` to say so).
-    public init(engine: FaceEngine, policy: MatchPolicy, audit: AuditTrail, sessions: SessionStore, limits: CallLimits, logger: Logger) {
+    public init(
+        engine: FaceEngine, policy: MatchPolicy, audit: AuditTrail, sessions: SessionStore, limits: CallLimits, logger: Logger,
+        extraLivenessChecks: [any LivenessCheck] = []
+    ) {
         self.sessions = sessions
+        self.livenessChecks = [LivenessChecker(policy: policy.liveness, minimumFaceWidth: policy.minimumSelfieFaceWidth)] + extraLivenessChecks
         self.engine = engine
         self.policy = policy
         self.audit = audit
