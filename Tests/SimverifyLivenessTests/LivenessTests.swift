@@ -182,8 +182,8 @@ func unit(_ angle: Double, axis: Int = 0) -> FaceEmbedding {
         frames[2] = frame(landmarks(), id: 3, width: 40)
         frames[3] = frame(landmarks(), id: 4, sharpness: 3)
         frames[4] = frame(landmarks(), id: 5, brightness: 250)
-        let report = self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: [])
-        #expect(report.captureProblems == [.severalFacesInSelfie, .selfieFaceTooSmall, .selfieBlurred, .selfiePoorlyExposed])
+        let report = self.checker.check(frames: frames + [FrameObservation(faceCount: 0, face: nil, thumbnail: nil, digest: [9])], challenge: [.turnLeft, .lookUp], frameTimes: [])
+        #expect(report.captureProblems == [.severalFacesInSelfie, .selfieFaceTooSmall, .selfieBlurred, .selfiePoorlyExposed, .noFaceInSelfie])
         #expect(report.failures.isEmpty && !report.passed)
     }
 
@@ -191,6 +191,10 @@ func unit(_ angle: Double, axis: Int = 0) -> FaceEmbedding {
         var frames = self.performing
         frames[3] = frame(landmarks(yaw: 0.05, pitch: 0.55), id: 2)  // same bytes and picture as frame 1
         #expect(self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: []).failures.contains(.duplicateFrames))
+        // Different bytes (a re-encoding), the same picture.
+        frames[3].digest = [42]
+        #expect(self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: []).failures.contains(.duplicateFrames))
+        #expect(!self.checker.check(frames: self.performing, challenge: [.turnLeft, .lookUp], frameTimes: []).failures.contains(.duplicateFrames))
 
         frames = self.performing
         frames[4] = frame(landmarks(pitch: 0.35), embedding: unit(0.9), id: 5)  // distance 2 sin(0.45) = 0.87

@@ -126,6 +126,25 @@ struct LivenessEndToEndTests {
         await server.stop()
     }
 
+    @Test func retryKeepsTheSessionOpenAndReviewClosesIt() async throws {
+        // Every distance within 1.0 of the threshold goes to review: the live burst's decision is known.
+        let server = try await TestServer { $0.policy.reviewBand = 1.0 }
+        let counter = try await server.client()
+        let idCard = try Self.still("aws_office_pose/001.jpg")
+        let (session, frames) = try await Self.performableSession(counter)
+        // Palette GIF frames of another man, upscaled: blurred, so RETRY, and the session stays open.
+        let blurred = try FileManager.default.contentsOfDirectory(atPath: Paths.shared + "/fixtures/liveness/intel_male_still")
+            .filter { $0.hasSuffix(".jpg") }.sorted().prefix(8).map { try Self.still("intel_male_still/" + $0) }
+        let retry = try await counter.verify(Self.request(session, frames: blurred, idCard: idCard))
+        #expect(retry.decision == .retry && retry.reasons == [.selfieBlurred] && retry.attemptsRemaining == 2, "\(retry)")
+        let review = try await counter.verify(Self.request(session, frames: frames, idCard: idCard))
+        #expect(review.decision == .manualReview && review.reasons == [.nearThreshold] && review.attemptsRemaining == 0, "\(review)")
+        let again = await #expect(throws: RPCStatus.self) { try await counter.verify(Self.request(session, frames: frames, idCard: idCard)) }
+        #expect(again?.reason == "session_used")
+        await counter.close()
+        await server.stop()
+    }
+
     @Test func anExpiredSessionIsRefusedAndRecorded() async throws {
         let server = try await TestServer { $0.policy.liveness.sessionLifetimeSeconds = 1 }
         let counter = try await server.client()
