@@ -101,10 +101,10 @@ func warp(_ field: [Double], side: Int = 96, _ map: (Double, Double) -> (Double,
         let a = warp(self.base) { ($0, $1) }
         // A face turning about the vertical axis: each point moves sideways in proportion to how
         // far it stands out: a rounded front (6 px at its middle, 0 at the rim 40 px out) and a
-        // nose (6 px more, within about 8 px of the middle).
+        // nose (8 px more, within about 8 px of the middle).
         let b = warp(self.base) { x, y in
             let r2 = (x - 48) * (x - 48) + (y - 48) * (y - 48)
-            return (x - 6 * (max(0, 1 - r2 / (40 * 40))).squareRoot() - 6 * exp(-r2 / (2 * 8 * 8)), y)
+            return (x - 6 * (max(0, 1 - r2 / (40 * 40))).squareRoot() - 8 * exp(-r2 / (2 * 8 * 8)), y)
         }
         let fit = PlanarMotion.fit(a, landmarksA: landmarks(cx: 48, cy: 40, scale: 0.5), b, landmarksB: landmarks(cx: 56, cy: 40, scale: 0.5), tolerance: 1.5)
         #expect(fit.tracked >= 30)

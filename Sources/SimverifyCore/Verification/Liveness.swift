@@ -54,7 +54,7 @@ public struct LivenessPolicy: Sendable, Hashable, Codable {
     public static let standard = LivenessPolicy(
         challengeSteps: 2, sessionLifetimeSeconds: 120, attemptsPerSession: 3, minimumFrames: 5,
         maximumStartYaw: 0.12, turnYaw: 0.15, lookUpPitch: 0.15, lookDownPitch: 0.15, moveCloserScale: 1.2,
-        maximumIdentitySpread: 0.7, duplicateFrameDifference: 1.0, minimumNonPlanarity: 0.2, minimumTrackedPoints: 12,
+        maximumIdentitySpread: 0.7, duplicateFrameDifference: 1.0, minimumNonPlanarity: 0.3, minimumTrackedPoints: 12,
         homographyTolerance: 1.5, minimumSharpness: 20, brightnessRange: 40...225,
         minimumFrameIntervalMilliseconds: 20, maximumBurstMilliseconds: 20_000
     )
