@@ -7,13 +7,14 @@ Prints the answer as one JSON object; exit status 0 for an answer, 1 for an erro
 """
 import argparse
 import json
+import os
 import socket
 import ssl
 import struct
 import sys
 
 from google.protobuf import json_format
-from simverify.v1 import health_pb2, status_pb2, verification_pb2
+from simverify.v1 import health_pb2, session_pb2, status_pb2, verification_pb2
 
 # magic, version, type, flags, reserved, method id, correlation id, deadline ms, payload length
 HEADER = struct.Struct(">HBBBBHIII")
@@ -81,12 +82,44 @@ def main():
     verify = sub.add_parser("verify")
     verify.add_argument("--id-card", required=True)
     verify.add_argument("--selfie", required=True)
+    session = sub.add_parser("session")
+    session.add_argument("--id-card", required=True)
+    session.add_argument("--bursts", required=True, help="folder of generated bursts (folders with sequence.json)")
+    session.add_argument("--names", required=True, help="comma-separated burst folders to choose from")
     args = parser.parse_args()
 
     client = Client(args.host, args.port, args.cert, args.key, args.ca)
     if args.command == "health":
         frame_type, payload = client.call(HEALTH, health_pb2.HealthRequest())
         response_type = health_pb2.HealthResponse
+    elif args.command == "session":
+        # Start sessions until one asks for a challenge one of the bursts performs.
+        bursts = {}
+        for name in args.names.split(","):
+            with open(os.path.join(args.bursts, name, "sequence.json")) as f:
+                sequence = json.load(f)
+            bursts[tuple(sequence["challenge"])] = (name, sequence)
+        for _ in range(200):
+            frame_type, payload = client.call(START_SESSION, session_pb2.StartSessionRequest())
+            if frame_type == ERROR:
+                break
+            started = session_pb2.StartSessionResponse.FromString(payload)
+            challenge = tuple(session_pb2.ChallengeStep.Name(step) for step in started.challenge)
+            if challenge in bursts:
+                name, sequence = bursts[challenge]
+                request = verification_pb2.VerifyRequest()
+                with open(args.id_card, "rb") as f:
+                    request.id_card_image = f.read()
+                for frame in sequence["frames"]:
+                    with open(os.path.join(args.bursts, name, frame), "rb") as f:
+                        request.selfie_frames.append(f.read())
+                request.frame_times_ms.extend(sequence["frame_times_ms"])
+                request.session_token = started.session_token
+                request.consent.given = True
+                request.consent.text_version = "python-1"
+                frame_type, payload = client.call(VERIFY, request)
+                break
+        response_type = verification_pb2.VerifyResponse
     else:
         request = verification_pb2.VerifyRequest()
         with open(args.id_card, "rb") as f:
