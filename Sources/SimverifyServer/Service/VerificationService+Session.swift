@@ -55,7 +55,9 @@ extension VerificationService {
             throw try await self.refuseToken("session_used", caller: caller, session: claims.reference)
         case .exhausted:
             let outcome = VerificationOutcome(decision: .fallback, reasons: [.attemptsExhausted], distance: nil)
-            return try await self.answer(outcome, inputs: inputs, caller: caller, claims: claims, attempt: claims.attemptsAllowed + 1, remaining: 0)
+            return try await self.answer(
+                outcome, inputs: inputs, caller: caller, session: SessionAttempt(claims: claims, attempt: claims.attemptsAllowed + 1, remaining: 0)
+            )
         case .attempt(let number):
             attempt = number
         }
@@ -71,7 +73,9 @@ extension VerificationService {
         let final: Set<Decision> = [.approved, .rejected, .manualReview]
         if final.contains(outcome.decision) { try await self.sessionStore.close(nonce: claims.nonce) }
         let remaining = final.contains(outcome.decision) ? 0 : claims.attemptsAllowed - attempt
-        return try await self.answer(outcome, inputs: inputs, caller: caller, claims: claims, attempt: attempt, remaining: remaining)
+        return try await self.answer(
+            outcome, inputs: inputs, caller: caller, session: SessionAttempt(claims: claims, attempt: attempt, remaining: remaining)
+        )
     }
 
     /// Runs the engine and the liveness checks, and decides.
@@ -116,45 +120,5 @@ extension VerificationService {
             return VerificationOutcome(decision: .retry, reasons: [.noFaceInSelfie], distance: nil)
         }
         return self.policy.decide(selfie: FaceSample(faceCount: 1, largestFaceWidth: face.width, embedding: face.embedding), idCard: idCard)
-    }
-
-    /// Records the decision (event verify), then answers.
-    func answer(
-        _ outcome: VerificationOutcome, inputs: VerifyInputs, caller: CallerIdentity, claims: SessionClaims, attempt: Int, remaining: Int
-    ) async throws -> Simverify_V1_VerifyResponse {
-        var digests: [AuditRecord.ImageDigest] = []
-        switch inputs.reference {
-        case .image(let image): digests.append(AuditTrail.digest(image, kind: .idCard))
-        case .template(let sealed): digests.append(AuditRecord.ImageDigest(kind: .sealedTemplate, sha256: Array(SHA256.hash(data: sealed))))
-        }
-        digests += inputs.frames.map { AuditTrail.digest($0, kind: .selfieFrame) }
-        let record = AuditRecord(
-            time: UInt64(Date().timeIntervalSince1970), event: .verify, tenant: caller.tenant, terminal: caller.terminal ?? "",
-            role: caller.role, decision: outcome.decision, reasons: outcome.reasons, distance: outcome.distance,
-            policyVersion: self.policy.version, modelVersion: AuditTrail.modelVersion, images: digests,
-            identifiers: try self.auditTrail.identifiers(of: inputs.subject),
-            detail: "session:\(claims.reference):attempt:\(attempt)"
-        )
-        let receipt = try await self.record(record)
-        var response = Simverify_V1_VerifyResponse()
-        response.receipt.leafIndex = receipt.leafIndex
-        response.receipt.leafHash = Data(receipt.leafHash)
-        response.decision = Simverify_V1_Decision(outcome.decision)
-        response.reasons = outcome.reasons.map(Simverify_V1_ReasonCode.init)
-        response.policyVersion = self.policy.version
-        response.attemptsRemaining = UInt32(max(0, remaining))
-        if caller.role == .backend && self.policy.scoresForBackends, let distance = outcome.distance {
-            response.scores.distance = Float(distance)
-            response.scores.threshold = Float(self.policy.threshold)
-        }
-        self.logger.info(
-            "verify",
-            metadata: [
-                "tenant": "\(caller.tenant)", "role": "\(caller.role.rawValue)", "terminal": "\(caller.terminal ?? "-")",
-                "session": "\(claims.reference)", "attempt": "\(attempt)",
-                "decision": "\(outcome.decision.rawValue)", "reasons": "\(outcome.reasons.map(\.rawValue))",
-            ]
-        )
-        return response
     }
 }

@@ -149,29 +149,44 @@ public final class VerificationService: Sendable {
         }
         let idCard: FaceSample
         let selfie: FaceSample
-        var digests: [AuditRecord.ImageDigest] = []
         switch inputs.reference {
         case .image(let image):
             let results = try await self.analyze([.init(jpeg: image, kind: .idCard), .init(jpeg: inputs.selfie, kind: .selfie)])
             idCard = try Self.sample(results[0], field: "id_card_image")
             selfie = try Self.sample(results[1], field: "selfie_frames[0]")
-            digests.append(AuditTrail.digest(image, kind: .idCard))
         case .template(let sealed):
             let embedding = try self.openTemplate(sealed, caller: caller)
             // The template was checked for exactly one usable face when it was sealed.
             idCard = FaceSample(faceCount: 1, largestFaceWidth: Int.max, embedding: embedding)
             selfie = try Self.sample(try await self.analyze([.init(jpeg: inputs.selfie, kind: .selfie)])[0], field: "selfie_frames[0]")
-            digests.append(AuditRecord.ImageDigest(kind: .sealedTemplate, sha256: Array(SHA256.hash(data: sealed))))
         }
-        digests.append(AuditTrail.digest(inputs.selfie, kind: .selfieFrame))
-        let outcome = self.policy.decide(selfie: selfie, idCard: idCard)
+        return try await self.answer(self.policy.decide(selfie: selfie, idCard: idCard), inputs: inputs, caller: caller, session: nil)
+    }
 
-        // No decision leaves without a durable record (invariant 3): append, then answer.
+    /// Where a Verify stands in its liveness session.
+    struct SessionAttempt {
+        var claims: SessionClaims
+        /// This attempt's number, from 1.
+        var attempt: Int
+        /// Attempts the session still allows (0 once closed).
+        var remaining: Int
+    }
+
+    /// Records the decision (event verify) with the digests of every image, then answers: no
+    /// decision leaves without a durable record (invariant 3).
+    func answer(_ outcome: VerificationOutcome, inputs: VerifyInputs, caller: CallerIdentity, session: SessionAttempt?) async throws -> Simverify_V1_VerifyResponse {
+        var digests: [AuditRecord.ImageDigest] = []
+        switch inputs.reference {
+        case .image(let image): digests.append(AuditTrail.digest(image, kind: .idCard))
+        case .template(let sealed): digests.append(AuditRecord.ImageDigest(kind: .sealedTemplate, sha256: Array(SHA256.hash(data: sealed))))
+        }
+        digests += inputs.frames.map { AuditTrail.digest($0, kind: .selfieFrame) }
         let record = AuditRecord(
             time: UInt64(Date().timeIntervalSince1970), event: .verify, tenant: caller.tenant, terminal: caller.terminal ?? "",
             role: caller.role, decision: outcome.decision, reasons: outcome.reasons, distance: outcome.distance,
-            policyVersion: self.policy.version, modelVersion: AuditTrail.modelVersion,
-            images: digests, identifiers: try self.audit.identifiers(of: inputs.subject)
+            policyVersion: self.policy.version, modelVersion: AuditTrail.modelVersion, images: digests,
+            identifiers: try self.audit.identifiers(of: inputs.subject),
+            detail: session.map { "session:\($0.claims.reference):attempt:\($0.attempt)" } ?? ""
         )
         let receipt = try await self.record(record)
 
@@ -181,17 +196,20 @@ public final class VerificationService: Sendable {
         response.decision = Simverify_V1_Decision(outcome.decision)
         response.reasons = outcome.reasons.map(Simverify_V1_ReasonCode.init)
         response.policyVersion = self.policy.version
+        response.attemptsRemaining = UInt32(max(0, session?.remaining ?? 0))
         if caller.role == .backend && self.policy.scoresForBackends, let distance = outcome.distance {
             response.scores.distance = Float(distance)
             response.scores.threshold = Float(self.policy.threshold)
         }
-        self.logger.info(
-            "verify",
-            metadata: [
-                "tenant": "\(caller.tenant)", "role": "\(caller.role.rawValue)", "terminal": "\(caller.terminal ?? "-")",
-                "decision": "\(outcome.decision.rawValue)", "reasons": "\(outcome.reasons.map(\.rawValue))",
-            ]
-        )
+        var metadata: Logger.Metadata = [
+            "tenant": "\(caller.tenant)", "role": "\(caller.role.rawValue)", "terminal": "\(caller.terminal ?? "-")",
+            "decision": "\(outcome.decision.rawValue)", "reasons": "\(outcome.reasons.map(\.rawValue))",
+        ]
+        if let session {
+            metadata["session"] = "\(session.claims.reference)"
+            metadata["attempt"] = "\(session.attempt)"
+        }
+        self.logger.info("verify", metadata: metadata)
         return response
     }
 
