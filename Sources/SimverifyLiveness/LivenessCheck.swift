@@ -67,13 +67,14 @@ public struct LivenessChecker: LivenessCheck {
     public func check(frames: [FrameObservation], challenge: [ChallengeStep], frameTimes: [Int]) -> LivenessReport {
         var report = LivenessReport()
         report.captureProblems = self.captureProblems(frames)
-        let faces = frames.map(\.face)
         report.poses = frames.map { $0.faceCount == 1 ? $0.face.flatMap { HeadPose(landmarks: $0.landmarks) } : nil }
-        guard report.captureProblems.isEmpty, frames.count >= max(2, self.policy.minimumFrames) else {
+        // Every frame has one usable face here, so a missing pose means landmarks with no eye
+        // distance: nothing can be read from them.
+        let poses = report.poses.compactMap { $0 }
+        guard report.captureProblems.isEmpty, frames.count >= max(2, self.policy.minimumFrames), poses.count == frames.count else {
             if report.captureProblems.isEmpty { report.failures.append(.challengeNotPerformed) }
             return report
         }
-        let poses = report.poses.map { $0! }
         report.bestFrame = poses.indices.min(by: { abs(poses[$0].yaw) + abs(poses[$0].roll) < abs(poses[$1].yaw) + abs(poses[$1].roll) })
 
         if !self.timingIsPlausible(frameTimes, frames: frames.count) { report.failures.append(.implausibleTiming) }
@@ -87,13 +88,14 @@ public struct LivenessChecker: LivenessCheck {
             report.failures.append(anywhere ? .challengeOutOfOrder : .challengeNotPerformed)
         }
 
-        let embeddings = faces.compactMap { $0?.embedding }
+        let faces = frames.compactMap(\.face)
+        let embeddings = faces.compactMap(\.embedding)
         var spread = 0.0
         for i in embeddings.indices { for j in embeddings.indices where j > i { spread = max(spread, embeddings[i].distance(to: embeddings[j])) } }
         report.identitySpread = spread
         if embeddings.count != frames.count || spread > self.policy.maximumIdentitySpread { report.failures.append(.identityChanged) }
 
-        report.nonPlanarity = self.nonPlanarity(faces.map { $0! }, stepFrames: report.stepFrames.compactMap { $0 })
+        report.nonPlanarity = self.nonPlanarity(faces, stepFrames: report.stepFrames.compactMap { $0 })
         if (report.nonPlanarity ?? 0) < self.policy.minimumNonPlanarity { report.failures.append(.noParallax) }
         return report
     }

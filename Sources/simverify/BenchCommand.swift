@@ -152,6 +152,12 @@ struct BenchCommand: AsyncParsableCommand {
     }
 }
 
+/// The nearest-rank `p`-quantile (0...1) of a non-empty set of values.
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+}
+
 func median(_ values: [Double]) -> Double? {
     guard !values.isEmpty else { return nil }
     let sorted = values.sorted()

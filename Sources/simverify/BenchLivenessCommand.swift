@@ -47,7 +47,8 @@ struct BenchLivenessCommand: AsyncParsableCommand {
                 limits: .none, logger: logger
             )
             let caller = try CallerIdentity(tenant: "bench", role: .counter, terminal: "store-0001")
-            let bursts = try Self.bursts(in: sequences)
+            let library = try LivenessSequence.load(root: sequences)
+            let bursts = try Self.bursts(in: library)
             guard !bursts.isEmpty else { throw ValidationError("\(sequences) has no live_* bursts of 5 frames") }
             let id = try Data(contentsOf: URL(fileURLWithPath: idCard))
 
@@ -82,13 +83,12 @@ struct BenchLivenessCommand: AsyncParsableCommand {
             }
 
             // References on the same images, same engine, same run.
-            let sample = bursts.values.first!
+            let buffers = bursts.values.first!.map { bytes in bytes.withUnsafeBytes { ZeroizingBuffer(copying: $0) } }
+            let idBuffer = id.withUnsafeBytes { ZeroizingBuffer(copying: $0) }
+            let items = buffers.map { FaceEngine.BatchItem(jpeg: $0, kind: .selfie) } + [FaceEngine.BatchItem(jpeg: idBuffer, kind: .idCard)]
             var whole: [Double] = []
             var single: [Double] = []
             for _ in 0..<max(10, iterations / 2) {
-                let items = (sample.map { $0 } + [id]).enumerated().map { index, bytes in
-                    FaceEngine.BatchItem(jpeg: bytes.withUnsafeBytes { ZeroizingBuffer(copying: $0) }, kind: index == sample.count ? .idCard : .selfie)
-                }
                 var start = clock.now
                 _ = try await faceEngine.analyze(batch: items)
                 whole.append((clock.now - start).milliseconds)
@@ -97,8 +97,6 @@ struct BenchLivenessCommand: AsyncParsableCommand {
                 single.append((clock.now - start).milliseconds)
             }
             // Where a Verify's time goes, on one burst.
-            let buffers = sample.map { bytes in bytes.withUnsafeBytes { ZeroizingBuffer(copying: $0) } }
-            let idBuffer = id.withUnsafeBytes { ZeroizingBuffer(copying: $0) }
             var stages = StageTimings()
             var checks: [Double] = []
             let checker = LivenessChecker(policy: MatchPolicy.standard.liveness, minimumFaceWidth: MatchPolicy.standard.minimumSelfieFaceWidth)
@@ -115,7 +113,7 @@ struct BenchLivenessCommand: AsyncParsableCommand {
             var smoothTracked: [Double] = []
             var smoothWhole: [Double] = []
             var smoothDetect = (tracked: 0.0, whole: 0.0)
-            if let smooth = try LivenessSequence.load(root: sequences).first(where: { $0.name == "fixture_intel_female_headturn" }) {
+            if let smooth = library.first(where: { $0.name == "fixture_intel_female_headturn" }) {
                 let frames = try smooth.sequence.readFrames(at: smooth.path, maxBytes: 16 << 20).prefix(5).map { $0 }
                 for _ in 0..<10 {
                     var start = clock.now
@@ -130,10 +128,6 @@ struct BenchLivenessCommand: AsyncParsableCommand {
             await log.close()
             await faceEngine.shutdown()
 
-            func percentile(_ values: [Double], _ p: Double) -> Double {
-                let sorted = values.sorted()
-                return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
-            }
             let p50 = percentile(verify, 0.5)
             print("liveness Verify, \(framesPerCall) frames + ID photo, 1 worker, \(verify.count) calls (service in process: token, session store, engine, checks, audit append):")
             print(String(format: "  p50 %.1f ms, p90 %.1f ms, max %.1f ms (target p50 <= 250 ms: %@)", p50, percentile(verify, 0.9), verify.max() ?? 0, p50 <= 250 ? "ok" : "MISSED"))
@@ -157,9 +151,9 @@ struct BenchLivenessCommand: AsyncParsableCommand {
     }
 
     /// The 5-frame live bursts by the challenge they perform.
-    static func bursts(in root: String) throws -> [[ChallengeStep]: [Data]] {
+    static func bursts(in library: [(name: String, path: String, sequence: LivenessSequence)]) throws -> [[ChallengeStep]: [Data]] {
         var found: [[ChallengeStep]: [Data]] = [:]
-        for (name, path, sequence) in try LivenessSequence.load(root: root) where name.hasPrefix("live_") && sequence.kind == "live" && sequence.frames.count == 5 {
+        for (name, path, sequence) in library where name.hasPrefix("live_") && sequence.kind == "live" && sequence.frames.count == 5 {
             if found[sequence.challenge] == nil {
                 found[sequence.challenge] = try sequence.frames.map { try Data(contentsOf: URL(fileURLWithPath: path + "/" + $0)) }
             }

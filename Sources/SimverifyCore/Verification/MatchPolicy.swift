@@ -74,24 +74,32 @@ public struct MatchPolicy: Sendable, Hashable, Codable {
         self.liveness = liveness
     }
 
+    /// What makes a selfie unusable: no face, several faces, a face too small (empty: usable).
+    public func captureProblems(selfie: FaceSample) -> [ReasonCode] {
+        switch selfie.faceCount {
+        case 0: [.noFaceInSelfie]
+        case 1 where selfie.largestFaceWidth < self.minimumSelfieFaceWidth: [.selfieFaceTooSmall]
+        case 1: []
+        default: [.severalFacesInSelfie]
+        }
+    }
+
+    /// What makes an ID-card portrait unusable (empty: usable).
+    public func captureProblems(idCard: FaceSample) -> [ReasonCode] {
+        switch idCard.faceCount {
+        case 0: [.noFaceOnIDCard]
+        case 1 where idCard.largestFaceWidth < self.minimumIDCardFaceWidth: [.idCardFaceTooSmall]
+        case 1: []
+        default: [.severalFacesOnIDCard]
+        }
+    }
+
     /// Decides on one selfie and one ID-card portrait.
     ///
     /// Capture problems (no face, several faces, a face too small) on either side give RETRY
     /// with every problem as a reason; otherwise the distance decides.
     public func decide(selfie: FaceSample, idCard: FaceSample) -> VerificationOutcome {
-        var problems: [ReasonCode] = []
-        switch selfie.faceCount {
-        case 0: problems.append(.noFaceInSelfie)
-        case 1 where selfie.largestFaceWidth < self.minimumSelfieFaceWidth: problems.append(.selfieFaceTooSmall)
-        case 1: break
-        default: problems.append(.severalFacesInSelfie)
-        }
-        switch idCard.faceCount {
-        case 0: problems.append(.noFaceOnIDCard)
-        case 1 where idCard.largestFaceWidth < self.minimumIDCardFaceWidth: problems.append(.idCardFaceTooSmall)
-        case 1: break
-        default: problems.append(.severalFacesOnIDCard)
-        }
+        let problems = self.captureProblems(selfie: selfie) + self.captureProblems(idCard: idCard)
         guard problems.isEmpty, let a = selfie.embedding, let b = idCard.embedding else {
             return VerificationOutcome(decision: .retry, reasons: problems.isEmpty ? [.noFaceInSelfie] : problems, distance: nil)
         }

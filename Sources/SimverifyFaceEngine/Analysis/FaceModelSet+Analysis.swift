@@ -11,7 +11,7 @@ public enum EmbeddingSelection: Sendable, Hashable {
     case allFaces
 }
 
-/// Where a face was in the previous frame of a burst: the region to search and its size.
+/// Where a face was in the previous frame of a burst: the region to search first and its size.
 struct Tracking {
     var region: FaceBox
     var faceWidth: Int
@@ -37,47 +37,45 @@ extension FaceModelSet {
             var boxes = [sv_dlib_box](repeating: sv_dlib_box(), count: capacity)
             var found: Int32 = 0
             var level = 0
-            // A tracked face is searched for only in its region, at the one level its size needs;
-            // the view into the region costs no copy.
-            let detectStart = clock.now
-            var levels = policy.levels(width: image.width, height: image.height, kind: kind)
-            var offset = (x: Int32(0), y: Int32(0))
-            var region: (left: Int, top: Int, width: Int, height: Int)?
-            if let tracking {
-                let left = max(0, tracking.region.left), top = max(0, tracking.region.top)
-                let right = min(image.width - 1, tracking.region.right), bottom = min(image.height - 1, tracking.region.bottom)
-                if right - left >= 40, bottom - top >= 40 {
-                    region = (left, top, right - left + 1, bottom - top + 1)
-                    offset = (Int32(left), Int32(top))
-                    levels = [tracking.faceWidth >= 100 ? 0 : 1]
-                }
-            }
-            func detect(_ detectView: inout sv_dlib_image) throws {
+            // Boxes found in `detectView` with `levels`, moved by `offset` into image coordinates.
+            func detect(_ detectView: inout sv_dlib_image, levels: [Int], offset: (x: Int32, y: Int32) = (0, 0)) throws {
                 for candidate in levels {
                     level = candidate
                     let status = sv_dlib_detect(self.handle, &detectView, Int32(candidate), &boxes, Int32(capacity), &found)
                     guard status == SV_DLIB_OK else { throw FaceEngineError.from(status) }
                     if found > 0 { break }
                 }
+                for i in 0..<Int(min(found, Int32(capacity))) {
+                    boxes[i].left += offset.x
+                    boxes[i].right += offset.x
+                    boxes[i].top += offset.y
+                    boxes[i].bottom += offset.y
+                }
             }
-            if let region {
-                var detectView = sv_dlib_image(
-                    pixels: view.pixels + region.top * image.stride + region.left * 3, width: Int32(region.width),
-                    height: Int32(region.height), stride: Int32(image.stride)
+            let detectStart = clock.now
+            let wholeLevels = policy.levels(width: image.width, height: image.height, kind: kind)
+            // A tracked face is searched for only in its region (a view, no copy), at the one level
+            // its size needs. No face there, or one cut by the region's edge (not the image's: a
+            // partial detection of a face that moved further), and the whole frame is searched.
+            let left = max(0, tracking?.region.left ?? 0), top = max(0, tracking?.region.top ?? 0)
+            let right = min(image.width - 1, tracking?.region.right ?? 0), bottom = min(image.height - 1, tracking?.region.bottom ?? 0)
+            if let tracking, right - left >= 40, bottom - top >= 40 {
+                var regionView = sv_dlib_image(
+                    pixels: view.pixels + top * image.stride + left * 3, width: Int32(right - left + 1),
+                    height: Int32(bottom - top + 1), stride: Int32(image.stride)
                 )
-                try detect(&detectView)
+                try detect(&regionView, levels: [tracking.faceWidth >= 100 ? 0 : 1], offset: (Int32(left), Int32(top)))
+                let cut = boxes.prefix(Int(min(found, Int32(capacity)))).contains { box in
+                    (left > 0 && box.left <= left + 2) || (top > 0 && box.top <= top + 2)
+                        || (right < image.width - 1 && box.right >= right - 2) || (bottom < image.height - 1 && box.bottom >= bottom - 2)
+                }
+                if found == 0 || cut { try detect(&view, levels: wholeLevels) }
             } else {
-                try detect(&view)
+                try detect(&view, levels: wholeLevels)
             }
             timings.detect += clock.now - detectStart
 
             let analysed = Int(min(found, Int32(capacity)))
-            for i in 0..<analysed {
-                boxes[i].left += offset.x
-                boxes[i].right += offset.x
-                boxes[i].top += offset.y
-                boxes[i].bottom += offset.y
-            }
             var faces: [DetectedFace] = []
             let landmarksStart = clock.now
             for box in boxes.prefix(analysed) {

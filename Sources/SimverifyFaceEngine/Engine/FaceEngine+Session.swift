@@ -18,7 +18,7 @@ extension FaceEngine {
     /// The first and last frames are searched whole; each frame between is searched only around
     /// the face of the frame before (the box grown by 35 % of its size on every side: where a head
     /// moving between frames at a camera's rate can be), at a third of the cost. Where the tracked
-    /// region has no face, the whole frame is searched.
+    /// region has no face, or one cut by its edge, the whole frame is searched.
     /// - Throws: `FaceEngineError` `.overloaded` or `.shutDown` for the whole job.
     public func analyze(session frames: [ZeroizingBuffer], reference: ZeroizingBuffer?) async throws -> SessionAnalysis {
         let decoder = JPEGDecoder(limits: self.configuration.decoding)
@@ -28,54 +28,29 @@ extension FaceEngine {
             var previous: FaceBox?
             var results: [Result<FrameObservation, FaceEngineError>] = []
             for (index, jpeg) in frames.enumerated() {
-                do {
-                    let clock = ContinuousClock()
-                    let start = clock.now
-                    let image = try decoder.decode(jpeg)
-                    timings.decode += clock.now - start
-                    let searchWhole = index == 0 || index == frames.count - 1
-                    let tracking = searchWhole ? nil : previous.map { box in
-                        Tracking(
-                            region: FaceBox(
-                                left: box.left - box.width * 35 / 100, top: box.top - box.height * 35 / 100,
-                                right: box.right + box.width * 35 / 100, bottom: box.bottom + box.height * 35 / 100
-                            ),
-                            faceWidth: box.width
-                        )
-                    }
-                    var analysis = try models.analyze(image, kind: .selfie, policy: policy, embeddings: .largestFace, tracking: tracking, timings: &timings)
-                    // A face cut by the region's edge (not the image's) may be a partial detection
-                    // of a face that moved further: search the whole frame instead.
-                    let cut = tracking.map { tracking in
-                        analysis.faces.contains { face in
-                            (tracking.region.left > 0 && face.box.left <= tracking.region.left + 2)
-                                || (tracking.region.top > 0 && face.box.top <= tracking.region.top + 2)
-                                || (tracking.region.right < image.width - 1 && face.box.right >= tracking.region.right - 2)
-                                || (tracking.region.bottom < image.height - 1 && face.box.bottom >= tracking.region.bottom - 2)
-                        }
-                    } ?? false
-                    if tracking != nil && (analysis.faces.isEmpty || cut) {
-                        analysis = try models.analyze(image, kind: .selfie, policy: policy, embeddings: .largestFace, timings: &timings)
-                    }
-                    previous = analysis.largestFace?.box
-                    results.append(.success(Self.observation(analysis, image: image, jpeg: jpeg)))
-                } catch let error as FaceEngineError {
-                    previous = nil
-                    results.append(.failure(error))
-                } catch {
-                    previous = nil
-                    results.append(.failure(FaceEngineError(.internalError, "unexpected failure")))
+                let searchWhole = index == 0 || index == frames.count - 1
+                let tracking = searchWhole ? nil : previous.map { box in
+                    Tracking(
+                        region: FaceBox(
+                            left: box.left - box.width * 35 / 100, top: box.top - box.height * 35 / 100,
+                            right: box.right + box.width * 35 / 100, bottom: box.bottom + box.height * 35 / 100
+                        ),
+                        faceWidth: box.width
+                    )
                 }
+                let result = Self.attempt { () throws -> FrameObservation in
+                    let image = try decoder.decode(jpeg, timings: &timings)
+                    let analysis = try models.analyze(image, kind: .selfie, policy: policy, embeddings: .largestFace, tracking: tracking, timings: &timings)
+                    previous = analysis.largestFace?.box
+                    return Self.observation(analysis, image: image, jpeg: jpeg)
+                }
+                if case .failure = result { previous = nil }
+                results.append(result)
             }
-            var referenceResult: Result<FaceAnalysis, FaceEngineError>?
-            if let reference {
-                do {
-                    let image = try decoder.decode(reference)
-                    referenceResult = .success(try models.analyze(image, kind: .idCard, policy: policy, embeddings: .largestFace, timings: &timings))
-                } catch let error as FaceEngineError {
-                    referenceResult = .failure(error)
-                } catch {
-                    referenceResult = .failure(FaceEngineError(.internalError, "unexpected failure"))
+            let referenceResult = reference.map { reference in
+                Self.attempt {
+                    let image = try decoder.decode(reference, timings: &timings)
+                    return try models.analyze(image, kind: .idCard, policy: policy, embeddings: .largestFace, timings: &timings)
                 }
             }
             return SessionAnalysis(frames: results, reference: referenceResult, timings: timings)

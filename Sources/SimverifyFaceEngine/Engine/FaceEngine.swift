@@ -60,11 +60,8 @@ public final class FaceEngine: Sendable {
         let decoder = JPEGDecoder(limits: self.configuration.decoding)
         let policy = self.configuration.detection
         return try await self.pool.run { models in
-            let clock = ContinuousClock()
             var timings = StageTimings()
-            let start = clock.now
-            let image = try decoder.decode(jpeg)
-            timings.decode = clock.now - start
+            let image = try decoder.decode(jpeg, timings: &timings)
             return try models.analyze(image, kind: kind, policy: policy, embeddings: embeddings, timings: &timings)
         }
     }
@@ -94,22 +91,24 @@ public final class FaceEngine: Sendable {
         let decoder = JPEGDecoder(limits: self.configuration.decoding)
         let policy = self.configuration.detection
         return try await self.pool.run { models in
-            batch.map { item -> Result<FaceAnalysis, FaceEngineError> in
-                do {
-                    let clock = ContinuousClock()
+            batch.map { item in
+                Self.attempt {
                     var timings = StageTimings()
-                    let start = clock.now
-                    let image = try decoder.decode(item.jpeg)
-                    timings.decode = clock.now - start
-                    return .success(
-                        try models.analyze(image, kind: item.kind, policy: policy, embeddings: item.embeddings, timings: &timings)
-                    )
-                } catch let error as FaceEngineError {
-                    return .failure(error)
-                } catch {
-                    return .failure(FaceEngineError(.internalError, "unexpected failure"))
+                    let image = try decoder.decode(item.jpeg, timings: &timings)
+                    return try models.analyze(image, kind: item.kind, policy: policy, embeddings: item.embeddings, timings: &timings)
                 }
             }
+        }
+    }
+
+    /// The result of one image's work: its own failure fails only that image.
+    static func attempt<Value>(_ body: () throws -> Value) -> Result<Value, FaceEngineError> {
+        do {
+            return .success(try body())
+        } catch let error as FaceEngineError {
+            return .failure(error)
+        } catch {
+            return .failure(FaceEngineError(.internalError, "unexpected failure"))
         }
     }
 

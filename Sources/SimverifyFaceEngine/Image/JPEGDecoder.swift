@@ -129,3 +129,13 @@ extension RGBImage {
         )
     }
 }
+
+extension JPEGDecoder {
+    /// Decodes, adding the time taken to `timings.decode`.
+    func decode(_ jpeg: ZeroizingBuffer, timings: inout StageTimings) throws -> RGBImage {
+        let clock = ContinuousClock()
+        let start = clock.now
+        defer { timings.decode += clock.now - start }
+        return try self.decode(jpeg)
+    }
+}

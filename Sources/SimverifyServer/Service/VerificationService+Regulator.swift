@@ -9,7 +9,7 @@ import SimverifyWire
 /// The regulator's read-only methods over the audit log.
 extension VerificationService {
     func regulator(method: MethodID, payload: ByteBuffer, caller: CallerIdentity) async throws -> ByteBuffer {
-        let log = self.auditTrail.log
+        let log = self.audit.log
         do {
             switch method {
             case .getCheckpoint:
@@ -51,7 +51,7 @@ extension VerificationService {
                 guard !request.nationalID.isEmpty else {
                     throw RPCStatus(.invalidArgument, "national_id is required", reason: "national_id_missing")
                 }
-                let hashes = self.auditTrail.identifiers.allHashes(request.nationalID, field: .nationalID)
+                let hashes = self.audit.identifiers.allHashes(request.nationalID, field: .nationalID)
                 let matches = try await log.entries(matching: hashes.map(\.hmac))
                 // The look-up itself is recorded, under the active key: regulators are audited too.
                 let record = AuditRecord(

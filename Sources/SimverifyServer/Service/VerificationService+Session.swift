@@ -12,7 +12,7 @@ extension VerificationService {
     /// Issues a liveness session: a signed token with a random challenge, recorded (event
     /// session-start) before it is answered.
     func startSession(caller: CallerIdentity) async throws -> Simverify_V1_StartSessionResponse {
-        let (token, claims) = try self.auditTrail.sessions.issue(for: caller, policy: self.policy.liveness)
+        let (token, claims) = try self.audit.sessions.issue(for: caller, policy: self.policy.liveness)
         _ = try await self.record(AuditRecord(
             time: claims.issuedAt, event: .sessionStart, tenant: caller.tenant, terminal: caller.terminal ?? "", role: caller.role,
             policyVersion: self.policy.version, detail: "session:\(claims.reference)"
@@ -26,17 +26,17 @@ extension VerificationService {
     }
 
     /// Records a refused token (event token-failure) and returns the status to answer with.
-    func refuseToken(_ reason: String, caller: CallerIdentity, session: String?) async throws -> RPCStatus {
+    func refuseToken(_ failure: SessionTokens.Failure, caller: CallerIdentity, session: String?) async throws -> RPCStatus {
         _ = try await self.record(AuditRecord(
             time: UInt64(Date().timeIntervalSince1970), event: .tokenFailure, tenant: caller.tenant, terminal: caller.terminal ?? "",
-            role: caller.role, policyVersion: self.policy.version, detail: reason + (session.map { ":session:\($0)" } ?? "")
+            role: caller.role, policyVersion: self.policy.version, detail: failure.reason + (session.map { ":session:\($0)" } ?? "")
         ))
-        self.logger.notice("session token refused", metadata: ["reason": "\(reason)", "tenant": "\(caller.tenant)"])
-        switch reason {
-        case "session_expired": return RPCStatus(.failedPrecondition, "the session has expired: start a new one", reason: reason)
-        case "session_used": return RPCStatus(.failedPrecondition, "the session already has its decision: start a new one", reason: reason)
-        case "session_other_caller": return RPCStatus(.permissionDenied, "the session belongs to another caller", reason: reason)
-        default: return RPCStatus(.invalidArgument, "the session token is not valid", reason: reason)
+        self.logger.notice("session token refused", metadata: ["reason": "\(failure.reason)", "tenant": "\(caller.tenant)"])
+        switch failure {
+        case .expired: return RPCStatus(.failedPrecondition, "the session has expired: start a new one", reason: failure.reason)
+        case .used: return RPCStatus(.failedPrecondition, "the session already has its decision: start a new one", reason: failure.reason)
+        case .otherCaller: return RPCStatus(.permissionDenied, "the session belongs to another caller", reason: failure.reason)
+        case .invalid: return RPCStatus(.invalidArgument, "the session token is not valid", reason: failure.reason)
         }
     }
 
@@ -44,15 +44,15 @@ extension VerificationService {
     func verifySession(_ inputs: VerifyInputs, caller: CallerIdentity) async throws -> Simverify_V1_VerifyResponse {
         let claims: SessionClaims
         do {
-            claims = try self.auditTrail.sessions.open(inputs.sessionToken ?? "", caller: caller)
+            claims = try self.audit.sessions.open(inputs.sessionToken ?? "", caller: caller)
         } catch {
-            throw try await self.refuseToken(error.reason, caller: caller, session: nil)
+            throw try await self.refuseToken(error, caller: caller, session: nil)
         }
-        let admission = try await self.sessionStore.admit(nonce: claims.nonce, expiresAt: claims.expiresAt, allowed: claims.attemptsAllowed)
+        let admission = try await self.sessions.admit(nonce: claims.nonce, expiresAt: claims.expiresAt, allowed: claims.attemptsAllowed)
         let attempt: Int
         switch admission {
         case .closed:
-            throw try await self.refuseToken("session_used", caller: caller, session: claims.reference)
+            throw try await self.refuseToken(.used, caller: caller, session: claims.reference)
         case .exhausted:
             let outcome = VerificationOutcome(decision: .fallback, reasons: [.attemptsExhausted], distance: nil)
             return try await self.answer(
@@ -67,11 +67,11 @@ extension VerificationService {
             outcome = try await self.decideSession(inputs, claims: claims, caller: caller)
         } catch {
             // Nothing was decided (busy server, unreadable image): the attempt is given back.
-            try? await self.sessionStore.refund(nonce: claims.nonce)
+            try? await self.sessions.refund(nonce: claims.nonce)
             throw error
         }
         let final: Set<Decision> = [.approved, .rejected, .manualReview]
-        if final.contains(outcome.decision) { try await self.sessionStore.close(nonce: claims.nonce) }
+        if final.contains(outcome.decision) { try await self.sessions.close(nonce: claims.nonce) }
         let remaining = final.contains(outcome.decision) ? 0 : claims.attemptsAllowed - attempt
         return try await self.answer(
             outcome, inputs: inputs, caller: caller, session: SessionAttempt(claims: claims, attempt: attempt, remaining: remaining)
@@ -107,9 +107,7 @@ extension VerificationService {
         let reports = self.livenessChecks.map { $0.check(frames: observations, challenge: claims.challenge, frameTimes: inputs.frameTimes) }
         guard let first = reports.first else { throw RPCStatus(.internal, "internal error", reason: "internal") }
         let report = reports.dropFirst().reduce(first) { $0.merged(with: $1) }
-        // The ID card's own capture problems come from the match policy.
-        let idProblems = self.policy.decide(selfie: FaceSample(faceCount: 1, largestFaceWidth: Int.max, embedding: nil), idCard: idCard)
-            .reasons.filter { [.noFaceOnIDCard, .severalFacesOnIDCard, .idCardFaceTooSmall].contains($0) }
+        let idProblems = self.policy.captureProblems(idCard: idCard)
         if !report.captureProblems.isEmpty || !idProblems.isEmpty {
             return VerificationOutcome(decision: .retry, reasons: report.captureProblems + idProblems, distance: nil)
         }

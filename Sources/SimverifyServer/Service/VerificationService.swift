@@ -23,10 +23,8 @@ public final class VerificationService: Sendable {
     let engine: FaceEngine
     let policy: MatchPolicy
     private let limits: CallLimits
-    private let audit: AuditTrail
-    var auditTrail: AuditTrail { self.audit }
-    private let sessions: SessionStore
-    var sessionStore: SessionStore { self.sessions }
+    let audit: AuditTrail
+    let sessions: SessionStore
     /// The liveness checks every session Verify runs (their reports are merged).
     let livenessChecks: [any LivenessCheck]
     let logger: Logger
@@ -251,8 +249,7 @@ public final class VerificationService: Sendable {
         let image = request.idCardImage.withUnsafeBytes { ZeroizingBuffer(copying: $0) }
         request.idCardImage.resetBytes(in: 0..<request.idCardImage.count)
         let sample = try Self.sample(try await self.analyze([.init(jpeg: image, kind: .idCard)])[0], field: "id_card_image")
-        let probe = self.policy.decide(selfie: sample, idCard: sample)
-        let problems = probe.reasons.filter { [.noFaceOnIDCard, .severalFacesOnIDCard, .idCardFaceTooSmall].contains($0) }
+        let problems = self.policy.captureProblems(idCard: sample)
         var record = AuditRecord(
             time: UInt64(Date().timeIntervalSince1970), event: .extractTemplate, tenant: caller.tenant, terminal: caller.terminal ?? "",
             role: caller.role, reasons: problems, policyVersion: self.policy.version, modelVersion: AuditTrail.modelVersion,

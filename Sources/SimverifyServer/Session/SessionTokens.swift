@@ -45,6 +45,8 @@ public struct SessionTokens: Sendable {
         case otherCaller
         /// Past its expiry.
         case expired
+        /// Valid, but its session already has its final decision (found by the session store).
+        case used
 
         /// The reason string of the refusal (RPC status and audit detail).
         public var reason: String {
@@ -52,6 +54,7 @@ public struct SessionTokens: Sendable {
             case .invalid: "session_invalid"
             case .otherCaller: "session_other_caller"
             case .expired: "session_expired"
+            case .used: "session_used"
             }
         }
     }
