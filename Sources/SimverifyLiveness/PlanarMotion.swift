@@ -37,7 +37,8 @@ public enum PlanarMotion {
                 track(Plane(bytes: pa, width: a.width, height: a.height), Plane(bytes: pb, width: b.width, height: b.height), predict: predict)
             }
         }
-        guard matches.count >= 8 else { return Fit(tracked: matches.count, outliers: matches.count) }
+        // Too few matches to fit a homography is no evidence of parallax either way.
+        guard matches.count >= 8 else { return Fit(tracked: matches.count, outliers: 0) }
         let inliers = ransac(matches, tolerance: tolerance)
         return Fit(tracked: matches.count, outliers: matches.count - inliers)
     }

@@ -59,7 +59,7 @@ extension VerificationService {
                     terminal: caller.terminal ?? "", role: caller.role, identifiers: hashes.suffix(1),
                     detail: "matches=\(matches.count)"
                 )
-                let receipt = try await log.append(record)
+                let receipt = try await self.record(record)
                 var response = Simverify_V1_LookupSubjectResponse()
                 response.leafIndices = matches
                 response.lookupLeafIndex = receipt.leafIndex

@@ -392,7 +392,7 @@ struct VerifyInputs {
                     reason: "too_few_frames"
                 )
             }
-            guard request.sessionToken.utf8.count <= 1024 else {
+            guard request.sessionToken.utf8.count <= SessionTokens.maxTokenBytes else {
                 throw RPCStatus(.invalidArgument, "the session token is not valid", reason: "session_invalid")
             }
             self.sessionToken = request.sessionToken

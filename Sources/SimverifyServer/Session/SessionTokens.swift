@@ -59,6 +59,8 @@ public struct SessionTokens: Sendable {
         }
     }
 
+    /// Longest token accepted, in bytes (issued tokens are about 170).
+    public static let maxTokenBytes = 1024
     private static let prefix = "svs1."
     private static let domain = Array("simverify-session-v1".utf8) + [0]
     static let stepCodes: [ChallengeStep: UInt8] = [.turnLeft: 1, .turnRight: 2, .moveCloser: 3, .lookUp: 4, .lookDown: 5]
@@ -112,7 +114,7 @@ public struct SessionTokens: Sendable {
 
     /// Checks a token for `caller`.
     public func open(_ token: String, caller: CallerIdentity, now: Date = Date()) throws(Failure) -> SessionClaims {
-        guard token.utf8.count <= 1024, token.hasPrefix(Self.prefix), let bytes = Self.unbase64url(String(token.dropFirst(Self.prefix.count))),
+        guard token.utf8.count <= Self.maxTokenBytes, token.hasPrefix(Self.prefix), let bytes = Self.unbase64url(String(token.dropFirst(Self.prefix.count))),
             bytes.count > 32
         else { throw .invalid }
         let payload = Array(bytes.dropLast(32)), tag = Array(bytes.suffix(32))
