@@ -1,6 +1,7 @@
 import CSimverifyJPEGTestSupport
 import Foundation
 import NIOCore
+import SimverifyAudit
 import SimverifyClient
 import SimverifyCore
 import SimverifyFaceEngine
@@ -11,10 +12,12 @@ import Testing
 
 /// Every bad-input class, sent to one server while another connection keeps asking for Health:
 /// each gets its documented answer, the other caller keeps being served, and memory stays bounded.
+/// The server is the real binary in its own process, so its memory is its own (other suites run
+/// beside this one in the test process).
 @Suite("Bad-input suite", .serialized)
 struct BadInputSuiteTests {
-    static func residentBytes() -> Int {
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    static func residentBytes(pid: Int32) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
         return (line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0) * 1024
     }
@@ -41,9 +44,23 @@ struct BadInputSuiteTests {
     }
 
     @Test func everyClassGetsItsAnswerAndNobodyElseSuffers() async throws {
-        let server = try await TestServer()
-        let counter = try await server.client()
-        let bystander = try await server.client("backend-carrier-a")
+        let pki = try TestPKI()
+        try AuditKeys.writeDevelopmentKeys(to: pki.directory + "/keys.json", origin: "simverify.test/bad-input")
+        let config = pki.directory + "/config.json"
+        // One terminal sends every request: rate limits off, as in TestServer.
+        try Data("""
+            {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+             "engine": {"workers": 2}, "limits": {"tenantCallsPerSecond": 0, "terminalCallsPerSecond": 0},
+             "audit": {"databasePath": "data/audit.sqlite", "sessionDatabasePath": "data/sessions.sqlite", "keysPath": "keys.json"}}
+            """.utf8).write(to: URL(fileURLWithPath: config))
+        let server = try await ServerProcess(directory: pki.directory, config: config)
+        func client(_ name: String) async throws -> SimverifyClient {
+            var configuration = pki.client(name)
+            configuration.port = server.port
+            return try await SimverifyClient.connect(configuration)
+        }
+        let counter = try await client("counter-carrier-a-store-0001")
+        let bystander = try await client("backend-carrier-a")
         let face = try Data(contentsOf: URL(fileURLWithPath: Paths.face("london_005__neutral.jpg")))
         let goodJPEG = Array(face)
         var truncated = goodJPEG
@@ -91,7 +108,7 @@ struct BadInputSuiteTests {
                 try? await Task.sleep(for: .milliseconds(20))
             }
         }
-        let before = Self.residentBytes()
+        let before = Self.residentBytes(pid: server.process.processIdentifier)
         for round in 0..<3 {
             for (name, payload, code, reason) in cases + raw {
                 do {
@@ -106,7 +123,7 @@ struct BadInputSuiteTests {
         let blank = try TestJPEG.blank()
         #expect(try await counter.verify(VerificationRequest(idCardImage: blank, selfieFrames: [try TestJPEG.bytes(Paths.face("london_005__neutral.jpg"))], consentGiven: true)).reasons == [.noFaceOnIDCard])
         #expect(try await counter.verify(VerificationRequest(idCardImage: try TestJPEG.bytes(Paths.face("london_001__smiling.jpg")), selfieFrames: [try TestJPEG.twoFaces()], consentGiven: true)).reasons == [.severalFacesInSelfie])
-        let grown = Self.residentBytes() - before
+        let grown = Self.residentBytes(pid: server.process.processIdentifier) - before
         stop.store(true, ordering: .relaxed)
         await watcher.value
         #expect(bystanderFailures.load(ordering: .relaxed) == 0 && bystanderCalls.load(ordering: .relaxed) > 5, "the other caller was served throughout")
@@ -114,7 +131,7 @@ struct BadInputSuiteTests {
         #expect(try await counter.health().serving, "the bad caller's own connection still works")
         await counter.close()
         await bystander.close()
-        await server.stop()
+        _ = await server.stop()
     }
 }
 

@@ -81,17 +81,13 @@ public struct AuditKeys: Sendable {
     /// - Parameter origin: The log's name, e.g. "simverify.dev/audit-log".
     public static func writeDevelopmentKeys(to path: String, origin: String) throws {
         let signer = try NoteSigner(name: origin, privateKey: .init())
-        let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withFullDate])
         var identifiers: [String: [File.Key]] = [:]
-        for name in fieldNames.keys.sorted() {
-            let secret = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
-            identifiers[name] = [File.Key(id: "\(name)-\(stamp)", secret: secret)]
-        }
+        for name in fieldNames.keys.sorted() { identifiers[name] = [Self.newKey(name)] }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let template = File.Key(id: "template-\(stamp)", secret: SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() })
-        let session = File.Key(id: "session-\(stamp)", secret: SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() })
-        let data = try encoder.encode(File(logSigningKeys: [signer.skey], identifierKeys: identifiers, templateKeys: [template], sessionKeys: [session]))
+        let data = try encoder.encode(
+            File(logSigningKeys: [signer.skey], identifierKeys: identifiers, templateKeys: [Self.newKey("template")], sessionKeys: [Self.newKey("session")])
+        )
         let fm = FileManager.default
         try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try? fm.removeItem(atPath: path)
@@ -108,8 +104,8 @@ public struct AuditKeys: Sendable {
             var object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["sessionKeys"] == nil,
             object["logSigningKeys"] != nil
         else { return false }
-        let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withFullDate])
-        object["sessionKeys"] = [["id": "session-\(stamp)", "secret": SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }]]
+        let key = Self.newKey("session")
+        object["sessionKeys"] = [["id": key.id, "secret": key.secret]]
         let updated = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         let temporary = path + ".tmp"
         guard FileManager.default.createFile(atPath: temporary, contents: updated, attributes: [.posixPermissions: 0o600]) else {
@@ -117,6 +113,12 @@ public struct AuditKeys: Sendable {
         }
         _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: temporary))
         return true
+    }
+
+    /// A new random 256-bit secret named "PURPOSE-YYYY-MM-DD".
+    private static func newKey(_ purpose: String) -> File.Key {
+        let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withFullDate])
+        return File.Key(id: "\(purpose)-\(stamp)", secret: SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() })
     }
 
     /// Where `writeDevelopmentKeys` puts the vkey: the key file's path with `.vkey` for `.json`.
