@@ -52,6 +52,17 @@ let package = Package(
             ]
         ),
 
+        // OpenCV's dnn running YuNet and SFace behind a plain C API; C++ exceptions never leave this
+        // target. Debian's OpenCV 4.6 ships no pkg-config file with the per-module packages.
+        .target(
+            name: "CSimverifyOpenCV",
+            cxxSettings: [.unsafeFlags(["-O2", "-I/usr/include/opencv4"])],
+            linkerSettings: [
+                .linkedLibrary("opencv_dnn"), .linkedLibrary("opencv_objdetect"), .linkedLibrary("opencv_imgproc"),
+                .linkedLibrary("opencv_core"),
+            ]
+        ),
+
         // Liveness checks on what the engine observed: head pose, challenge, parallax. Pure Swift.
         .target(name: "SimverifyLiveness", dependencies: ["SimverifyCore"]),
 
@@ -59,7 +70,7 @@ let package = Package(
         .target(
             name: "SimverifyFaceEngine",
             dependencies: [
-                "SimverifyCore", "SimverifyLiveness", "CSimverifyJPEG", "CSimverifyDlib",
+                "SimverifyCore", "SimverifyLiveness", "CSimverifyJPEG", "CSimverifyDlib", "CSimverifyOpenCV",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

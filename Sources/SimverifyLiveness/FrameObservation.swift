@@ -34,8 +34,10 @@ public struct FrameObservation: Sendable {
     public struct Face: Sendable {
         /// Box width, pixels.
         public var width: Int
-        /// The five landmarks, image pixels.
+        /// The five landmarks, image pixels, in the model's order (tracked for parallax).
         public var landmarks: [Point2]
+        /// Eyes and nose, for the head pose.
+        public var keypoints: FaceKeypoints?
         /// The embedding. Biometric: never persisted or logged.
         public var embedding: FaceEmbedding?
         /// Variance of the Laplacian on the aligned chip.
@@ -46,9 +48,14 @@ public struct FrameObservation: Sendable {
         public var crop: FaceCrop?
 
         /// Creates a face.
-        public init(width: Int, landmarks: [Point2], embedding: FaceEmbedding?, sharpness: Double, brightness: Double, crop: FaceCrop?) {
+        /// - Parameter keypoints: Eyes and nose; nil reads `landmarks` in dlib's order.
+        public init(
+            width: Int, landmarks: [Point2], keypoints: FaceKeypoints? = nil, embedding: FaceEmbedding?, sharpness: Double,
+            brightness: Double, crop: FaceCrop?
+        ) {
             self.width = width
             self.landmarks = landmarks
+            self.keypoints = keypoints ?? FaceKeypoints(dlib: landmarks)
             self.embedding = embedding
             self.sharpness = sharpness
             self.brightness = brightness

@@ -37,22 +37,77 @@ public struct HeadPose: Sendable, Hashable {
     /// The pose of five landmarks in dlib's order (0-1 the eye on the image's right, 2-3 the eye
     /// on the image's left, 4 the nose base); nil unless there are five with distinct eyes.
     public init?(landmarks: [Point2]) {
-        guard landmarks.count == 5 else { return nil }
-        let right = Point2(x: (landmarks[0].x + landmarks[1].x) / 2, y: (landmarks[0].y + landmarks[1].y) / 2)
-        let left = Point2(x: (landmarks[2].x + landmarks[3].x) / 2, y: (landmarks[2].y + landmarks[3].y) / 2)
+        guard let keypoints = FaceKeypoints(dlib: landmarks) else { return nil }
+        self.init(keypoints: keypoints)
+    }
+
+    /// The pose of a face's eyes and nose, from either model. The nose offset is scaled to a nose
+    /// base's depth (`noseDepth`), so the policy's tolerances mean the same head turn whichever
+    /// model found the points. Nil unless the eyes are distinct.
+    public init?(keypoints: FaceKeypoints) {
+        let right = keypoints.eyeOnImageRight, left = keypoints.eyeOnImageLeft
         let dx = right.x - left.x
         let dy = right.y - left.y
         let distance = (dx * dx + dy * dy).squareRoot()
-        guard distance >= 1 else { return nil }
+        guard distance >= 1, keypoints.noseDepth > 0 else { return nil }
         let ex = dx / distance
         let ey = dy / distance
-        let nx = landmarks[4].x - (left.x + right.x) / 2
-        let ny = landmarks[4].y - (left.y + right.y) / 2
-        let yaw = (nx * ex + ny * ey) / distance
+        let unit = Self.noseDepth / keypoints.noseDepth
+        let nx = keypoints.nose.x - (left.x + right.x) / 2
+        let ny = keypoints.nose.y - (left.y + right.y) / 2
+        let yaw = (nx * ex + ny * ey) / distance * unit
         let foreshortening = (1 + (yaw / Self.noseDepth) * (yaw / Self.noseDepth)).squareRoot()
         self.init(
             yaw: yaw, pitch: (-nx * ey + ny * ex) / distance / foreshortening, roll: atan2(dy, dx),
             eyeDistance: distance * foreshortening
         )
+    }
+}
+
+/// The points a head pose is read from: the two eyes and the nose, with how far that nose point
+/// stands in front of the eyes (dlib gives the nose base, YuNet the nose tip, which stands further out).
+public struct FaceKeypoints: Sendable, Hashable {
+    /// The eye on the image's right (the subject's left eye for a camera that does not mirror).
+    public var eyeOnImageRight: Point2
+    /// The eye on the image's left.
+    public var eyeOnImageLeft: Point2
+    /// The nose point.
+    public var nose: Point2
+    /// The nose point's depth in front of the eyes, in eye distances.
+    public var noseDepth: Double
+    /// The distance between the outer eye corners, in eye-centre distances (for the face crop).
+    public var outerEyeSpan: Double
+
+    /// YuNet's nose tip stands this far in front of its eye centres, in eye distances: fitted like
+    /// `HeadPose.noseDepth`, on aws_wall_pose 001 and 003 (0 and about 60 degrees).
+    public static let yunetNoseDepth = 0.47
+
+    /// Creates keypoints.
+    public init(eyeOnImageRight: Point2, eyeOnImageLeft: Point2, nose: Point2, noseDepth: Double, outerEyeSpan: Double) {
+        self.eyeOnImageRight = eyeOnImageRight
+        self.eyeOnImageLeft = eyeOnImageLeft
+        self.nose = nose
+        self.noseDepth = noseDepth
+        self.outerEyeSpan = outerEyeSpan
+    }
+
+    /// From dlib's five points (eye corners 0-1 on the image's right, 2-3 on its left, 4 nose base).
+    public init?(dlib p: [Point2]) {
+        guard p.count == 5 else { return nil }
+        let right = Point2(x: (p[0].x + p[1].x) / 2, y: (p[0].y + p[1].y) / 2)
+        let left = Point2(x: (p[2].x + p[3].x) / 2, y: (p[2].y + p[3].y) / 2)
+        let centres = ((right.x - left.x) * (right.x - left.x) + (right.y - left.y) * (right.y - left.y)).squareRoot()
+        let outer = ((p[0].x - p[2].x) * (p[0].x - p[2].x) + (p[0].y - p[2].y) * (p[0].y - p[2].y)).squareRoot()
+        self.init(
+            eyeOnImageRight: right, eyeOnImageLeft: left, nose: p[4], noseDepth: HeadPose.noseDepth,
+            outerEyeSpan: centres > 0 ? outer / centres : 1.5
+        )
+    }
+
+    /// From YuNet's five points (eye on the image's left, eye on its right, nose tip, mouth corners).
+    public init?(yunet p: [Point2]) {
+        guard p.count == 5 else { return nil }
+        // An outer-corner span of about 1.45 eye-centre distances (dlib's points on the fixtures).
+        self.init(eyeOnImageRight: p[1], eyeOnImageLeft: p[0], nose: p[2], noseDepth: Self.yunetNoseDepth, outerEyeSpan: 1.45)
     }
 }

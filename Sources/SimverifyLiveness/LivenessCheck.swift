@@ -67,7 +67,7 @@ public struct LivenessChecker: LivenessCheck {
     public func check(frames: [FrameObservation], challenge: [ChallengeStep], frameTimes: [Int]) -> LivenessReport {
         var report = LivenessReport()
         report.captureProblems = self.captureProblems(frames)
-        report.poses = frames.map { $0.faceCount == 1 ? $0.face.flatMap { HeadPose(landmarks: $0.landmarks) } : nil }
+        report.poses = frames.map { $0.faceCount == 1 ? $0.face.flatMap { $0.keypoints.flatMap(HeadPose.init(keypoints:)) } : nil }
         // Every frame has one usable face here, so a missing pose means landmarks with no eye
         // distance: nothing can be read from them.
         let poses = report.poses.compactMap { $0 }

@@ -16,7 +16,7 @@ struct CompareCommand: AsyncParsableCommand {
 
     @Argument(help: "First image (JPEG).") var first: String
     @Argument(help: "Second image (JPEG).") var second: String
-    @Option(help: "Distance at or below which the faces are the same person.") var threshold: Double = 0.6
+    @Option(help: "Distance at or below which the faces are the same person (default: the shipped policy's for the model).") var threshold: Double?
     @Option(help: "Kind of the first image: selfie or id-card.") var firstKind: String = "selfie"
     @Option(help: "Kind of the second image: selfie or id-card.") var secondKind: String = "selfie"
     @Flag(help: "Print JSON.") var json = false
@@ -36,7 +36,7 @@ struct CompareCommand: AsyncParsableCommand {
             report = ComparisonReport(
                 first: ImageReport(path: first, analysis: try await a),
                 second: ImageReport(path: second, analysis: try await b),
-                threshold: threshold
+                threshold: threshold ?? MatchPolicy.standard(for: engine.model).threshold
             )
             await faceEngine.shutdown()
         } catch {
@@ -61,7 +61,9 @@ struct ImageReport: Encodable {
     var path: String
     var width: Int
     var height: Int
-    var upsampling: Int
+    var model: FaceModel
+    /// dlib: upsampling steps; SFace: YuNet's input long side.
+    var detectorInput: Int
     var faces: [Face]
     var timings: Timings
     /// Not encoded: embeddings are never printed.
@@ -71,7 +73,8 @@ struct ImageReport: Encodable {
         self.path = path
         self.width = analysis.imageWidth
         self.height = analysis.imageHeight
-        self.upsampling = analysis.upsampling
+        self.model = analysis.model
+        self.detectorInput = analysis.detectorInput
         self.faces = analysis.faces.map {
             Face(box: $0.box, confidence: $0.confidence, landmarks: $0.landmarks, quality: $0.quality)
         }
@@ -83,10 +86,11 @@ struct ImageReport: Encodable {
         self.embedding = analysis.faces.count == 1 ? analysis.faces[0].embedding : nil
     }
 
-    enum CodingKeys: String, CodingKey { case path, width, height, upsampling, faces, timings }
+    enum CodingKeys: String, CodingKey { case path, width, height, model, detectorInput, faces, timings }
 
     var summary: String {
-        var lines = ["\(path): \(width)x\(height), \(faces.count) face(s), upsampling \(upsampling)"]
+        let detector = model == .dlib ? "upsampling \(detectorInput)" : "detector input \(detectorInput) px"
+        var lines = ["\(path): \(width)x\(height), \(faces.count) face(s), \(model), \(detector)"]
         for (i, face) in faces.enumerated() {
             let q = face.quality
             var line = "  face \(i + 1): box (\(face.box.left),\(face.box.top))-(\(face.box.right),\(face.box.bottom))"

@@ -4,25 +4,37 @@ import Logging
 import SimverifyCore
 import SimverifyFaceEngine
 
+extension FaceModel: ExpressibleByArgument {}
+
 /// Options shared by every command that runs the face engine.
 struct EngineOptions: ParsableArguments {
-    @Option(help: "Directory of the dlib model files (default: $SIMVERIFY_MODELS or ~/.cache/simverify/models).")
+    @Option(help: "Face model: sface (YuNet + SFace, the default) or dlib.")
+    var model: FaceModel = .sface
+
+    @Option(help: "Directory of the model files (default: $SIMVERIFY_MODELS or ~/.cache/simverify/models).")
     var models: String?
 
     @Option(help: "Face worker threads (default: the number of cores).")
     var workers: Int?
 
-    @Option(help: "Detector upsampling steps, 0-3, instead of the adaptive policy.")
+    @Option(help: "dlib: detector upsampling steps, 0-3, instead of the adaptive policy.")
     var upsample: Int?
+
+    @Option(help: "SFace: YuNet's first input long side in pixels, for every image kind, instead of the policy's.")
+    var detectorInput: Int?
 
     @Option(help: "Largest image file read, in bytes.")
     var maxFileBytes: Int = 16 << 20
 
     func engineConfiguration() -> FaceEngineConfiguration {
-        var configuration = FaceEngineConfiguration()
+        var configuration = FaceEngineConfiguration(model: self.model)
         if let models { configuration.models = FaceModelFiles(directory: models) }
         if let workers { configuration.workers = workers }
         if let upsample { configuration.detection.fixedUpsampling = upsample }
+        if let detectorInput {
+            configuration.detection.selfieInputSide = detectorInput
+            configuration.detection.idCardInputSide = detectorInput
+        }
         return configuration
     }
 

@@ -18,7 +18,7 @@ struct EvalCommand: AsyncParsableCommand {
     @Argument(help: "The pairs file.") var pairs: String
     @Option(help: "Directory the image paths are relative to (default: the pairs file's directory).") var root: String?
     @Option(help: "Largest false-match rate for the reported operating point.") var maxFmr: Double = 1e-3
-    @Option(help: "Distance threshold of the configured policy, reported alongside.") var threshold: Double = 0.6
+    @Option(help: "Distance threshold of the policy, reported alongside (default: the shipped policy's for the model).") var threshold: Double?
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var engine: EngineOptions
 
@@ -29,7 +29,7 @@ struct EvalCommand: AsyncParsableCommand {
             let faceEngine = try engine.makeEngine()
             let enrolment = try await Enrolment.run(images: table.images, root: base, engine: faceEngine)
             await faceEngine.shutdown()
-            let report = EvalReport(table: table, enrolment: enrolment, maxFMR: maxFmr, policyThreshold: threshold)
+            let report = EvalReport(table: table, enrolment: enrolment, maxFMR: maxFmr, policyThreshold: threshold ?? MatchPolicy.standard(for: engine.model).threshold)
             if json { printJSON(report) } else { print(report.text) }
         } catch let error as ValidationError {
             throw error

@@ -46,7 +46,13 @@ struct ServeCommand: AsyncParsableCommand {
         ProcessHardening.apply(logger: logger)
 
         do {
-            var engineConfiguration = FaceEngineConfiguration()
+            guard configuration.policy.model == configuration.engine.model else {
+                throw SimverifyError(
+                    .invalidArgument,
+                    "policy \(configuration.policy.version) was set for the \(configuration.policy.model) model but engine.model is \(configuration.engine.model): set policy.model and a threshold calibrated for it"
+                )
+            }
+            var engineConfiguration = FaceEngineConfiguration(model: configuration.engine.model)
             if let workers = configuration.engine.workers { engineConfiguration.workers = workers }
             engineConfiguration.maxQueuedJobs = configuration.engine.maxQueuedJobs
             if let directory = configuration.engine.modelDirectory { engineConfiguration.models = FaceModelFiles(directory: directory) }

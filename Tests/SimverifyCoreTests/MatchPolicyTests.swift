@@ -10,10 +10,10 @@ import Testing
         a[0] = 1
         b[0] = Float(cos(angle))
         b[1] = Float(sin(angle))
-        return (try FaceEmbedding(a), try FaceEmbedding(b))
+        return (try FaceEmbedding(a, model: .dlib), try FaceEmbedding(b, model: .dlib))
     }
 
-    static func decide(_ distance: Double, policy: MatchPolicy = .standard) throws -> VerificationOutcome {
+    static func decide(_ distance: Double, policy: MatchPolicy = .dlib) throws -> VerificationOutcome {
         let (a, b) = try Self.pair(distance)
         return policy.decide(
             selfie: FaceSample(faceCount: 1, largestFaceWidth: 200, embedding: a), idCard: FaceSample(faceCount: 1, largestFaceWidth: 200, embedding: b)
@@ -27,7 +27,7 @@ import Testing
         #expect(try Self.decide(0.60).reasons == [.nearThreshold])
         #expect(try Self.decide(0.625).decision == .manualReview)
         #expect(try Self.decide(0.632).decision == .rejected)
-        var noBand = MatchPolicy.standard
+        var noBand = MatchPolicy.dlib
         noBand.reviewBand = 0
         #expect(try Self.decide(0.59, policy: noBand).decision == .approved)
         #expect(try Self.decide(0.61, policy: noBand).decision == .rejected)

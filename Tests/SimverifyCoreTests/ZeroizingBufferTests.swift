@@ -25,15 +25,26 @@ struct ZeroizingBufferTests {
     }
 
     @Test func embeddingDistanceAndValidation() throws {
-        let a = try FaceEmbedding([Float](repeating: 0, count: 128))
+        let a = try FaceEmbedding([Float](repeating: 0, count: 128), model: .dlib)
         var values = [Float](repeating: 0, count: 128)
         values[0] = 3
         values[5] = 4
-        let b = try FaceEmbedding(values)
+        let b = try FaceEmbedding(values, model: .dlib)
         #expect(a.distance(to: b) == 5)
-        #expect(throws: SimverifyError.self) { try FaceEmbedding([1, 2, 3]) }
+        #expect(throws: SimverifyError.self) { try FaceEmbedding([1, 2, 3], model: .dlib) }
+        // Cosine (SFace): scale does not matter, orthogonal is 1, opposite is 2; all zeros is refused.
+        let c = try FaceEmbedding(values, model: .sface)
+        let scaled = try FaceEmbedding(values.map { $0 * 7 }, model: .sface)
+        #expect(abs(c.distance(to: scaled)) < 1e-12)
+        var other = [Float](repeating: 0, count: 128)
+        other[1] = 2
+        #expect(abs(c.distance(to: try FaceEmbedding(other, model: .sface)) - 1) < 1e-12)
+        #expect(abs(c.distance(to: try FaceEmbedding(values.map { -$0 }, model: .sface)) - 2) < 1e-12)
+        #expect(throws: SimverifyError.self) { try FaceEmbedding([Float](repeating: 0, count: 128), model: .sface) }
+        // Embeddings of different models never match.
+        #expect(b.distance(to: c) == .infinity)
         values[1] = .nan
-        #expect(throws: SimverifyError.self) { try FaceEmbedding(values) }
+        #expect(throws: SimverifyError.self) { try FaceEmbedding(values, model: .dlib) }
         #expect(!"\(b)".contains("3.0"))
     }
 }

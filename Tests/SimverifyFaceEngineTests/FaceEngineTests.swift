@@ -32,12 +32,12 @@ struct FaceEngineTests {
     @Test func reportsFacePositionLandmarksAndQuality() async throws {
         let analysis = try await self.analyze("london_005__neutral.jpg")
         let face = try #require(analysis.faces.first)
-        #expect(analysis.imageWidth == 600 && analysis.upsampling == 0)
+        #expect(analysis.imageWidth == 600 && analysis.detectorInput == 0)
         #expect(face.quality.widthPixels == face.box.width && face.box.width > 150)
         #expect(face.landmarks.count == 5)
         for point in face.landmarks {
-            #expect(point.x >= face.box.left - 20 && point.x <= face.box.right + 20)
-            #expect(point.y >= face.box.top - 20 && point.y <= face.box.bottom + 20)
+            #expect(point.x >= Double(face.box.left - 20) && point.x <= Double(face.box.right + 20))
+            #expect(point.y >= Double(face.box.top - 20) && point.y <= Double(face.box.bottom + 20))
         }
         // dlib's order: outer then inner corner of the eye on the image's right, then the other eye.
         #expect(face.landmarks[0].x > face.landmarks[1].x && face.landmarks[1].x > face.landmarks[3].x)
@@ -72,7 +72,7 @@ struct FaceEngineTests {
         let blank = try TestImages.solid(width: 640, height: 480, value: 128)
         let analysis = try await SharedEngine.get().analyze(image: blank, kind: .selfie)
         #expect(analysis.faces.isEmpty)
-        #expect(analysis.upsampling == 1)  // level 0 found nothing, so level 1 was tried too
+        #expect(analysis.detectorInput == 1)  // level 0 found nothing, so level 1 was tried too
         let pixel = try TestImages.solid(width: 1, height: 1, value: 128)
         #expect(try await SharedEngine.get().analyze(image: pixel, kind: .selfie).faces.isEmpty)
     }
@@ -98,7 +98,7 @@ struct FaceEngineTests {
         noUpsampling.fixedUpsampling = 0
         #expect(try await engine.analyze(image: small, kind: .idCard, policy: noUpsampling).faces.isEmpty)
         let analysis = try await engine.analyze(image: small, kind: .idCard)
-        #expect(analysis.faces.count == 1 && analysis.upsampling >= 1)
+        #expect(analysis.faces.count == 1 && analysis.detectorInput >= 1)
         let full = try #require(try await engine.analyze(image: photo, kind: .selfie).faces.first?.embedding)
         #expect(try #require(analysis.faces.first?.embedding).distance(to: full) < 0.5)
     }

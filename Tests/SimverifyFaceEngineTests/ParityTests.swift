@@ -56,7 +56,7 @@ struct ParityTests {
         try #require(analysis.faces.count == expected.faces.count)
         for (face, reference) in zip(analysis.faces, expected.faces) {
             #expect([face.box.left, face.box.top, face.box.right, face.box.bottom] == reference.box)
-            #expect(face.landmarks.map { [$0.x, $0.y] } == reference.landmarks)
+            #expect(face.landmarks.map { [Int($0.x), Int($0.y)] } == reference.landmarks)
             let values = try #require(face.embedding?.values)
             let worst = zip(values, reference.embedding).map { abs(Double($0) - $1) }.max() ?? .infinity
             #expect(worst <= 1e-4, "largest embedding difference \(worst)")

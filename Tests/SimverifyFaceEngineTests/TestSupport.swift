@@ -129,16 +129,26 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// One engine for the whole test run: loading a model set takes ~0.3 s and 57 MB.
+/// One engine of each model for the whole test run: loading a model set takes ~0.3 s and 40-57 MB.
 enum SharedEngine {
-    private static let result: Result<FaceEngine, Error> = Result {
-        var configuration = FaceEngineConfiguration()
-        configuration.workers = 2
-        configuration.maxQueuedJobs = 1024  // tests run in parallel; refusal is tested on its own pool
-        return try FaceEngine(configuration: configuration, logger: Logger(label: "test"))
+    private static func make(_ model: FaceModel) -> Result<FaceEngine, Error> {
+        Result {
+            var configuration = FaceEngineConfiguration(model: model)
+            configuration.workers = 2
+            configuration.maxQueuedJobs = 1024  // tests run in parallel; refusal is tested on its own pool
+            return try FaceEngine(configuration: configuration, logger: Logger(label: "test"))
+        }
     }
+    private static let dlib = make(.dlib)
+    private static let sface = make(.sface)
 
-    static func get() throws -> FaceEngine { try result.get() }
+    /// dlib's engine (the suites written for its HOG levels and landmark order), or SFace's.
+    static func get(_ model: FaceModel = .dlib) throws -> FaceEngine {
+        switch model {
+        case .dlib: try dlib.get()
+        case .sface: try sface.get()
+        }
+    }
 }
 
 extension TestImages {

@@ -139,7 +139,7 @@ func unit(_ angle: Double, axis: Int = 0) -> FaceEmbedding {
     var values = [Float](repeating: 0, count: 128)
     values[axis] = Float(cos(angle))
     values[(axis + 1) % 128] = Float(sin(angle))
-    return try! FaceEmbedding(values)
+    return try! FaceEmbedding(values, model: .dlib)
 }
 
 @Suite struct LivenessCheckerTests {

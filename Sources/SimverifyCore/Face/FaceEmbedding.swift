@@ -1,32 +1,79 @@
-/// A 128-dimensional face embedding: biometric data.
+/// A 128-dimensional face embedding: biometric data, tied to the model that made it.
 ///
 /// Never persisted by the server and never logged (DESIGN.md, invariant 2); it leaves the
 /// process only sealed. `description` deliberately prints no values.
 public struct FaceEmbedding: Sendable, Hashable, CustomStringConvertible {
-    /// The number of dimensions of dlib's face embedding.
+    /// The number of dimensions of dlib's and SFace's face embeddings.
     public static let dimension = 128
+
+    /// How two embeddings of a model are compared.
+    public enum Metric: String, Sendable, Hashable, Codable {
+        /// Euclidean distance (dlib: 0.6 at its published operating point).
+        case euclidean
+        /// One minus the cosine similarity, 0-2 (SFace).
+        case cosine
+    }
 
     /// The embedding's components.
     public let values: [Float]
+    /// The model that made it.
+    public let model: FaceModel
 
     /// Creates an embedding.
-    /// - Parameter values: Exactly `FaceEmbedding.dimension` finite components.
+    /// - Parameters:
+    ///   - values: Exactly `FaceEmbedding.dimension` finite components.
+    ///   - model: The model that computed them.
     /// - Throws: `SimverifyError` with code `.invalidArgument` for any other count or a non-finite value.
-    public init(_ values: [Float]) throws {
+    public init(_ values: [Float], model: FaceModel) throws {
         guard values.count == Self.dimension, values.allSatisfy(\.isFinite) else {
             throw SimverifyError(.invalidArgument, "a face embedding has \(Self.dimension) finite components")
         }
+        if model.metric == .cosine {
+            guard values.contains(where: { $0 != 0 }) else {
+                throw SimverifyError(.invalidArgument, "a cosine embedding cannot be all zeros")
+            }
+        }
         self.values = values
+        self.model = model
     }
 
-    /// The Euclidean distance to another embedding: small for the same person.
+    /// The distance to another embedding under the model's metric: small for the same person.
+    /// Embeddings of different models are infinitely far apart: they can never match.
     public func distance(to other: FaceEmbedding) -> Double {
-        var sum = 0.0
-        for i in 0..<Self.dimension {
-            let d = Double(self.values[i]) - Double(other.values[i])
-            sum += d * d
+        guard self.model == other.model else { return .infinity }
+        switch self.model.metric {
+        case .euclidean:
+            var sum = 0.0
+            for i in 0..<Self.dimension {
+                let d = Double(self.values[i]) - Double(other.values[i])
+                sum += d * d
+            }
+            return sum.squareRoot()
+        case .cosine:
+            var dot = 0.0, a = 0.0, b = 0.0
+            for i in 0..<Self.dimension {
+                let x = Double(self.values[i]), y = Double(other.values[i])
+                dot += x * y
+                a += x * x
+                b += y * y
+            }
+            return 1 - dot / (a.squareRoot() * b.squareRoot())
         }
-        return sum.squareRoot()
+    }
+
+    /// The mean of several embeddings of one model (multi-frame fusion); cosine embeddings are
+    /// normalised first so that each counts the same. Nil for none or for mixed models.
+    public static func mean(_ embeddings: [FaceEmbedding]) -> FaceEmbedding? {
+        guard let model = embeddings.first?.model, embeddings.allSatisfy({ $0.model == model }) else { return nil }
+        var sum = [Double](repeating: 0, count: Self.dimension)
+        for embedding in embeddings {
+            var norm = 1.0
+            if model.metric == .cosine {
+                norm = embedding.values.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
+            }
+            for i in 0..<Self.dimension { sum[i] += Double(embedding.values[i]) / norm }
+        }
+        return try? FaceEmbedding(sum.map { Float($0 / Double(embeddings.count)) }, model: model)
     }
 
     public var description: String { "FaceEmbedding(\(Self.dimension)-D, redacted)" }

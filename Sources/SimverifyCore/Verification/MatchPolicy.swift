@@ -37,7 +37,10 @@ public struct VerificationOutcome: Sendable, Hashable {
 public struct MatchPolicy: Sendable, Hashable, Codable {
     /// Names this set of rules in responses and audit records.
     public var version: String
-    /// Distance at or below which two faces are the same person (dlib's operating point: 0.6).
+    /// The face model the threshold was set for: a server refuses to run a policy with another.
+    public var model: FaceModel
+    /// Distance at or below which two faces are the same person, in the model's metric (SFace:
+    /// cosine distance; dlib: Euclidean, 0.6 at its published operating point).
     public var threshold: Double
     /// Distances within this of the threshold go to manual review (0: none).
     public var reviewBand: Double
@@ -52,19 +55,34 @@ public struct MatchPolicy: Sendable, Hashable, Codable {
     /// What a liveness session must show, and how many attempts it allows.
     public var liveness: LivenessPolicy
 
-    /// Threshold 0.6 with a review band of ±0.03 around it, faces of at least 64 px (selfie) and
-    /// 40 px (ID card), the standard liveness checks, 3 attempts per session.
+    /// SFace (the default model): threshold and review band from docs/DECISIONS.md, faces of at
+    /// least 64 px (selfie) and 40 px (ID card), the standard liveness checks, 3 attempts per session.
     public static let standard = MatchPolicy(
-        version: "policy-2026.11-2", threshold: 0.6, reviewBand: 0.03, minimumSelfieFaceWidth: 64,
+        version: "policy-2026.12-1-sface", model: .sface, threshold: 0.60, reviewBand: 0.03, minimumSelfieFaceWidth: 64,
         minimumIDCardFaceWidth: 40, scoresForBackends: true, livenessRequired: false, liveness: .standard
     )
 
+    /// dlib: threshold 0.6 (its published operating point) with a review band of ±0.03.
+    public static let dlib = MatchPolicy(
+        version: "policy-2026.11-2", model: .dlib, threshold: 0.6, reviewBand: 0.03, minimumSelfieFaceWidth: 64,
+        minimumIDCardFaceWidth: 40, scoresForBackends: true, livenessRequired: false, liveness: .standard
+    )
+
+    /// The shipped policy for a model.
+    public static func standard(for model: FaceModel) -> MatchPolicy {
+        switch model {
+        case .sface: .standard
+        case .dlib: .dlib
+        }
+    }
+
     /// Creates a policy.
     public init(
-        version: String, threshold: Double, reviewBand: Double, minimumSelfieFaceWidth: Int,
+        version: String, model: FaceModel = .sface, threshold: Double, reviewBand: Double, minimumSelfieFaceWidth: Int,
         minimumIDCardFaceWidth: Int, scoresForBackends: Bool, livenessRequired: Bool = false, liveness: LivenessPolicy = .standard
     ) {
         self.version = version
+        self.model = model
         self.threshold = threshold
         self.reviewBand = reviewBand
         self.minimumSelfieFaceWidth = minimumSelfieFaceWidth

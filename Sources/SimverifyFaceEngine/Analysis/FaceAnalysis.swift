@@ -27,21 +27,21 @@ public struct FaceBox: Sendable, Hashable, Codable {
     public var area: Int { max(0, self.width) * max(0, self.height) }
 }
 
-/// A landmark in image pixels.
+/// A landmark in image pixels (dlib's are whole pixels, YuNet's are not).
 public struct FacePoint: Sendable, Hashable, Codable {
     /// Column.
-    public var x: Int
+    public var x: Double
     /// Row.
-    public var y: Int
+    public var y: Double
 
     /// Creates a point.
-    public init(x: Int, y: Int) {
+    public init(x: Double, y: Double) {
         self.x = x
         self.y = y
     }
 }
 
-/// How usable a face is, measured on its aligned 150x150 chip.
+/// How usable a face is, measured on its aligned chip (dlib 150x150, SFace 112x112).
 public struct FaceQuality: Sendable, Hashable, Codable {
     /// Face box width in image pixels.
     public var widthPixels: Int
@@ -55,13 +55,15 @@ public struct FaceQuality: Sendable, Hashable, Codable {
 
 /// One face found in an image.
 public struct DetectedFace: Sendable, Hashable {
-    /// The HOG detection box.
+    /// The detection box.
     public var box: FaceBox
-    /// dlib's HOG detection score (higher is more face-like).
+    /// The detector's score: dlib's HOG score (higher is more face-like), or YuNet's 0-1.
     public var confidence: Double
-    /// The five landmarks in dlib's 5-point order: 0 and 1 the outer and inner corner of the eye
-    /// on the image's right (the subject's left eye), 2 and 3 the outer and inner corner of the
-    /// eye on the image's left, 4 the base of the nose.
+    /// The five landmarks in the model's order (`FaceAnalysis.model`). dlib: 0 and 1 the outer
+    /// and inner corner of the eye on the image's right (the subject's left eye), 2 and 3 the
+    /// outer and inner corner of the eye on the image's left, 4 the base of the nose. YuNet: the
+    /// centre of the eye on the image's left, the centre of the eye on the image's right, the nose
+    /// tip, the mouth corner on the image's left, the one on its right.
     public var landmarks: [FacePoint]
     /// Size, sharpness and brightness.
     public var quality: FaceQuality
@@ -73,11 +75,11 @@ public struct DetectedFace: Sendable, Hashable {
 public struct StageTimings: Sendable, Hashable {
     /// JPEG decoding and orientation.
     public var decode: Duration = .zero
-    /// HOG detection, all upsampling levels tried.
+    /// Detection, every level or input size tried (YuNet's five points come with it).
     public var detect: Duration = .zero
-    /// 5-point landmarks, all faces.
+    /// dlib's 5-point landmarks, all faces (zero for YuNet, whose points come with detection).
     public var landmarks: Duration = .zero
-    /// Chip extraction and embedding, all embedded faces.
+    /// Alignment and embedding, all embedded faces.
     public var embed: Duration = .zero
 
     /// Creates zero timings.
@@ -89,12 +91,15 @@ public struct StageTimings: Sendable, Hashable {
 
 /// What the engine found in one image.
 public struct FaceAnalysis: Sendable {
+    /// The model family that analysed it: it says how to read the landmarks.
+    public var model: FaceModel
     /// Decoded width (after scaling and EXIF orientation).
     public var imageWidth: Int
     /// Decoded height.
     public var imageHeight: Int
-    /// How many 2x pyramid-up steps the detector ran on for the result.
-    public var upsampling: Int
+    /// The detector setting that gave the result: dlib's 2x pyramid-up steps, or YuNet's input
+    /// long side in pixels.
+    public var detectorInput: Int
     /// Faces found, most confident first. Zero or several are reported as such, never resolved.
     public var faces: [DetectedFace]
     /// Faces the detector found beyond the ones analysed (capacity limit).

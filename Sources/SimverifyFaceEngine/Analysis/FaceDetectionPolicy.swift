@@ -6,7 +6,8 @@ public enum ImageKind: String, Sendable, Hashable, CaseIterable {
     case idCard = "id-card"
 }
 
-/// How the HOG detector is run: which upsampling levels, and how many faces are analysed.
+/// How the detector is run: which upsampling levels (dlib) or input sizes (YuNet), and how many
+/// faces are analysed.
 ///
 /// dlib's HOG window is 80x80 pixels, so at level 0 it finds faces of about 80 px and up; each
 /// 2x pyramid-up step halves that and costs ~4x the time (20 ms at 640x480 without, ~100 ms with
@@ -22,19 +23,54 @@ public struct FaceDetectionPolicy: Sendable, Hashable {
     public var fixedUpsampling: Int?
     /// At most this many faces get landmarks and embeddings; the rest are only counted.
     public var maxFaces: Int
+    /// YuNet: the long side of the detector's input for selfies, then for ID cards; a side that
+    /// finds no face is followed by the next larger one of `inputSides(kind:)`.
+    public var selfieInputSide: Int
+    /// YuNet: the first input long side for ID-card images, whose portrait is small.
+    public var idCardInputSide: Int
+    /// YuNet: the largest input long side tried.
+    public var maxInputSide: Int
+    /// YuNet: faces scoring below this (0-1) are not faces.
+    public var minimumDetectionScore: Double
+    /// YuNet: a face to embed that was narrower than this in the detector's input is found again
+    /// in its own region at up to its native size, for five points precise enough to align.
+    public var refineBelowFaceWidth: Int
 
-    /// Level 0 for selfies and large ID images, 1 for small ID images, up to 2; at most 2.5 MP
-    /// upsampled; 4 faces.
+    /// dlib: level 0 for selfies and large ID images, 1 for small ID images, up to 2; at most
+    /// 2.5 MP upsampled. YuNet: a 320-px input for selfies (a counter selfie's face is large),
+    /// 640 for ID cards, up to 960; score 0.6. 4 faces.
     public static let standard = FaceDetectionPolicy(
         maxUpsampling: 2, maxUpsampledPixels: 2_500_000, fixedUpsampling: nil, maxFaces: 4
     )
 
     /// Creates a policy.
-    public init(maxUpsampling: Int, maxUpsampledPixels: Int, fixedUpsampling: Int?, maxFaces: Int) {
+    public init(
+        maxUpsampling: Int, maxUpsampledPixels: Int, fixedUpsampling: Int?, maxFaces: Int, selfieInputSide: Int = 320,
+        idCardInputSide: Int = 640, maxInputSide: Int = 960, minimumDetectionScore: Double = 0.6,
+        refineBelowFaceWidth: Int = 200
+    ) {
         self.maxUpsampling = maxUpsampling
         self.maxUpsampledPixels = maxUpsampledPixels
         self.fixedUpsampling = fixedUpsampling
         self.maxFaces = maxFaces
+        self.selfieInputSide = selfieInputSide
+        self.idCardInputSide = idCardInputSide
+        self.maxInputSide = maxInputSide
+        self.minimumDetectionScore = minimumDetectionScore
+        self.refineBelowFaceWidth = refineBelowFaceWidth
+    }
+
+    /// YuNet: the input long sides to try in order for this kind of image, each double the one
+    /// before, up to `maxInputSide`.
+    public func inputSides(kind: ImageKind) -> [Int] {
+        var side = max(32, kind == .selfie ? self.selfieInputSide : self.idCardInputSide)
+        var sides = [min(side, self.maxInputSide)]
+        while side * 2 <= self.maxInputSide {
+            side *= 2
+            sides.append(side)
+        }
+        if let last = sides.last, last < self.maxInputSide, side < self.maxInputSide { sides.append(self.maxInputSide) }
+        return sides
     }
 
     /// The levels to try in order for an image of this size and kind.

@@ -50,7 +50,7 @@ extension FaceEngine {
             let referenceResult = reference.map { reference in
                 Self.attempt {
                     let image = try decoder.decode(reference, timings: &timings)
-                    return try models.analyze(image, kind: .idCard, policy: policy, embeddings: .largestFace, timings: &timings)
+                    return try models.analyze(image, kind: .idCard, policy: policy, embeddings: .largestFace, tracking: nil, timings: &timings)
                 }
             }
             return SessionAnalysis(frames: results, reference: referenceResult, timings: timings)
@@ -61,10 +61,12 @@ extension FaceEngine {
     static func observation(_ analysis: FaceAnalysis, image: RGBImage, jpeg: ZeroizingBuffer) -> FrameObservation {
         let digest = jpeg.withUnsafeBytes { Array(SHA256.hash(data: $0)) }
         let face = analysis.largestFace.map { face -> FrameObservation.Face in
-            let points = face.landmarks.map { Point2(x: Double($0.x), y: Double($0.y)) }
+            let points = face.landmarks.map { Point2(x: $0.x, y: $0.y) }
+            let keypoints = analysis.model == .dlib ? FaceKeypoints(dlib: points) : FaceKeypoints(yunet: points)
             return FrameObservation.Face(
-                width: face.box.width, landmarks: points, embedding: face.embedding, sharpness: face.quality.sharpness ?? 0,
-                brightness: face.quality.brightness ?? 0, crop: Self.interiorCrop(image, landmarks: points)
+                width: face.box.width, landmarks: points, keypoints: keypoints, embedding: face.embedding,
+                sharpness: face.quality.sharpness ?? 0, brightness: face.quality.brightness ?? 0,
+                crop: keypoints.flatMap { Self.interiorCrop(image, keypoints: $0) }
             )
         }
         return FrameObservation(
@@ -72,14 +74,14 @@ extension FaceEngine {
         )
     }
 
-    /// The face's interior, grey, 96x96: a square centred between the eyes and the nose base,
+    /// The face's interior, grey, 96x96: a square centred between the eyes and the nose,
     /// 1.3 outer-eye-corner distances wide (eyebrows to upper lip, cheek to cheek).
-    static func interiorCrop(_ image: RGBImage, landmarks p: [Point2]) -> FaceCrop? {
-        guard p.count == 5 else { return nil }
-        let eyeX = (p[0].x + p[1].x + p[2].x + p[3].x) / 4, eyeY = (p[0].y + p[1].y + p[2].y + p[3].y) / 4
-        let cx = (eyeX + p[4].x) / 2, cy = (eyeY + p[4].y) / 2
-        let outer = ((p[0].x - p[2].x) * (p[0].x - p[2].x) + (p[0].y - p[2].y) * (p[0].y - p[2].y)).squareRoot()
-        let side = 1.3 * outer
+    static func interiorCrop(_ image: RGBImage, keypoints k: FaceKeypoints) -> FaceCrop? {
+        let eyeX = (k.eyeOnImageLeft.x + k.eyeOnImageRight.x) / 2, eyeY = (k.eyeOnImageLeft.y + k.eyeOnImageRight.y) / 2
+        let cx = (eyeX + k.nose.x) / 2, cy = (eyeY + k.nose.y) / 2
+        let centres = ((k.eyeOnImageRight.x - k.eyeOnImageLeft.x) * (k.eyeOnImageRight.x - k.eyeOnImageLeft.x)
+            + (k.eyeOnImageRight.y - k.eyeOnImageLeft.y) * (k.eyeOnImageRight.y - k.eyeOnImageLeft.y)).squareRoot()
+        let side = 1.3 * k.outerEyeSpan * centres
         guard side >= 8 else { return nil }
         let n = FaceCrop.side
         let scale = side / Double(n)

@@ -1,15 +1,17 @@
 import CSimverifyDlib
+import CSimverifyOpenCV
 import Logging
 import SimverifyCore
 
-/// The face pipeline: JPEG decoding, HOG detection, 5-point landmarks, 128-D embedding.
+/// The face pipeline: JPEG decoding, detection with five points, a 128-D embedding; SFace and
+/// YuNet on OpenCV's dnn by default, dlib's HOG and ResNet when configured.
 ///
-/// Work runs on a pool of worker threads, one dlib model set each, with OpenBLAS at one thread.
+/// Work runs on a pool of worker threads, one model set each, with OpenBLAS and OpenCV at one thread.
 /// Images are decoded into zeroizing buffers and dropped when the call returns.
 public final class FaceEngine: Sendable {
     /// The configuration the engine runs with.
     public let configuration: FaceEngineConfiguration
-    let pool: WorkerPool<FaceModelSet>
+    let pool: WorkerPool<any FaceModelSet>
     private let logger: Logger
 
     /// Verifies the model files against their pins and loads one model set per worker.
@@ -19,25 +21,42 @@ public final class FaceEngine: Sendable {
         guard (1...64).contains(configuration.workers) else {
             throw FaceEngineError(.invalidArgument, "worker count must be 1-64, not \(configuration.workers)")
         }
-        try configuration.models.verify()
-        // dlib calls BLAS from each worker; OpenBLAS's own threads would oversubscribe the cores.
+        try configuration.models.verify(for: configuration.model)
+        // Each worker is one thread: OpenBLAS's or OpenCV's own threads would oversubscribe the cores.
         _ = sv_dlib_set_blas_threads(1)
-        var sets: [FaceModelSet] = []
+        sv_cv_set_threads(1)
+        var sets: [any FaceModelSet] = []
         for _ in 0..<configuration.workers {
-            sets.append(try FaceModelSet(files: configuration.models))
+            sets.append(try Self.loadModels(configuration))
         }
         self.configuration = configuration
         self.pool = WorkerPool(resources: sets, maxQueued: configuration.maxQueuedJobs, name: "simverify-face")
         self.logger = logger
         logger.info(
             "face engine ready",
-            metadata: ["workers": "\(configuration.workers)", "max_queued": "\(configuration.maxQueuedJobs)"]
+            metadata: [
+                "model": "\(configuration.model)", "workers": "\(configuration.workers)",
+                "max_queued": "\(configuration.maxQueuedJobs)",
+            ]
         )
+    }
+
+    private static func loadModels(_ configuration: FaceEngineConfiguration) throws -> any FaceModelSet {
+        switch configuration.model {
+        case .dlib: try DlibModelSet(files: configuration.models)
+        case .sface: try SFaceModelSet(files: configuration.models)
+        }
     }
 
     deinit {
         self.pool.stop(wait: false)
     }
+
+    /// The model family the engine runs.
+    public var model: FaceModel { self.configuration.model }
+
+    /// The model version written into audit records: the family and its files' pinned hashes.
+    public var modelVersion: String { FaceModelFiles.version(of: self.configuration.model) }
 
     /// Number of worker threads.
     public var workerCount: Int { self.pool.workerCount }
@@ -62,7 +81,7 @@ public final class FaceEngine: Sendable {
         return try await self.pool.run { models in
             var timings = StageTimings()
             let image = try decoder.decode(jpeg, timings: &timings)
-            return try models.analyze(image, kind: kind, policy: policy, embeddings: embeddings, timings: &timings)
+            return try models.analyze(image, kind: kind, policy: policy, embeddings: embeddings, tracking: nil, timings: &timings)
         }
     }
 
@@ -95,7 +114,7 @@ public final class FaceEngine: Sendable {
                 Self.attempt {
                     var timings = StageTimings()
                     let image = try decoder.decode(item.jpeg, timings: &timings)
-                    return try models.analyze(image, kind: item.kind, policy: policy, embeddings: item.embeddings, timings: &timings)
+                    return try models.analyze(image, kind: item.kind, policy: policy, embeddings: item.embeddings, tracking: nil, timings: &timings)
                 }
             }
         }
@@ -121,7 +140,7 @@ public final class FaceEngine: Sendable {
         let policy = self.configuration.detection
         return try await self.pool.run { models in
             var timings = StageTimings()
-            return try models.analyze(image, kind: kind, policy: policy, embeddings: embeddings, timings: &timings)
+            return try models.analyze(image, kind: kind, policy: policy, embeddings: embeddings, tracking: nil, timings: &timings)
         }
     }
 
@@ -134,7 +153,7 @@ public final class FaceEngine: Sendable {
     ) async throws -> FaceAnalysis {
         try await self.pool.run { models in
             var timings = StageTimings()
-            return try models.analyze(image, kind: kind, policy: policy, embeddings: embeddings, timings: &timings)
+            return try models.analyze(image, kind: kind, policy: policy, embeddings: embeddings, tracking: nil, timings: &timings)
         }
     }
 

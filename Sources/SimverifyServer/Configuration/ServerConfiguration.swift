@@ -85,6 +85,8 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
 
     /// The face engine's settings.
     public struct EngineSettings: Sendable, Codable, Hashable {
+        /// The face model: "sface" (YuNet + SFace, the default) or "dlib". The policy must name the same.
+        public var model: FaceModel = .sface
         /// Worker threads; nil means the number of cores.
         public var workers: Int?
         /// Face jobs that may wait; more get RESOURCE_EXHAUSTED at once.

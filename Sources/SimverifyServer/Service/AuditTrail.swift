@@ -32,9 +32,6 @@ public struct AuditTrail: Sendable {
         )
     }
 
-    /// The face models' version, written into every record.
-    public static let modelVersion = "dlib-19.24/hog+sp5+resnet-v1"
-
     /// SHA-256 of an image's bytes.
     static func digest(_ bytes: ZeroizingBuffer, kind: AuditRecord.ImageKind) -> AuditRecord.ImageDigest {
         AuditRecord.ImageDigest(kind: kind, sha256: bytes.withUnsafeBytes { Array(SHA256.hash(data: $0)) })

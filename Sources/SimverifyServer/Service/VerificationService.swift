@@ -60,6 +60,7 @@ public final class VerificationService: Sendable {
         engine: FaceEngine, policy: MatchPolicy, audit: AuditTrail, sessions: SessionStore, limits: CallLimits, logger: Logger,
         extraLivenessChecks: [any LivenessCheck] = []
     ) {
+        precondition(policy.model == engine.model, "the policy's model must be the engine's (checked at configuration)")
         self.sessions = sessions
         self.livenessChecks = [LivenessChecker(policy: policy.liveness, minimumFaceWidth: policy.minimumSelfieFaceWidth)] + extraLivenessChecks
         self.engine = engine
@@ -182,7 +183,7 @@ public final class VerificationService: Sendable {
         let record = AuditRecord(
             time: UInt64(Date().timeIntervalSince1970), event: .verify, tenant: caller.tenant, terminal: caller.terminal ?? "",
             role: caller.role, decision: outcome.decision, reasons: outcome.reasons, distance: outcome.distance,
-            policyVersion: self.policy.version, modelVersion: AuditTrail.modelVersion, images: digests,
+            policyVersion: self.policy.version, modelVersion: self.engine.modelVersion, images: digests,
             identifiers: try self.audit.identifiers(of: inputs.subject),
             detail: session.map { "session:\($0.claims.reference):attempt:\($0.attempt)" } ?? ""
         )
@@ -214,9 +215,14 @@ public final class VerificationService: Sendable {
     /// Opens a sealed ID-card template for the caller's tenant.
     func openTemplate(_ sealed: [UInt8], caller: CallerIdentity) throws -> FaceEmbedding {
         do {
-            return try self.audit.templates.open(sealed, tenant: caller.tenant)
+            return try self.audit.templates.open(sealed, tenant: caller.tenant, model: self.engine.model)
         } catch .expired {
             throw RPCStatus(.failedPrecondition, "the sealed template has expired: extract a new one", reason: "template_expired")
+        } catch .otherModel {
+            throw RPCStatus(
+                .failedPrecondition, "the sealed template was made by another face model: extract a new one",
+                reason: "template_other_model"
+            )
         } catch {
             throw RPCStatus(.invalidArgument, "the sealed template is not valid for this caller", reason: "template_invalid")
         }
@@ -252,7 +258,7 @@ public final class VerificationService: Sendable {
         let problems = self.policy.captureProblems(idCard: sample)
         var record = AuditRecord(
             time: UInt64(Date().timeIntervalSince1970), event: .extractTemplate, tenant: caller.tenant, terminal: caller.terminal ?? "",
-            role: caller.role, reasons: problems, policyVersion: self.policy.version, modelVersion: AuditTrail.modelVersion,
+            role: caller.role, reasons: problems, policyVersion: self.policy.version, modelVersion: self.engine.modelVersion,
             images: [AuditTrail.digest(image, kind: .idCard)]
         )
         guard problems.isEmpty, let embedding = sample.embedding else {

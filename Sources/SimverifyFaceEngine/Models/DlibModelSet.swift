@@ -1,11 +1,30 @@
 import CSimverifyDlib
+import SimverifyCore
+
+/// One worker's loaded models: detection, five points and an embedding for every face of an image.
+///
+/// Detectors and networks keep internal state, so a set is used by one thread at a time; the
+/// worker pool gives each worker its own.
+protocol FaceModelSet: AnyObject {
+    /// The model family, stamped on every embedding and analysis.
+    var model: FaceModel { get }
+
+    /// Detection, five points and embeddings on decoded pixels. Runs on a worker thread.
+    /// - Parameter tracking: Where the face was in the previous frame of a burst: searched first.
+    func analyze(
+        _ image: RGBImage,
+        kind: ImageKind,
+        policy: FaceDetectionPolicy,
+        embeddings: EmbeddingSelection,
+        tracking: Tracking?,
+        timings: inout StageTimings
+    ) throws -> FaceAnalysis
+}
 
 /// One loaded set of dlib models (~57 MB): detector, 5-point landmarks, embedding network.
-///
-/// dlib's detector and network keep internal state, so a set is used by one thread at a time;
-/// the worker pool gives each worker its own.
-final class FaceModelSet {
+final class DlibModelSet: FaceModelSet {
     let handle: OpaquePointer
+    let model = FaceModel.dlib
 
     /// Loads the models. Call `FaceModelFiles.verify()` first: this only deserialises.
     init(files: FaceModelFiles) throws {

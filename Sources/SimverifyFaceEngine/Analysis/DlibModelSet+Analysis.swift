@@ -17,14 +17,14 @@ struct Tracking {
     var faceWidth: Int
 }
 
-extension FaceModelSet {
-    /// Runs detection, landmarks and embedding on decoded pixels. Runs on a worker thread.
+extension DlibModelSet {
+    /// Runs HOG detection, 5-point landmarks and the ResNet embedding. Runs on a worker thread.
     func analyze(
         _ image: RGBImage,
         kind: ImageKind,
         policy: FaceDetectionPolicy,
         embeddings: EmbeddingSelection,
-        tracking: Tracking? = nil,
+        tracking: Tracking?,
         timings: inout StageTimings
     ) throws -> FaceAnalysis {
         let clock = ContinuousClock()
@@ -89,7 +89,7 @@ extension FaceModelSet {
                 faces.append(
                     DetectedFace(
                         box: faceBox, confidence: box.confidence,
-                        landmarks: points.map { FacePoint(x: Int($0.x), y: Int($0.y)) },
+                        landmarks: points.map { FacePoint(x: Double($0.x), y: Double($0.y)) },
                         quality: FaceQuality(widthPixels: faceBox.width, heightPixels: faceBox.height),
                         embedding: nil
                     )
@@ -106,12 +106,12 @@ extension FaceModelSet {
                 default: break
                 }
                 var raw = boxes[index]
-                var points = faces[index].landmarks.map { sv_dlib_point(x: Int32($0.x), y: Int32($0.y)) }
+                var points = faces[index].landmarks.map { sv_dlib_point(x: Int32($0.x.rounded()), y: Int32($0.y.rounded())) }
                 var values = [Float](repeating: 0, count: FaceEmbedding.dimension)
                 var quality = sv_dlib_chip_quality()
                 let status = sv_dlib_embed(self.handle, &view, &raw, &points, &values, &quality)
                 guard status == SV_DLIB_OK else { throw FaceEngineError.from(status) }
-                guard let embedding = try? FaceEmbedding(values) else {
+                guard let embedding = try? FaceEmbedding(values, model: .dlib) else {
                     throw FaceEngineError(.internalError, "the embedding network produced a non-finite value")
                 }
                 faces[index].embedding = embedding
@@ -121,7 +121,7 @@ extension FaceModelSet {
             timings.embed += clock.now - embedStart
 
             return FaceAnalysis(
-                imageWidth: image.width, imageHeight: image.height, upsampling: level, faces: faces,
+                model: .dlib, imageWidth: image.width, imageHeight: image.height, detectorInput: level, faces: faces,
                 facesNotAnalysed: Int(found) - analysed, timings: timings
             )
         }

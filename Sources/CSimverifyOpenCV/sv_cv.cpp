@@ -1,0 +1,249 @@
+// The only file that includes OpenCV. YuNet runs through cv::dnn::Net with its outputs decoded
+// here (OpenCV 4.6's FaceDetectorYN predates YuNet 2023mar's outputs); SFace through
+// cv::FaceRecognizerSF (alignCrop and feature exist in 4.6).
+#include "sv_cv.h"
+
+#include <opencv2/core.hpp>
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/objdetect/face.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <new>
+#include <string>
+#include <vector>
+
+struct sv_cv_models {
+    cv::dnn::Net detector;
+    cv::Ptr<cv::FaceRecognizerSF> recognizer;
+};
+
+namespace {
+
+const std::vector<std::string> output_names = {"cls_8",  "cls_16",  "cls_32",  "obj_8", "obj_16", "obj_32",
+                                               "bbox_8", "bbox_16", "bbox_32", "kps_8", "kps_16", "kps_32"};
+const int strides[3] = {8, 16, 32};
+
+bool valid(const sv_cv_image *image) {
+    return image != nullptr && image->pixels != nullptr && image->width > 0 && image->height > 0 &&
+           image->stride >= image->width * 3;
+}
+
+// A header over the caller's pixels: no copy.
+cv::Mat view_of(const sv_cv_image *image) {
+    return cv::Mat(image->height, image->width, CV_8UC3, const_cast<uint8_t *>(image->pixels),
+                   static_cast<size_t>(image->stride));
+}
+
+// Overwrites a buffer that held pixels (or values computed from them) before it is released.
+void zero(cv::Mat &m) {
+    if (m.data == nullptr) return;
+    if (m.isContinuous()) {
+        std::memset(m.data, 0, m.total() * m.elemSize());
+    } else {
+        m.setTo(cv::Scalar::all(0));
+    }
+}
+
+struct zeroing {
+    std::vector<cv::Mat *> mats;
+    ~zeroing() {
+        for (auto *m : mats) zero(*m);
+    }
+};
+
+template <typename F> sv_cv_status guarded(F &&body) {
+    try {
+        return body();
+    } catch (const std::bad_alloc &) {
+        return SV_CV_ERR_MEMORY;
+    } catch (...) {
+        return SV_CV_ERR_INTERNAL;
+    }
+}
+
+void copy_message(char *message, int32_t capacity, const std::string &text) {
+    if (message == nullptr || capacity <= 0) return;
+    size_t n = std::min(text.size(), static_cast<size_t>(capacity - 1));
+    std::memcpy(message, text.data(), n);
+    message[n] = '\0';
+}
+
+cv::Mat face_row(const sv_cv_face *face) {
+    cv::Mat row(1, 15, CV_32F);
+    float *v = row.ptr<float>(0);
+    v[0] = face->x;
+    v[1] = face->y;
+    v[2] = face->width;
+    v[3] = face->height;
+    for (int i = 0; i < 2 * SV_CV_POINTS; i++) v[4 + i] = face->points[i];
+    v[14] = face->score;
+    return row;
+}
+
+}  // namespace
+
+extern "C" sv_cv_status sv_cv_models_load(const char *detector_path, const char *recognizer_path, sv_cv_models **out,
+                                          char *message, int32_t message_capacity) {
+    if (out == nullptr) return SV_CV_ERR_ARGUMENT;
+    *out = nullptr;
+    if (detector_path == nullptr || recognizer_path == nullptr) return SV_CV_ERR_ARGUMENT;
+    std::string current = detector_path;
+    try {
+        auto models = new sv_cv_models();
+        try {
+            models->detector = cv::dnn::readNetFromONNX(detector_path);
+            std::vector<std::string> names = models->detector.getUnconnectedOutLayersNames();
+            for (const auto &name : output_names)
+                if (std::find(names.begin(), names.end(), name) == names.end())
+                    throw std::runtime_error("not a YuNet 2023mar model (no output " + name + ")");
+            current = recognizer_path;
+            models->recognizer = cv::FaceRecognizerSF::create(recognizer_path, "");
+            if (models->recognizer.empty()) throw std::runtime_error("not an SFace model");
+        } catch (...) {
+            delete models;
+            throw;
+        }
+        *out = models;
+        return SV_CV_OK;
+    } catch (const std::bad_alloc &) {
+        return SV_CV_ERR_MEMORY;
+    } catch (const cv::Exception &) {
+        // OpenCV's own text can be long and names source files; the path is what an operator needs.
+        copy_message(message, message_capacity, current + ": OpenCV could not load this ONNX model");
+        return SV_CV_ERR_MODEL;
+    } catch (const std::exception &e) {
+        copy_message(message, message_capacity, current + ": " + e.what());
+        return SV_CV_ERR_MODEL;
+    } catch (...) {
+        copy_message(message, message_capacity, current + ": unreadable model");
+        return SV_CV_ERR_MODEL;
+    }
+}
+
+extern "C" void sv_cv_models_free(sv_cv_models *models) { delete models; }
+
+extern "C" sv_cv_status sv_cv_detect(sv_cv_models *models, const sv_cv_image *image, int32_t input_width,
+                                     int32_t input_height, float score_threshold, float nms_threshold,
+                                     sv_cv_face *faces, int32_t capacity, int32_t *count) {
+    if (models == nullptr || !valid(image) || count == nullptr || (capacity > 0 && faces == nullptr) ||
+        input_width < 16 || input_height < 16 || input_width > SV_CV_MAX_INPUT || input_height > SV_CV_MAX_INPUT ||
+        !(score_threshold >= 0 && score_threshold <= 1) || !(nms_threshold >= 0 && nms_threshold <= 1))
+        return SV_CV_ERR_ARGUMENT;
+    return guarded([&] {
+        const int pad_w = ((input_width - 1) / 32 + 1) * 32, pad_h = ((input_height - 1) / 32 + 1) * 32;
+        cv::Mat padded, blob;
+        std::vector<cv::Mat> outputs;
+        zeroing guard;
+        guard.mats = {&padded, &blob};
+        padded = cv::Mat::zeros(pad_h, pad_w, CV_8UC3);
+        cv::Mat roi = padded(cv::Rect(0, 0, input_width, input_height));
+        cv::resize(view_of(image), roi, cv::Size(input_width, input_height), 0, 0, cv::INTER_LINEAR);
+        // The network was trained on BGR; the image is RGB.
+        blob = cv::dnn::blobFromImage(padded, 1.0, cv::Size(), cv::Scalar(), true, false);
+        models->detector.setInput(blob);
+        models->detector.forward(outputs, output_names);
+        for (auto &o : outputs) guard.mats.push_back(&o);
+
+        std::vector<cv::Rect2d> boxes;
+        std::vector<float> scores;
+        std::vector<sv_cv_face> found;
+        const double sx = static_cast<double>(image->width) / input_width;
+        const double sy = static_cast<double>(image->height) / input_height;
+        for (int level = 0; level < 3; level++) {
+            const int stride = strides[level], cols = pad_w / stride, rows = pad_h / stride;
+            const cv::Mat &cls = outputs[level], &obj = outputs[3 + level], &bbox = outputs[6 + level],
+                          &kps = outputs[9 + level];
+            if (cls.total() != static_cast<size_t>(rows * cols) || bbox.total() != static_cast<size_t>(rows * cols * 4) ||
+                kps.total() != static_cast<size_t>(rows * cols * 10) || obj.total() != cls.total())
+                return SV_CV_ERR_MODEL;
+            const float *c = cls.ptr<float>(), *o = obj.ptr<float>(), *b = bbox.ptr<float>(), *k = kps.ptr<float>();
+            for (int r = 0; r < rows; r++) {
+                for (int col = 0; col < cols; col++) {
+                    const int i = r * cols + col;
+                    const float score = std::sqrt(std::min(std::max(c[i], 0.f), 1.f) * std::min(std::max(o[i], 0.f), 1.f));
+                    if (!(score >= score_threshold)) continue;
+                    const float cx = (col + b[i * 4 + 0]) * stride, cy = (r + b[i * 4 + 1]) * stride;
+                    const float w = std::exp(b[i * 4 + 2]) * stride, h = std::exp(b[i * 4 + 3]) * stride;
+                    sv_cv_face face;
+                    face.x = cx - w / 2;
+                    face.y = cy - h / 2;
+                    face.width = w;
+                    face.height = h;
+                    for (int p = 0; p < SV_CV_POINTS; p++) {
+                        face.points[2 * p] = (k[i * 10 + 2 * p] + col) * stride;
+                        face.points[2 * p + 1] = (k[i * 10 + 2 * p + 1] + r) * stride;
+                    }
+                    face.score = score;
+                    if (!std::isfinite(face.x) || !std::isfinite(face.y) || !std::isfinite(w) || !std::isfinite(h))
+                        continue;
+                    found.push_back(face);
+                    boxes.emplace_back(face.x, face.y, w, h);
+                    scores.push_back(score);
+                }
+            }
+        }
+        std::vector<int> keep;
+        cv::dnn::NMSBoxes(boxes, scores, score_threshold, nms_threshold, keep);
+        *count = static_cast<int32_t>(keep.size());
+        for (int32_t i = 0; i < capacity && i < static_cast<int32_t>(keep.size()); i++) {
+            sv_cv_face f = found[keep[i]];
+            f.x *= sx;
+            f.width *= sx;
+            f.y *= sy;
+            f.height *= sy;
+            for (int p = 0; p < SV_CV_POINTS; p++) {
+                f.points[2 * p] *= sx;
+                f.points[2 * p + 1] *= sy;
+            }
+            faces[i] = f;
+        }
+        return SV_CV_OK;
+    });
+}
+
+extern "C" sv_cv_status sv_cv_feature(sv_cv_models *models, const sv_cv_image *image, const sv_cv_face *face,
+                                      float *feature, sv_cv_chip_quality *quality) {
+    if (models == nullptr || !valid(image) || face == nullptr || feature == nullptr) return SV_CV_ERR_ARGUMENT;
+    for (int i = 0; i < 2 * SV_CV_POINTS; i++)
+        if (!std::isfinite(face->points[i])) return SV_CV_ERR_ARGUMENT;
+    return guarded([&] {
+        cv::Mat aligned, bgr, values;
+        zeroing guard;
+        guard.mats = {&aligned, &bgr, &values};
+        models->recognizer->alignCrop(view_of(image), face_row(face), aligned);
+        // FaceRecognizerSF::feature swaps to RGB itself, so it wants BGR.
+        cv::cvtColor(aligned, bgr, cv::COLOR_RGB2BGR);
+        models->recognizer->feature(bgr, values);
+        if (values.total() != SV_CV_FEATURE_DIM || values.type() != CV_32F) return SV_CV_ERR_MODEL;
+        const float *v = values.ptr<float>();
+        for (int i = 0; i < SV_CV_FEATURE_DIM; i++) feature[i] = v[i];
+        if (quality != nullptr) {
+            // Grey levels of the chip's central half: eyes, nose and mouth.
+            const int lo = SV_CV_CHIP_SIZE / 4, hi = SV_CV_CHIP_SIZE - SV_CV_CHIP_SIZE / 4;
+            auto grey = [&](int r, int c) {
+                const cv::Vec3b &p = aligned.at<cv::Vec3b>(r, c);
+                return 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+            };
+            double sum = 0, lap_sum = 0, lap_sq = 0;
+            long n = 0;
+            for (int r = lo; r < hi; r++)
+                for (int c = lo; c < hi; c++) {
+                    const double g = grey(r, c);
+                    const double lap = grey(r - 1, c) + grey(r + 1, c) + grey(r, c - 1) + grey(r, c + 1) - 4 * g;
+                    sum += g;
+                    lap_sum += lap;
+                    lap_sq += lap * lap;
+                    n++;
+                }
+            const double mean_lap = lap_sum / n;
+            quality->brightness = static_cast<float>(sum / n);
+            quality->sharpness = static_cast<float>(lap_sq / n - mean_lap * mean_lap);
+        }
+        return SV_CV_OK;
+    });
+}
+
+extern "C" void sv_cv_set_threads(int32_t threads) { cv::setNumThreads(std::max(1, static_cast<int>(threads))); }

@@ -1,0 +1,207 @@
+import CSimverifyOpenCV
+import SimverifyCore
+
+/// One loaded YuNet + SFace pair on OpenCV's dnn (~40 MB): a worker's own, because an OpenCV
+/// network keeps its activations between calls.
+final class SFaceModelSet: FaceModelSet {
+    let handle: OpaquePointer
+    let model = FaceModel.sface
+
+    /// Loads the folded float32 ONNX files. Call `FaceModelFiles.verify(for: .sface)` first.
+    init(files: FaceModelFiles) throws {
+        var handle: OpaquePointer?
+        var message = [CChar](repeating: 0, count: 512)
+        let status = sv_cv_models_load(
+            files.path(of: FaceModelFiles.yunet), files.path(of: FaceModelFiles.sface), &handle, &message, Int32(message.count)
+        )
+        guard status == SV_CV_OK, let handle else {
+            let text = String(decoding: message.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw FaceEngineError(.modelUnreadable, text.isEmpty ? "the YuNet and SFace models could not be loaded" : text)
+        }
+        self.handle = handle
+    }
+
+    deinit {
+        sv_cv_models_free(self.handle)
+    }
+
+    /// Runs YuNet, then SFace on the faces `embeddings` selects. Runs on a worker thread.
+    func analyze(
+        _ image: RGBImage,
+        kind: ImageKind,
+        policy: FaceDetectionPolicy,
+        embeddings: EmbeddingSelection,
+        tracking: Tracking?,
+        timings: inout StageTimings
+    ) throws -> FaceAnalysis {
+        let clock = ContinuousClock()
+        return try image.pixels.withUnsafeBytes { pixels in
+            var view = sv_cv_image(
+                pixels: pixels.baseAddress!.assumingMemoryBound(to: UInt8.self), width: Int32(image.width),
+                height: Int32(image.height), stride: Int32(image.stride)
+            )
+            let capacity = max(1, policy.maxFaces)
+            var found = [sv_cv_face](repeating: sv_cv_face(), count: capacity)
+            var count: Int32 = 0
+            var usedSide = 0
+            func detect(_ detectView: inout sv_cv_image, sides: [Int], offset: (x: Float, y: Float) = (0, 0)) throws {
+                for side in sides {
+                    usedSide = side
+                    let (w, h) = SFaceModelSet.inputSize(width: Int(detectView.width), height: Int(detectView.height), longSide: side)
+                    let status = sv_cv_detect(
+                        self.handle, &detectView, Int32(w), Int32(h), Float(policy.minimumDetectionScore), 0.3, &found,
+                        Int32(capacity), &count
+                    )
+                    guard status == SV_CV_OK else { throw FaceEngineError.from(status) }
+                    if count > 0 { break }
+                }
+                for i in 0..<Int(min(count, Int32(capacity))) {
+                    found[i].x += offset.x
+                    found[i].y += offset.y
+                    withUnsafeMutableBytes(of: &found[i].points) { raw in
+                        let p = raw.bindMemory(to: Float.self)
+                        for j in 0..<Int(SV_CV_POINTS) {
+                            p[2 * j] += offset.x
+                            p[2 * j + 1] += offset.y
+                        }
+                    }
+                }
+            }
+            let detectStart = clock.now
+            let wholeSides = policy.inputSides(kind: kind)
+            let left = max(0, tracking?.region.left ?? 0), top = max(0, tracking?.region.top ?? 0)
+            let right = min(image.width - 1, tracking?.region.right ?? 0), bottom = min(image.height - 1, tracking?.region.bottom ?? 0)
+            if tracking != nil, right - left >= 40, bottom - top >= 40 {
+                var regionView = sv_cv_image(
+                    pixels: view.pixels + top * image.stride + left * 3, width: Int32(right - left + 1),
+                    height: Int32(bottom - top + 1), stride: Int32(image.stride)
+                )
+                // The region is about 1.7 face widths: a face of ~100 px in the input is plenty.
+                try detect(&regionView, sides: [min(320, max(right - left + 1, bottom - top + 1))], offset: (Float(left), Float(top)))
+                let cut = found.prefix(Int(min(count, Int32(capacity)))).contains { face in
+                    (left > 0 && Int(face.x) <= left + 2) || (top > 0 && Int(face.y) <= top + 2)
+                        || (right < image.width - 1 && Int(face.x + face.width) >= right - 2)
+                        || (bottom < image.height - 1 && Int(face.y + face.height) >= bottom - 2)
+                }
+                if count == 0 || cut { try detect(&view, sides: wholeSides) }
+            } else {
+                try detect(&view, sides: wholeSides)
+            }
+            timings.detect += clock.now - detectStart
+
+            let analysed = Int(min(count, Int32(capacity)))
+            let largestFound = found.prefix(analysed).indices.max(by: { found[$0].width * found[$0].height < found[$1].width * found[$1].height })
+            // Five points from a small input are too coarse for SFace's alignment (EER 7.4 % with a
+            // 320-px input against 4.2 % at 640 on faces-ea): a face to embed that was small in
+            // the detector's input is found again in its own region, at up to its native size.
+            let refineStart = clock.now
+            for index in found.prefix(analysed).indices {
+                switch embeddings {
+                case .none: continue
+                case .largestFace where index != largestFound: continue
+                default: break
+                }
+                let scale = Double(usedSide) / Double(max(image.width, image.height))
+                guard Double(found[index].width) * scale < Double(policy.refineBelowFaceWidth) else { continue }
+                if let refined = try self.refine(found[index], in: view, policy: policy) { found[index] = refined }
+            }
+            timings.detect += clock.now - refineStart
+            var faces: [DetectedFace] = found.prefix(analysed).map { face in
+                let box = FaceBox(
+                    left: Int(face.x.rounded()), top: Int(face.y.rounded()),
+                    right: Int((face.x + face.width).rounded()) - 1, bottom: Int((face.y + face.height).rounded()) - 1
+                )
+                let points = withUnsafeBytes(of: face.points) { raw in
+                    let p = raw.bindMemory(to: Float.self)
+                    return (0..<Int(SV_CV_POINTS)).map { FacePoint(x: Double(p[2 * $0]), y: Double(p[2 * $0 + 1])) }
+                }
+                return DetectedFace(
+                    box: box, confidence: Double(face.score), landmarks: points,
+                    quality: FaceQuality(widthPixels: box.width, heightPixels: box.height), embedding: nil
+                )
+            }
+            let largest = faces.indices.max(by: { faces[$0].box.area < faces[$1].box.area })
+            let embedStart = clock.now
+            for index in faces.indices {
+                switch embeddings {
+                case .none: continue
+                case .largestFace where index != largest: continue
+                default: break
+                }
+                var face = found[index]
+                var values = [Float](repeating: 0, count: FaceEmbedding.dimension)
+                var quality = sv_cv_chip_quality()
+                let status = sv_cv_feature(self.handle, &view, &face, &values, &quality)
+                guard status == SV_CV_OK else { throw FaceEngineError.from(status) }
+                guard let embedding = try? FaceEmbedding(values, model: .sface) else {
+                    throw FaceEngineError(.internalError, "the embedding network produced an unusable feature")
+                }
+                faces[index].embedding = embedding
+                faces[index].quality.sharpness = Double(quality.sharpness)
+                faces[index].quality.brightness = Double(quality.brightness)
+            }
+            timings.embed += clock.now - embedStart
+            return FaceAnalysis(
+                model: .sface, imageWidth: image.width, imageHeight: image.height, detectorInput: usedSide, faces: faces,
+                facesNotAnalysed: Int(count) - analysed, timings: timings
+            )
+        }
+    }
+
+    /// The face found again in a region around it (the box grown by 30 % on each side), the
+    /// region fed at its own size up to `maxInputSide`; nil when the detector does not find it there.
+    private func refine(_ face: sv_cv_face, in view: sv_cv_image, policy: FaceDetectionPolicy) throws -> sv_cv_face? {
+        let grow = 0.3
+        let left = max(0, Int((Double(face.x) - grow * Double(face.width)).rounded(.down)))
+        let top = max(0, Int((Double(face.y) - grow * Double(face.height)).rounded(.down)))
+        let right = min(Int(view.width) - 1, Int((Double(face.x + face.width) + grow * Double(face.width)).rounded(.up)))
+        let bottom = min(Int(view.height) - 1, Int((Double(face.y + face.height) + grow * Double(face.height)).rounded(.up)))
+        guard right - left >= 32, bottom - top >= 32 else { return nil }
+        var region = sv_cv_image(
+            pixels: view.pixels + top * Int(view.stride) + left * 3, width: Int32(right - left + 1), height: Int32(bottom - top + 1),
+            stride: view.stride
+        )
+        let (w, h) = Self.inputSize(width: right - left + 1, height: bottom - top + 1, longSide: min(policy.maxInputSide, max(right - left + 1, bottom - top + 1)))
+        var candidates = [sv_cv_face](repeating: sv_cv_face(), count: 4)
+        var count: Int32 = 0
+        let status = sv_cv_detect(self.handle, &region, Int32(w), Int32(h), Float(policy.minimumDetectionScore), 0.3, &candidates, 4, &count)
+        guard status == SV_CV_OK else { throw FaceEngineError.from(status) }
+        // The candidate whose centre is nearest the face's: a neighbour's face may reach into the region.
+        let cx = face.x + face.width / 2 - Float(left), cy = face.y + face.height / 2 - Float(top)
+        guard var best = candidates.prefix(Int(min(count, 4))).min(by: { a, b in
+            let da = (a.x + a.width / 2 - cx) * (a.x + a.width / 2 - cx) + (a.y + a.height / 2 - cy) * (a.y + a.height / 2 - cy)
+            let db = (b.x + b.width / 2 - cx) * (b.x + b.width / 2 - cx) + (b.y + b.height / 2 - cy) * (b.y + b.height / 2 - cy)
+            return da < db
+        }) else { return nil }
+        guard abs(best.x + best.width / 2 - cx) < face.width / 2, abs(best.y + best.height / 2 - cy) < face.height / 2 else { return nil }
+        best.x += Float(left)
+        best.y += Float(top)
+        withUnsafeMutableBytes(of: &best.points) { raw in
+            let p = raw.bindMemory(to: Float.self)
+            for j in 0..<Int(SV_CV_POINTS) {
+                p[2 * j] += Float(left)
+                p[2 * j + 1] += Float(top)
+            }
+        }
+        return best
+    }
+
+    /// The detector input for an image: its long side scaled to `longSide` (never above
+    /// SV_CV_MAX_INPUT), the aspect ratio kept.
+    static func inputSize(width: Int, height: Int, longSide: Int) -> (Int, Int) {
+        let side = min(longSide, Int(SV_CV_MAX_INPUT))
+        let scale = Double(side) / Double(max(width, height))
+        return (max(16, Int((Double(width) * scale).rounded())), max(16, Int((Double(height) * scale).rounded())))
+    }
+}
+
+extension FaceEngineError {
+    static func from(_ status: sv_cv_status) -> FaceEngineError {
+        switch status {
+        case SV_CV_ERR_ARGUMENT: FaceEngineError(.invalidArgument, "invalid argument to the face engine")
+        case SV_CV_ERR_MEMORY: FaceEngineError(.internalError, "the face engine ran out of memory")
+        case SV_CV_ERR_MODEL: FaceEngineError(.modelUnreadable, "the face model gave outputs of an unexpected shape")
+        default: FaceEngineError(.internalError, "the face engine failed")
+        }
+    }
+}
