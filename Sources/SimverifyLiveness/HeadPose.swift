@@ -26,6 +26,11 @@ public struct HeadPose: Sendable, Hashable {
     /// 0 and about 60 degrees (aws_wall_pose 001 and 003).
     public static let noseDepth = 0.28
 
+    /// Pitch from the nose's place between the eyes and the mouth, scaled so that a nod moves it
+    /// about as far as dlib's pitch moves: on aws_wall_pose, YuNet's ratio goes 0.54 (frontal),
+    /// 0.46 (looking up, 006), 0.66 (looking down, 009); x3 makes those changes -0.23 and +0.36.
+    public static let mouthPitchScale = 3.0
+
     /// Creates a pose.
     public init(yaw: Double, pitch: Double, roll: Double, eyeDistance: Double) {
         self.yaw = yaw
@@ -57,6 +62,19 @@ public struct HeadPose: Sendable, Hashable {
         let ny = keypoints.nose.y - (left.y + right.y) / 2
         let yaw = (nx * ex + ny * ey) / distance * unit
         let foreshortening = (1 + (yaw / Self.noseDepth) * (yaw / Self.noseDepth)).squareRoot()
+        if let mouth = keypoints.mouth {
+            // Where the nose sits between the eye line and the mouth: smaller when the head tilts
+            // back, larger when it bows, and the same under yaw and scale (both lengths shrink
+            // alike). YuNet's nose tip hardly moves against the eyes alone when the head nods.
+            let mx = mouth.x - (left.x + right.x) / 2, my = mouth.y - (left.y + right.y) / 2
+            let mouthDrop = -mx * ey + my * ex
+            guard mouthDrop > 0 else { return nil }
+            self.init(
+                yaw: yaw, pitch: Self.mouthPitchScale * (-nx * ey + ny * ex) / mouthDrop, roll: atan2(dy, dx),
+                eyeDistance: distance * foreshortening
+            )
+            return
+        }
         self.init(
             yaw: yaw, pitch: (-nx * ey + ny * ex) / distance / foreshortening, roll: atan2(dy, dx),
             eyeDistance: distance * foreshortening
@@ -77,18 +95,22 @@ public struct FaceKeypoints: Sendable, Hashable {
     public var noseDepth: Double
     /// The distance between the outer eye corners, in eye-centre distances (for the face crop).
     public var outerEyeSpan: Double
+    /// The middle of the mouth, where the model gives it: pitch is then read against it.
+    public var mouth: Point2?
 
-    /// YuNet's nose tip stands this far in front of its eye centres, in eye distances: fitted like
-    /// `HeadPose.noseDepth`, on aws_wall_pose 001 and 003 (0 and about 60 degrees).
-    public static let yunetNoseDepth = 0.47
+    /// YuNet's nose tip, seen against its eye centres, moves like dlib's nose base: 0.41 eye distances
+    /// between aws_wall_pose 001 and 003 (0 and about 60 degrees) against dlib's 0.42, so its depth is
+    /// 0.28 x 0.41 / 0.42.
+    public static let yunetNoseDepth = 0.27
 
     /// Creates keypoints.
-    public init(eyeOnImageRight: Point2, eyeOnImageLeft: Point2, nose: Point2, noseDepth: Double, outerEyeSpan: Double) {
+    public init(eyeOnImageRight: Point2, eyeOnImageLeft: Point2, nose: Point2, noseDepth: Double, outerEyeSpan: Double, mouth: Point2? = nil) {
         self.eyeOnImageRight = eyeOnImageRight
         self.eyeOnImageLeft = eyeOnImageLeft
         self.nose = nose
         self.noseDepth = noseDepth
         self.outerEyeSpan = outerEyeSpan
+        self.mouth = mouth
     }
 
     /// From dlib's five points (eye corners 0-1 on the image's right, 2-3 on its left, 4 nose base).
@@ -107,7 +129,10 @@ public struct FaceKeypoints: Sendable, Hashable {
     /// From YuNet's five points (eye on the image's left, eye on its right, nose tip, mouth corners).
     public init?(yunet p: [Point2]) {
         guard p.count == 5 else { return nil }
-        // An outer-corner span of about 1.45 eye-centre distances (dlib's points on the fixtures).
-        self.init(eyeOnImageRight: p[1], eyeOnImageLeft: p[0], nose: p[2], noseDepth: Self.yunetNoseDepth, outerEyeSpan: 1.45)
+        // An outer-corner span of 1.39 eye-centre distances (dlib's points on aws_wall_pose 001 and obama.jpg).
+        self.init(
+            eyeOnImageRight: p[1], eyeOnImageLeft: p[0], nose: p[2], noseDepth: Self.yunetNoseDepth, outerEyeSpan: 1.39,
+            mouth: Point2(x: (p[3].x + p[4].x) / 2, y: (p[3].y + p[4].y) / 2)
+        )
     }
 }

@@ -66,10 +66,17 @@ struct EvalLivenessCommand: AsyncParsableCommand {
             let sequences = try LivenessSequence.load(root: folder)
             guard !sequences.isEmpty else { throw ValidationError("\(folder) holds no sequence (folders with sequence.json)") }
             let faceEngine = try engine.makeEngine()
-            let policy = MatchPolicy.standard
+            let policy = MatchPolicy.standard(for: engine.model)
             let checker = LivenessChecker(policy: policy.liveness, minimumFaceWidth: policy.minimumSelfieFaceWidth)
             var tally: [String: (total: Int, accepted: Int, capture: Int)] = [:]
+            var notDrawn = 0
             for (name, path, sequence) in sequences {
+                // A burst performing a step the policy never asks for answers no challenge it could draw.
+                guard sequence.challenge.allSatisfy(policy.liveness.allowedSteps.contains) else {
+                    notDrawn += 1
+                    if verbose { print("\(name) [\(sequence.kind)] SKIPPED: its challenge has a step the \(engine.model) policy never draws") }
+                    continue
+                }
                 let frames = try sequence.readFrames(at: path, maxBytes: engine.maxFileBytes)
                 let analysis = try await faceEngine.analyze(session: frames, reference: nil)
                 let observations = analysis.frames.map { (try? $0.get()) ?? FrameObservation(faceCount: 0, face: nil, thumbnail: nil, digest: []) }
@@ -94,6 +101,7 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                 }
             }
             await faceEngine.shutdown()
+            print("model \(engine.model), challenge steps drawn from \(policy.liveness.allowedSteps.map(\.rawValue).joined(separator: ", ")); \(notDrawn) bursts skipped whose challenge the policy never draws")
             print(Self.summary(tally, policy: policy.liveness))
         } catch let error as ValidationError {
             throw error

@@ -142,15 +142,16 @@ struct FaceEngineTests {
         }
     }
 
-    @Test func refusesMissingModelsNamingTheFile() throws {
-        var configuration = FaceEngineConfiguration()
+    @Test(arguments: [(FaceModel.dlib, "shape_predictor_5_face_landmarks.dat"), (.sface, "face_detection_yunet_2023mar_float32.onnx")])
+    func refusesMissingModelsNamingTheFile(model: FaceModel, file: String) throws {
+        var configuration = FaceEngineConfiguration(model: model)
         configuration.models = FaceModelFiles(directory: "/nonexistent/simverify-models")
         do {
             _ = try FaceEngine(configuration: configuration, logger: Logger(label: "test"))
             Issue.record("an engine started without models")
         } catch let error as FaceEngineError {
             #expect(error.code == .modelMissing)
-            #expect(error.message.contains("shape_predictor_5_face_landmarks.dat"))
+            #expect(error.message.contains(file))
         }
     }
 }

@@ -13,13 +13,11 @@ import Testing
 /// of the fixture man (aws_wall_pose stills performing a challenge) and generated print attacks.
 @Suite("Liveness end to end", .serialized)
 struct LivenessEndToEndTests {
-    /// Challenges the fixture man's stills perform with margin (identity spread <= 0.5, every
-    /// check passed in `simverify eval-liveness`), with their burst (scripts/make-liveness-sequences.py).
+    /// Challenges of the default (SFace) policy that the fixture man's stills perform, every check
+    /// passed in `simverify eval-liveness`, with their burst (scripts/make-liveness-sequences.py).
     static let performable: [[ChallengeStep]: String] = [
-        [.lookUp, .moveCloser]: "live_look_up_move_closer", [.moveCloser, .lookUp]: "live_move_closer_look_up",
-        [.lookUp, .turnRight]: "live_look_up_turn_right", [.turnRight, .lookUp]: "live_turn_right_look_up",
-        [.turnRight, .moveCloser]: "live_turn_right_move_closer", [.lookUp, .turnLeft]: "live_mirrored_look_up_turn_left",
-        [.turnLeft, .lookUp]: "live_mirrored_turn_left_look_up",
+        [.turnRight, .moveCloser]: "live_turn_right_move_closer", [.moveCloser, .turnRight]: "live_move_closer_turn_right",
+        [.turnLeft, .moveCloser]: "live_mirrored_turn_left_move_closer",
     ]
 
     /// Starts sessions until one asks for a challenge the fixture man performs (bounded).
@@ -132,11 +130,11 @@ struct LivenessEndToEndTests {
         let counter = try await server.client()
         let idCard = try Self.still("aws_office_pose/001.jpg")
         let (session, frames) = try await Self.performableSession(counter)
-        // Palette GIF frames of another man, upscaled: blurred, so RETRY, and the session stays open.
-        let blurred = try FileManager.default.contentsOfDirectory(atPath: Paths.shared + "/fixtures/liveness/intel_male_still")
-            .filter { $0.hasSuffix(".jpg") }.sorted().prefix(8).map { try Self.still("intel_male_still/" + $0) }
-        let retry = try await counter.verify(Self.request(session, frames: blurred, idCard: idCard))
-        #expect(retry.decision == .retry && retry.reasons == [.selfieBlurred] && retry.attemptsRemaining == 2, "\(retry)")
+        // A demo video's frames whose face is under 64 px wide: RETRY, and the session stays open.
+        let small = try FileManager.default.contentsOfDirectory(atPath: Paths.shared + "/fixtures/liveness/minivision_demo_live")
+            .filter { $0.hasSuffix(".jpg") }.sorted().prefix(8).map { try Self.still("minivision_demo_live/" + $0) }
+        let retry = try await counter.verify(Self.request(session, frames: small, idCard: idCard))
+        #expect(retry.decision == .retry && retry.reasons == [.selfieFaceTooSmall] && retry.attemptsRemaining == 2, "\(retry)")
         let review = try await counter.verify(Self.request(session, frames: frames, idCard: idCard))
         #expect(review.decision == .manualReview && review.reasons == [.nearThreshold] && review.attemptsRemaining == 0, "\(review)")
         let again = await #expect(throws: RPCStatus.self) { try await counter.verify(Self.request(session, frames: frames, idCard: idCard)) }

