@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Memory safety, checked: builds the face engine's tests (the C/C++ bridges over libjpeg-turbo,
+# dlib and OpenCV, the worker pool, the zeroizing buffers) and the command-line tool under
+# AddressSanitizer and ThreadSanitizer, runs those tests, and runs `simverify eval` (the engine's
+# start, a task group of analyses, the pool's shutdown) with one and two workers under each.
+# A sanitizer report fails the run. Separate build folders: .build-asan, .build-tsan.
+# Usage: bash scripts/sanitize.sh [address|thread ...]   (default: both)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+shared=${SIMVERIFY_SHARED:-$root/../shared}
+cd "$root"
+bash scripts/setup.sh
+export OPENBLAS_NUM_THREADS=1
+# The engine's suites that reach native code and threads; the server's suites are covered by
+# the fuzz harnesses (ASan) and would take the sanitizers' slowdown times their load tests.
+filter='SimverifyFaceEngineTests|SimverifyCoreTests|SimverifyLivenessTests'
+sanitizers=("$@")
+[ ${#sanitizers[@]} -eq 0 ] && sanitizers=(address thread)
+for sanitizer in "${sanitizers[@]}"; do
+    scratch=.build-${sanitizer:0:1}san
+    [ "$sanitizer" = address ] && scratch=.build-asan
+    [ "$sanitizer" = thread ] && scratch=.build-tsan
+    echo "sanitize: $sanitizer: building into $scratch" >&2
+    swift build --build-tests --sanitize="$sanitizer" --scratch-path "$scratch" >&2
+    # Reports go to stderr and end the process with a non-zero status.
+    export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1
+    export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+    echo "sanitize: $sanitizer: engine, core and liveness tests" >&2
+    swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" --filter "$filter"
+    for workers in 1 2; do
+        echo "sanitize: $sanitizer: simverify eval with $workers worker(s)" >&2
+        out=$("$scratch/debug/simverify" eval "$shared/fixtures/faces/pairs.tsv" --root "$shared/fixtures/faces" --workers "$workers")
+        echo "$out" | grep -q "pairs: 39 genuine, 312 impostor, 0 excluded" || { echo "$out"; echo "sanitize: eval under $sanitizer enrolled the wrong set" >&2; exit 1; }
+    done
+done
+echo "sanitize: ${sanitizers[*]}: clean" >&2
