@@ -22,7 +22,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Timed rounds over the photos.") var rounds: Int = 3
     @Option(help: "Analyses per throughput run.") var jobs: Int = 120
     @Option(help: "Workers for the multi-worker throughput run (default: the number of cores).") var workers: Int?
-    @Option(help: "Directory of the dlib model files.") var models: String?
+    @Option(help: "Face model: sface (the default) or dlib.") var model: FaceModel = .sface
+    @Option(help: "Directory of the model files.") var models: String?
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
@@ -35,7 +36,7 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     private func configuration(workers: Int) -> FaceEngineConfiguration {
-        var configuration = FaceEngineConfiguration()
+        var configuration = FaceEngineConfiguration(model: self.model)
         if let models { configuration.models = FaceModelFiles(directory: models) }
         configuration.workers = workers
         configuration.maxQueuedJobs = 4 * workers

@@ -4,6 +4,7 @@ import SimverifyAudit
 import SimverifyAuditLog
 import SimverifyClient
 import SimverifyCore
+import SimverifyFaceEngine
 import Testing
 
 /// Every decision is in the audit log before it is answered, with a receipt that proves it.
@@ -32,6 +33,9 @@ struct AuditEndToEndTests {
         let bytes = try await server.audit.entries(from: 0, to: 1)[0]
         let record = try AuditRecord(encoded: bytes)
         #expect(record.decision == .approved && record.tenant == "carrier-a" && record.role == .backend)
+        // The model that decided, down to its files' pinned hashes.
+        #expect(record.modelVersion == FaceModelFiles.version(of: .sface))
+        #expect(record.modelVersion.contains(String(FaceModelFiles.sface.sha256.prefix(16))))
         #expect(record.images.map(\.sha256) == [idCard, selfie].map { b in b.withUnsafeBytes { Array(SHA256.hash(data: $0)) } })
         #expect(record.identifiers.map(\.field) == [.nationalID, .msisdn, .iccid])
         #expect(try server.auditKeys.identifiers.hash("9001011234567", field: .nationalID) == record.identifiers[0])

@@ -75,6 +75,38 @@ struct ServerLifecycleTests {
         #expect(throws: SimverifyError.self) { try ServerConfiguration.load(from: typo.path) }
         #expect(throws: SimverifyError.self) { try ServerConfiguration.load(from: directory.appendingPathComponent("missing.json").path) }
     }
+
+    /// A threshold belongs to its model: the real server refuses to start with a policy set for
+    /// one model and an engine running the other, and says why.
+    @Test func aPolicyForAnotherModelStopsTheServerAtStart() async throws {
+        let pki = try TestPKI()
+        try AuditKeys.writeDevelopmentKeys(to: pki.directory + "/keys.json", origin: "simverify.test/model")
+        let config = pki.directory + "/config.json"
+        try Data("""
+            {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+             "engine": {"model": "dlib"}, "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json"}}
+            """.utf8).write(to: URL(fileURLWithPath: config))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Paths.repository + "/.build/debug/simverify")
+        process.arguments = ["serve", "--config", config]
+        process.currentDirectoryURL = URL(fileURLWithPath: pki.directory)
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(text.contains("was set for the sface model but engine.model is dlib"), "\(text)")
+        // With the policy's model and threshold set for dlib, it starts.
+        try Data("""
+            {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+             "engine": {"model": "dlib"}, "policy": {"model": "dlib", "threshold": 0.6, "version": "dlib-test"},
+             "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json"}}
+            """.utf8).write(to: URL(fileURLWithPath: config))
+        let server = try await ServerProcess(directory: pki.directory, config: config)
+        _ = await server.stop()
+    }
 }
 
 @Suite("Handshake timeout", .serialized)
