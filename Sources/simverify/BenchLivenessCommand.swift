@@ -130,7 +130,9 @@ struct BenchLivenessCommand: AsyncParsableCommand {
 
             let p50 = percentile(verify, 0.5)
             print("liveness Verify, \(framesPerCall) frames + ID photo, 1 worker, \(verify.count) calls (service in process: token, session store, engine, checks, audit append):")
-            print(String(format: "  p50 %.1f ms, p90 %.1f ms, max %.1f ms (target p50 <= 250 ms: %@)", p50, percentile(verify, 0.9), verify.max() ?? 0, p50 <= 250 ? "ok" : "MISSED"))
+            // Targets: 300 ms with SFace + YuNet, 250 ms with dlib (the face-model issue).
+            let target = faceEngine.model == .dlib ? 250.0 : 300.0
+            print(String(format: "  p50 %.1f ms, p90 %.1f ms, max %.1f ms (model %@, target p50 <= %.0f ms: %@)", p50, percentile(verify, 0.9), verify.max() ?? 0, faceEngine.model.rawValue, target, p50 <= target ? "ok" : "MISSED"))
             print("  decisions: \(decisions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
             print(String(format: "  one burst + ID photo: decode %.1f ms, detect %.1f ms, landmarks %.1f ms, embed %.1f ms; liveness checks %.1f ms (median)", stages.decode.milliseconds, stages.detect.milliseconds, stages.landmarks.milliseconds, stages.embed.milliseconds, median(checks) ?? 0))
             print(String(format: "reference, same run: engine on the same %d frames each searched whole + ID photo: p50 %.1f ms (tracked Verify = %.2fx of it)", framesPerCall, median(whole) ?? 0, p50 / (median(whole) ?? 1)))
