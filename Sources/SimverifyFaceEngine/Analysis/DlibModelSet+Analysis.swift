@@ -15,6 +15,25 @@ public enum EmbeddingSelection: Sendable, Hashable {
 struct Tracking {
     var region: FaceBox
     var faceWidth: Int
+
+    /// The region clipped to an image, or nil when too small to search (40 px a side).
+    func searchRegion(imageWidth: Int, imageHeight: Int) -> FaceBox? {
+        let clipped = FaceBox(
+            left: max(0, self.region.left), top: max(0, self.region.top),
+            right: min(imageWidth - 1, self.region.right), bottom: min(imageHeight - 1, self.region.bottom)
+        )
+        return clipped.right - clipped.left >= 40 && clipped.bottom - clipped.top >= 40 ? clipped : nil
+    }
+}
+
+extension FaceBox {
+    /// Whether a detection in this search region touches one of its edges that lies inside the
+    /// image: a partial detection of a face that moved further, so the whole frame must be searched.
+    func cuts(_ box: FaceBox, imageWidth: Int, imageHeight: Int) -> Bool {
+        (self.left > 0 && box.left <= self.left + 2) || (self.top > 0 && box.top <= self.top + 2)
+            || (self.right < imageWidth - 1 && box.right >= self.right - 2)
+            || (self.bottom < imageHeight - 1 && box.bottom >= self.bottom - 2)
+    }
 }
 
 extension DlibModelSet {
@@ -57,17 +76,17 @@ extension DlibModelSet {
             // A tracked face is searched for only in its region (a view, no copy), at the one level
             // its size needs. No face there, or one cut by the region's edge (not the image's: a
             // partial detection of a face that moved further), and the whole frame is searched.
-            let left = max(0, tracking?.region.left ?? 0), top = max(0, tracking?.region.top ?? 0)
-            let right = min(image.width - 1, tracking?.region.right ?? 0), bottom = min(image.height - 1, tracking?.region.bottom ?? 0)
-            if let tracking, right - left >= 40, bottom - top >= 40 {
+            if let tracking, let region = tracking.searchRegion(imageWidth: image.width, imageHeight: image.height) {
                 var regionView = sv_dlib_image(
-                    pixels: view.pixels + top * image.stride + left * 3, width: Int32(right - left + 1),
-                    height: Int32(bottom - top + 1), stride: Int32(image.stride)
+                    pixels: view.pixels + region.top * image.stride + region.left * 3, width: Int32(region.width),
+                    height: Int32(region.height), stride: Int32(image.stride)
                 )
-                try detect(&regionView, levels: [tracking.faceWidth >= 100 ? 0 : 1], offset: (Int32(left), Int32(top)))
+                try detect(&regionView, levels: [tracking.faceWidth >= 100 ? 0 : 1], offset: (Int32(region.left), Int32(region.top)))
                 let cut = boxes.prefix(Int(min(found, Int32(capacity)))).contains { box in
-                    (left > 0 && box.left <= left + 2) || (top > 0 && box.top <= top + 2)
-                        || (right < image.width - 1 && box.right >= right - 2) || (bottom < image.height - 1 && box.bottom >= bottom - 2)
+                    region.cuts(
+                        FaceBox(left: Int(box.left), top: Int(box.top), right: Int(box.right), bottom: Int(box.bottom)),
+                        imageWidth: image.width, imageHeight: image.height
+                    )
                 }
                 if found == 0 || cut { try detect(&view, levels: wholeLevels) }
             } else {

@@ -35,8 +35,7 @@ final class DlibModelSet: FaceModelSet {
             &message, Int32(message.count)
         )
         guard status == SV_DLIB_OK, let handle else {
-            let text = String(decoding: message.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw FaceEngineError(.modelUnreadable, text.isEmpty ? "the dlib models could not be loaded" : text)
+            throw FaceEngineError(modelLoadMessage: message, otherwise: "the dlib models could not be loaded")
         }
         self.handle = handle
     }
@@ -47,6 +46,12 @@ final class DlibModelSet: FaceModelSet {
 }
 
 extension FaceEngineError {
+    /// `.modelUnreadable` with the bridge's message (file paths only), or `otherwise` when it left none.
+    init(modelLoadMessage message: [CChar], otherwise: String) {
+        let text = String(decoding: message.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        self.init(.modelUnreadable, text.isEmpty ? otherwise : text)
+    }
+
     static func from(_ status: sv_dlib_status) -> FaceEngineError {
         switch status {
         case SV_DLIB_ERR_ARGUMENT: FaceEngineError(.invalidArgument, "invalid argument to the face engine")

@@ -15,8 +15,7 @@ final class SFaceModelSet: FaceModelSet {
             files.path(of: FaceModelFiles.yunet), files.path(of: FaceModelFiles.sface), &handle, &message, Int32(message.count)
         )
         guard status == SV_CV_OK, let handle else {
-            let text = String(decoding: message.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw FaceEngineError(.modelUnreadable, text.isEmpty ? "the YuNet and SFace models could not be loaded" : text)
+            throw FaceEngineError(modelLoadMessage: message, otherwise: "the YuNet and SFace models could not be loaded")
         }
         self.handle = handle
     }
@@ -69,19 +68,18 @@ final class SFaceModelSet: FaceModelSet {
             }
             let detectStart = clock.now
             let wholeSides = policy.inputSides(kind: kind)
-            let left = max(0, tracking?.region.left ?? 0), top = max(0, tracking?.region.top ?? 0)
-            let right = min(image.width - 1, tracking?.region.right ?? 0), bottom = min(image.height - 1, tracking?.region.bottom ?? 0)
-            if tracking != nil, right - left >= 40, bottom - top >= 40 {
+            if let region = tracking?.searchRegion(imageWidth: image.width, imageHeight: image.height) {
                 var regionView = sv_cv_image(
-                    pixels: view.pixels + top * image.stride + left * 3, width: Int32(right - left + 1),
-                    height: Int32(bottom - top + 1), stride: Int32(image.stride)
+                    pixels: view.pixels + region.top * image.stride + region.left * 3, width: Int32(region.width),
+                    height: Int32(region.height), stride: Int32(image.stride)
                 )
                 // The region is about 1.7 face widths: a face of ~100 px in the input is plenty.
-                try detect(&regionView, sides: [min(320, max(right - left + 1, bottom - top + 1))], offset: (Float(left), Float(top)))
+                try detect(&regionView, sides: [min(320, max(region.width, region.height))], offset: (Float(region.left), Float(region.top)))
                 let cut = found.prefix(Int(min(count, Int32(capacity)))).contains { face in
-                    (left > 0 && Int(face.x) <= left + 2) || (top > 0 && Int(face.y) <= top + 2)
-                        || (right < image.width - 1 && Int(face.x + face.width) >= right - 2)
-                        || (bottom < image.height - 1 && Int(face.y + face.height) >= bottom - 2)
+                    region.cuts(
+                        FaceBox(left: Int(face.x), top: Int(face.y), right: Int(face.x + face.width), bottom: Int(face.y + face.height)),
+                        imageWidth: image.width, imageHeight: image.height
+                    )
                 }
                 if count == 0 || cut { try detect(&view, sides: wholeSides) }
             } else {
