@@ -110,8 +110,16 @@ struct CanaryTests {
         }
         #expect(!template.bytes.windows(32).contains { patterns.contains($0) }, "the sealed template holds no image byte")
         // While the connections are still open: no per-connection buffer may keep the request either.
-        try await Task.sleep(for: .milliseconds(300))
-        let whileOpen = try Self.occurrences(of: patterns, inProcess: server.process.processIdentifier)
+        // Kept means still there once the server has finished with the answered calls: on a busy
+        // machine that takes longer than the 300 ms first allowed (a clean-clone CI run beside the
+        // other suites once found a burst's bytes at 300 ms), so the scan repeats for up to 10 s;
+        // a buffer that keeps the request keeps it for as long as the connection lives.
+        var whileOpen: [String] = []
+        let patience = ContinuousClock.now + .seconds(10)
+        repeat {
+            try await Task.sleep(for: .milliseconds(300))
+            whileOpen = try Self.occurrences(of: patterns, inProcess: server.process.processIdentifier)
+        } while !whileOpen.isEmpty && ContinuousClock.now < patience
         #expect(whileOpen.isEmpty, "image bytes held by open connections at: \(whileOpen.prefix(10))")
         await counter.close()
         await backend.close()
