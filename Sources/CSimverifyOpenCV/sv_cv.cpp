@@ -1,6 +1,7 @@
 // The only file that includes OpenCV. YuNet runs through cv::dnn::Net with its outputs decoded
 // here (OpenCV 4.6's FaceDetectorYN predates YuNet 2023mar's outputs); SFace through
-// cv::FaceRecognizerSF (alignCrop and feature exist in 4.6).
+// cv::FaceRecognizerSF (alignCrop and feature exist in 4.6); an operator's recogniser through
+// cv::dnn::Net with the alignment and blob its spec describes.
 #include "sv_cv.h"
 
 #include <opencv2/core.hpp>
@@ -12,12 +13,15 @@
 #include <cmath>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 struct sv_cv_models {
     cv::dnn::Net detector;
-    cv::Ptr<cv::FaceRecognizerSF> recognizer;
+    cv::Ptr<cv::FaceRecognizerSF> recognizer;  // SFace; empty for an operator's model
+    cv::dnn::Net custom;                        // an operator's model
+    sv_cv_recognizer_spec spec;
 };
 
 namespace {
@@ -59,6 +63,8 @@ template <typename F> sv_cv_status guarded(F &&body) {
         return body();
     } catch (const std::bad_alloc &) {
         return SV_CV_ERR_MEMORY;
+    } catch (const std::invalid_argument &) {
+        return SV_CV_ERR_ARGUMENT;
     } catch (...) {
         return SV_CV_ERR_INTERNAL;
     }
@@ -69,6 +75,90 @@ void copy_message(char *message, int32_t capacity, const std::string &text) {
     size_t n = std::min(text.size(), static_cast<size_t>(capacity - 1));
     std::memcpy(message, text.data(), n);
     message[n] = '\0';
+}
+
+// SFace's 112x112 five-point template (the one FaceRecognizerSF::alignCrop warps onto).
+const float sface_template[2 * SV_CV_POINTS] = {38.2946f, 51.6963f, 73.5318f, 51.5014f, 56.0252f,
+                                                71.7366f, 41.5493f, 92.3655f, 70.7299f, 92.2041f};
+
+// The least-squares similarity (rotation, uniform scale, translation; no reflection) taking the
+// five `from` points onto the five `to` points, as a 2x3 matrix for warpAffine.
+cv::Mat similarity(const float *from, const float *to) {
+    double fx = 0, fy = 0, tx = 0, ty = 0;
+    for (int i = 0; i < SV_CV_POINTS; i++) {
+        fx += from[2 * i];
+        fy += from[2 * i + 1];
+        tx += to[2 * i];
+        ty += to[2 * i + 1];
+    }
+    fx /= SV_CV_POINTS, fy /= SV_CV_POINTS, tx /= SV_CV_POINTS, ty /= SV_CV_POINTS;
+    double norm = 0, a = 0, b = 0;
+    for (int i = 0; i < SV_CV_POINTS; i++) {
+        const double px = from[2 * i] - fx, py = from[2 * i + 1] - fy;
+        const double qx = to[2 * i] - tx, qy = to[2 * i + 1] - ty;
+        norm += px * px + py * py;
+        a += px * qx + py * qy;
+        b += px * qy - py * qx;
+    }
+    if (!(norm > 1e-9)) throw std::invalid_argument("degenerate points");
+    a /= norm, b /= norm;
+    cv::Mat m(2, 3, CV_64F);
+    m.at<double>(0, 0) = a, m.at<double>(0, 1) = -b, m.at<double>(0, 2) = tx - (a * fx - b * fy);
+    m.at<double>(1, 0) = b, m.at<double>(1, 1) = a, m.at<double>(1, 2) = ty - (b * fx + a * fy);
+    return m;
+}
+
+// Sharpness and brightness of a 112x112 RGB chip's central half: eyes, nose and mouth.
+sv_cv_chip_quality chip_quality(const cv::Mat &aligned) {
+    const int lo = SV_CV_CHIP_SIZE / 4, hi = SV_CV_CHIP_SIZE - SV_CV_CHIP_SIZE / 4;
+    auto grey = [&](int r, int c) {
+        const cv::Vec3b &p = aligned.at<cv::Vec3b>(r, c);
+        return 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+    };
+    double sum = 0, lap_sum = 0, lap_sq = 0;
+    long n = 0;
+    for (int r = lo; r < hi; r++)
+        for (int c = lo; c < hi; c++) {
+            const double g = grey(r, c);
+            const double lap = grey(r - 1, c) + grey(r + 1, c) + grey(r, c - 1) + grey(r, c + 1) - 4 * g;
+            sum += g;
+            lap_sum += lap;
+            lap_sq += lap * lap;
+            n++;
+        }
+    const double mean_lap = lap_sum / n;
+    sv_cv_chip_quality q;
+    q.brightness = static_cast<float>(sum / n);
+    q.sharpness = static_cast<float>(lap_sq / n - mean_lap * mean_lap);
+    return q;
+}
+
+bool valid(const sv_cv_recognizer_spec *spec) {
+    if (spec == nullptr || spec->input_width < SV_CV_MIN_RECOGNIZER_SIDE || spec->input_height < SV_CV_MIN_RECOGNIZER_SIDE ||
+        spec->input_width > SV_CV_MAX_RECOGNIZER_SIDE || spec->input_height > SV_CV_MAX_RECOGNIZER_SIDE ||
+        spec->dimension < 2 || spec->dimension > SV_CV_MAX_FEATURE_DIM || (spec->bgr != 0 && spec->bgr != 1))
+        return false;
+    for (int i = 0; i < 3; i++)
+        if (!std::isfinite(spec->mean[i]) || !std::isfinite(spec->scale[i]) || spec->scale[i] == 0) return false;
+    for (int i = 0; i < 2 * SV_CV_POINTS; i++)
+        if (!std::isfinite(spec->template_points[i])) return false;
+    return true;
+}
+
+// The NCHW float blob of an aligned RGB chip as the spec wants it.
+void fill_blob(const cv::Mat &aligned, const sv_cv_recognizer_spec &spec, cv::Mat &blob) {
+    const int w = spec.input_width, h = spec.input_height;
+    const int dims[4] = {1, 3, h, w};
+    blob.create(4, dims, CV_32F);
+    float *out = blob.ptr<float>();
+    for (int c = 0; c < 3; c++) {
+        const int source = spec.bgr ? 2 - c : c;
+        float *plane = out + static_cast<size_t>(c) * w * h;
+        for (int r = 0; r < h; r++) {
+            const uint8_t *row = aligned.ptr<uint8_t>(r);
+            for (int x = 0; x < w; x++) plane[r * w + x] = (row[3 * x + source] - spec.mean[c]) * spec.scale[c];
+        }
+    }
 }
 
 cv::Mat face_row(const sv_cv_face *face) {
@@ -85,8 +175,12 @@ cv::Mat face_row(const sv_cv_face *face) {
 
 }  // namespace
 
-extern "C" sv_cv_status sv_cv_models_load(const char *detector_path, const char *recognizer_path, sv_cv_models **out,
-                                          char *message, int32_t message_capacity) {
+namespace {
+
+// Loads YuNet and then, through `recognizer`, the recogniser; `current` names the file being read.
+template <typename F>
+sv_cv_status load(const char *detector_path, const char *recognizer_path, sv_cv_models **out, char *message,
+                  int32_t message_capacity, F &&recognizer) {
     if (out == nullptr) return SV_CV_ERR_ARGUMENT;
     *out = nullptr;
     if (detector_path == nullptr || recognizer_path == nullptr) return SV_CV_ERR_ARGUMENT;
@@ -100,8 +194,7 @@ extern "C" sv_cv_status sv_cv_models_load(const char *detector_path, const char 
                 if (std::find(names.begin(), names.end(), name) == names.end())
                     throw std::runtime_error("not a YuNet 2023mar model (no output " + name + ")");
             current = recognizer_path;
-            models->recognizer = cv::FaceRecognizerSF::create(recognizer_path, "");
-            if (models->recognizer.empty()) throw std::runtime_error("not an SFace model");
+            recognizer(*models);
         } catch (...) {
             delete models;
             throw;
@@ -121,6 +214,38 @@ extern "C" sv_cv_status sv_cv_models_load(const char *detector_path, const char 
         copy_message(message, message_capacity, current + ": unreadable model");
         return SV_CV_ERR_MODEL;
     }
+}
+
+}  // namespace
+
+extern "C" sv_cv_status sv_cv_models_load(const char *detector_path, const char *recognizer_path, sv_cv_models **out,
+                                          char *message, int32_t message_capacity) {
+    return load(detector_path, recognizer_path, out, message, message_capacity, [&](sv_cv_models &models) {
+        models.recognizer = cv::FaceRecognizerSF::create(recognizer_path, "");
+        if (models.recognizer.empty()) throw std::runtime_error("not an SFace model");
+    });
+}
+
+extern "C" sv_cv_status sv_cv_models_load_onnx(const char *detector_path, const char *recognizer_path,
+                                               const sv_cv_recognizer_spec *spec, sv_cv_models **out, char *message,
+                                               int32_t message_capacity) {
+    if (!valid(spec)) {
+        if (out != nullptr) *out = nullptr;
+        return SV_CV_ERR_ARGUMENT;
+    }
+    return load(detector_path, recognizer_path, out, message, message_capacity, [&](sv_cv_models &models) {
+        models.spec = *spec;
+        models.custom = cv::dnn::readNetFromONNX(recognizer_path);
+        if (models.custom.empty()) throw std::runtime_error("an empty network");
+        // One run on a zero input: the output's size must be the descriptor's embedding size.
+        cv::Mat zeros = cv::Mat::zeros(spec->input_height, spec->input_width, CV_8UC3), blob;
+        fill_blob(zeros, *spec, blob);
+        models.custom.setInput(blob);
+        cv::Mat output = models.custom.forward();
+        if (output.type() != CV_32F || output.total() != static_cast<size_t>(spec->dimension))
+            throw std::runtime_error("the network gives " + std::to_string(output.total()) +
+                                     " values but the descriptor says " + std::to_string(spec->dimension));
+    });
 }
 
 extern "C" void sv_cv_models_free(sv_cv_models *models) { delete models; }
@@ -205,10 +330,34 @@ extern "C" sv_cv_status sv_cv_detect(sv_cv_models *models, const sv_cv_image *im
 }
 
 extern "C" sv_cv_status sv_cv_feature(sv_cv_models *models, const sv_cv_image *image, const sv_cv_face *face,
-                                      float *feature, sv_cv_chip_quality *quality) {
+                                      float *feature, int32_t capacity, sv_cv_chip_quality *quality) {
     if (models == nullptr || !valid(image) || face == nullptr || feature == nullptr) return SV_CV_ERR_ARGUMENT;
     for (int i = 0; i < 2 * SV_CV_POINTS; i++)
         if (!std::isfinite(face->points[i])) return SV_CV_ERR_ARGUMENT;
+    if (models->recognizer.empty()) {
+        const sv_cv_recognizer_spec &spec = models->spec;
+        if (capacity != spec.dimension) return SV_CV_ERR_ARGUMENT;
+        return guarded([&] {
+            cv::Mat aligned, blob, values, chip;
+            zeroing guard;
+            guard.mats = {&aligned, &blob, &values, &chip};
+            cv::warpAffine(view_of(image), aligned, similarity(face->points, spec.template_points),
+                           cv::Size(spec.input_width, spec.input_height), cv::INTER_LINEAR);
+            fill_blob(aligned, spec, blob);
+            models->custom.setInput(blob);
+            values = models->custom.forward();
+            if (values.total() != static_cast<size_t>(spec.dimension) || values.type() != CV_32F) return SV_CV_ERR_MODEL;
+            const float *v = values.ptr<float>();
+            for (int i = 0; i < spec.dimension; i++) feature[i] = v[i];
+            if (quality != nullptr) {
+                cv::warpAffine(view_of(image), chip, similarity(face->points, sface_template),
+                               cv::Size(SV_CV_CHIP_SIZE, SV_CV_CHIP_SIZE), cv::INTER_LINEAR);
+                *quality = chip_quality(chip);
+            }
+            return SV_CV_OK;
+        });
+    }
+    if (capacity != SV_CV_FEATURE_DIM) return SV_CV_ERR_ARGUMENT;
     return guarded([&] {
         cv::Mat aligned, bgr, values;
         zeroing guard;
@@ -220,28 +369,7 @@ extern "C" sv_cv_status sv_cv_feature(sv_cv_models *models, const sv_cv_image *i
         if (values.total() != SV_CV_FEATURE_DIM || values.type() != CV_32F) return SV_CV_ERR_MODEL;
         const float *v = values.ptr<float>();
         for (int i = 0; i < SV_CV_FEATURE_DIM; i++) feature[i] = v[i];
-        if (quality != nullptr) {
-            // Grey levels of the chip's central half: eyes, nose and mouth.
-            const int lo = SV_CV_CHIP_SIZE / 4, hi = SV_CV_CHIP_SIZE - SV_CV_CHIP_SIZE / 4;
-            auto grey = [&](int r, int c) {
-                const cv::Vec3b &p = aligned.at<cv::Vec3b>(r, c);
-                return 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
-            };
-            double sum = 0, lap_sum = 0, lap_sq = 0;
-            long n = 0;
-            for (int r = lo; r < hi; r++)
-                for (int c = lo; c < hi; c++) {
-                    const double g = grey(r, c);
-                    const double lap = grey(r - 1, c) + grey(r + 1, c) + grey(r, c - 1) + grey(r, c + 1) - 4 * g;
-                    sum += g;
-                    lap_sum += lap;
-                    lap_sq += lap * lap;
-                    n++;
-                }
-            const double mean_lap = lap_sum / n;
-            quality->brightness = static_cast<float>(sum / n);
-            quality->sharpness = static_cast<float>(lap_sq / n - mean_lap * mean_lap);
-        }
+        if (quality != nullptr) *quality = chip_quality(aligned);
         return SV_CV_OK;
     });
 }

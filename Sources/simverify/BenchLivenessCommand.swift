@@ -43,7 +43,7 @@ struct BenchLivenessCommand: AsyncParsableCommand {
             logger.logLevel = .warning
             let log = try await AuditLog(configuration: .init(path: directory + "/audit.sqlite"), signer: keys.signer, logger: logger)
             let service = VerificationService(
-                engine: faceEngine, policy: .standard(for: faceEngine.model), audit: AuditTrail(log: log, keys: keys), sessions: try SessionStore(path: directory + "/sessions.sqlite"),
+                engine: faceEngine, policy: faceEngine.suggestedPolicy, audit: AuditTrail(log: log, keys: keys), sessions: try SessionStore(path: directory + "/sessions.sqlite"),
                 limits: .none, logger: logger
             )
             let caller = try CallerIdentity(tenant: "bench", role: .counter, terminal: "store-0001")

@@ -36,7 +36,7 @@ struct CompareCommand: AsyncParsableCommand {
             report = ComparisonReport(
                 first: ImageReport(path: first, analysis: try await a),
                 second: ImageReport(path: second, analysis: try await b),
-                threshold: threshold ?? MatchPolicy.standard(for: engine.model).threshold
+                threshold: threshold ?? faceEngine.suggestedPolicy.threshold
             )
             await faceEngine.shutdown()
         } catch {

@@ -8,8 +8,11 @@ extension FaceModel: ExpressibleByArgument {}
 
 /// Options shared by every command that runs the face engine.
 struct EngineOptions: ParsableArguments {
-    @Option(help: "Face model: sface (YuNet + SFace, the default) or dlib.")
+    @Option(help: "Face model: sface (YuNet + SFace, the default), dlib, or onnx (an operator's model: --model-descriptor).")
     var model: FaceModel = .sface
+
+    @Option(help: "An operator's model descriptor (JSON): runs YuNet with that recogniser (implies --model onnx).")
+    var modelDescriptor: String?
 
     @Option(help: "Directory of the model files (default: $SIMVERIFY_MODELS or ~/.cache/simverify/models).")
     var models: String?
@@ -26,8 +29,16 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Largest image file read, in bytes.")
     var maxFileBytes: Int = 16 << 20
 
-    func engineConfiguration() -> FaceEngineConfiguration {
-        var configuration = FaceEngineConfiguration(model: self.model)
+    func engineConfiguration() throws -> FaceEngineConfiguration {
+        var configuration = FaceEngineConfiguration(model: self.modelDescriptor == nil ? self.model : .onnx)
+        if let modelDescriptor {
+            guard self.model != .dlib else {
+                throw SimverifyError(.invalidArgument, "--model-descriptor runs YuNet with the operator's model: it cannot go with --model dlib")
+            }
+            configuration.descriptor = try FaceModelDescriptor.load(from: modelDescriptor)
+        } else if self.model == .onnx {
+            throw SimverifyError(.invalidArgument, "--model onnx needs --model-descriptor")
+        }
         if let models { configuration.models = FaceModelFiles(directory: models) }
         if let workers { configuration.workers = workers }
         if let upsample { configuration.detection.fixedUpsampling = upsample }

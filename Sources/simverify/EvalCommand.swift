@@ -29,7 +29,7 @@ struct EvalCommand: AsyncParsableCommand {
             let faceEngine = try engine.makeEngine()
             let enrolment = try await Enrolment.run(images: table.images, root: base, engine: faceEngine)
             await faceEngine.shutdown()
-            let report = EvalReport(table: table, enrolment: enrolment, maxFMR: maxFmr, policyThreshold: threshold ?? MatchPolicy.standard(for: engine.model).threshold)
+            let report = EvalReport(table: table, enrolment: enrolment, maxFMR: maxFmr, policyThreshold: threshold ?? faceEngine.suggestedPolicy.threshold)
             if json { printJSON(report) } else { print(report.text) }
         } catch let error as ValidationError {
             throw error

@@ -66,7 +66,7 @@ struct EvalLivenessCommand: AsyncParsableCommand {
             let sequences = try LivenessSequence.load(root: folder)
             guard !sequences.isEmpty else { throw ValidationError("\(folder) holds no sequence (folders with sequence.json)") }
             let faceEngine = try engine.makeEngine()
-            let policy = MatchPolicy.standard(for: engine.model)
+            let policy = faceEngine.suggestedPolicy
             let checker = LivenessChecker(policy: policy.liveness, minimumFaceWidth: policy.minimumSelfieFaceWidth)
             var tally: [String: (total: Int, accepted: Int, capture: Int)] = [:]
             var notDrawn = 0

@@ -53,6 +53,12 @@ struct ServeCommand: AsyncParsableCommand {
                 )
             }
             var engineConfiguration = FaceEngineConfiguration(model: configuration.engine.model)
+            if configuration.engine.model == .onnx {
+                guard let path = configuration.engine.modelDescriptor else {
+                    throw SimverifyError(.invalidArgument, "engine.model onnx needs engine.modelDescriptor: the operator's model descriptor")
+                }
+                engineConfiguration.descriptor = try FaceModelDescriptor.load(from: path)
+            }
             if let workers = configuration.engine.workers { engineConfiguration.workers = workers }
             engineConfiguration.maxQueuedJobs = configuration.engine.maxQueuedJobs
             if let directory = configuration.engine.modelDirectory { engineConfiguration.models = FaceModelFiles(directory: directory) }

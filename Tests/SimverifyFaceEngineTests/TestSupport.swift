@@ -147,6 +147,7 @@ enum SharedEngine {
         switch model {
         case .dlib: try dlib.get()
         case .sface: try sface.get()
+        case .onnx: throw TestFailure("an operator's model needs a descriptor: OperatorModelTests makes its own engines")
         }
     }
 }

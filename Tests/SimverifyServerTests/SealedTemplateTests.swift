@@ -65,30 +65,30 @@ struct SealedTemplateTests {
         let embedding = try FaceEmbedding((0..<128).map { Float($0) / 1000 }, model: .sface)
         let now = Date()
         let sealed = try sealer.seal(embedding, tenant: "carrier-a", now: now)
-        #expect(try sealer.open(sealed.sealed, tenant: "carrier-a", model: .sface, now: now + 59) == embedding)
-        #expect(throws: TemplateSealer.OpenFailure.expired) { try sealer.open(sealed.sealed, tenant: "carrier-a", model: .sface, now: now + 61) }
-        #expect(throws: TemplateSealer.OpenFailure.invalid) { try sealer.open(sealed.sealed, tenant: "carrier-b", model: .sface, now: now) }
+        #expect(try sealer.open(sealed.sealed, tenant: "carrier-a", space: .sface, now: now + 59) == embedding)
+        #expect(throws: TemplateSealer.OpenFailure.expired) { try sealer.open(sealed.sealed, tenant: "carrier-a", space: .sface, now: now + 61) }
+        #expect(throws: TemplateSealer.OpenFailure.invalid) { try sealer.open(sealed.sealed, tenant: "carrier-b", space: .sface, now: now) }
         // A forged expiry fails authentication rather than extending the template's life.
         var extended = sealed.sealed
         extended[6 + 2 + 7] &+= 1
-        #expect(throws: TemplateSealer.OpenFailure.invalid) { try sealer.open(extended, tenant: "carrier-a", model: .sface, now: now) }
+        #expect(throws: TemplateSealer.OpenFailure.invalid) { try sealer.open(extended, tenant: "carrier-a", space: .sface, now: now) }
         // A template of another model is refused as such, and only after authentication: flipping
         // the model byte breaks the tag, so it cannot pass one model's template off as another's.
         #expect(throws: TemplateSealer.OpenFailure.otherModel) {
-            try sealer.open(sealed.sealed, tenant: "carrier-a", model: .dlib, now: now)
+            try sealer.open(sealed.sealed, tenant: "carrier-a", space: .dlib, now: now)
         }
         var relabelled = sealed.sealed
         relabelled[4] = FaceModel.dlib.wireValue
-        #expect(throws: TemplateSealer.OpenFailure.invalid) { try sealer.open(relabelled, tenant: "carrier-a", model: .dlib, now: now) }
+        #expect(throws: TemplateSealer.OpenFailure.invalid) { try sealer.open(relabelled, tenant: "carrier-a", space: .dlib, now: now) }
         let dlibEmbedding = try FaceEmbedding((0..<128).map { Float($0) / 500 }, model: .dlib)
         let dlibSealed = try sealer.seal(dlibEmbedding, tenant: "carrier-a", now: now)
-        #expect(try sealer.open(dlibSealed.sealed, tenant: "carrier-a", model: .dlib, now: now) == dlibEmbedding)
+        #expect(try sealer.open(dlibSealed.sealed, tenant: "carrier-a", space: .dlib, now: now) == dlibEmbedding)
         #expect(throws: TemplateSealer.OpenFailure.otherModel) {
-            try sealer.open(dlibSealed.sealed, tenant: "carrier-a", model: .sface, now: now)
+            try sealer.open(dlibSealed.sealed, tenant: "carrier-a", space: .sface, now: now)
         }
         // Rotation: a newer key seals, the older one still opens.
         let rotated = TemplateSealer(keys: [key, try IdentifierKeyring.Key(id: "t2", secret: Array(repeating: 7, count: 32))])
-        #expect(try rotated.open(sealed.sealed, tenant: "carrier-a", model: .sface, now: now) == embedding)
+        #expect(try rotated.open(sealed.sealed, tenant: "carrier-a", space: .sface, now: now) == embedding)
         #expect(try rotated.seal(embedding, tenant: "carrier-a").keyID == "t2")
     }
 }

@@ -106,6 +106,33 @@ struct ServerLifecycleTests {
             """.utf8).write(to: URL(fileURLWithPath: config))
         let server = try await ServerProcess(directory: pki.directory, config: config)
         _ = await server.stop()
+        // An operator's model without its descriptor cannot start.
+        try Data("""
+            {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+             "engine": {"model": "onnx"}, "policy": {"model": "onnx", "threshold": 0.6, "version": "onnx-test"},
+             "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json"}}
+            """.utf8).write(to: URL(fileURLWithPath: config))
+        let noDescriptor = Process()
+        noDescriptor.executableURL = URL(fileURLWithPath: Paths.repository + "/.build/debug/simverify")
+        noDescriptor.arguments = ["serve", "--config", config]
+        noDescriptor.currentDirectoryURL = URL(fileURLWithPath: pki.directory)
+        let noDescriptorErrors = Pipe()
+        noDescriptor.standardError = noDescriptorErrors
+        noDescriptor.standardOutput = FileHandle.nullDevice
+        try noDescriptor.run()
+        let noDescriptorText = String(decoding: noDescriptorErrors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        noDescriptor.waitUntilExit()
+        #expect(noDescriptor.terminationStatus != 0)
+        #expect(noDescriptorText.contains("engine.model onnx needs engine.modelDescriptor"), "\(noDescriptorText)")
+        // With the descriptor, it starts.
+        let descriptor = try OperatorModelServerTests.descriptor(in: pki.directory)
+        try Data("""
+            {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+             "engine": {"model": "onnx", "modelDescriptor": "\(descriptor)"}, "policy": {"model": "onnx", "threshold": 0.6, "version": "onnx-test"},
+             "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json"}}
+            """.utf8).write(to: URL(fileURLWithPath: config))
+        let operatorServer = try await ServerProcess(directory: pki.directory, config: config)
+        _ = await operatorServer.stop()
     }
 }
 

@@ -1,5 +1,6 @@
 // Plain C API over OpenCV's dnn module running YuNet (face detection, five points) and SFace
-// (112x112 alignment and 128-D feature). Handles are opaque; every entry point catches all C++
+// (112x112 alignment and 128-D feature), or YuNet and an operator's own ONNX recogniser described
+// by an `sv_cv_recognizer_spec`. Handles are opaque; every entry point catches all C++
 // exceptions and returns an sv_cv_status. A model set is not thread-safe: use one per thread.
 #ifndef SV_CV_H
 #define SV_CV_H
@@ -15,6 +16,10 @@ extern "C" {
 #define SV_CV_CHIP_SIZE 112
 /// Largest detector input side: YuNet's anchor grid is made for up to 640 px a side.
 #define SV_CV_MAX_INPUT 1280
+/// Bounds of an operator's recogniser: input side and embedding size.
+#define SV_CV_MIN_RECOGNIZER_SIDE 16
+#define SV_CV_MAX_RECOGNIZER_SIDE 1024
+#define SV_CV_MAX_FEATURE_DIM 4096
 
 typedef enum {
     SV_CV_OK = 0,
@@ -54,6 +59,26 @@ typedef struct {
 sv_cv_status sv_cv_models_load(const char *detector_path, const char *recognizer_path, sv_cv_models **out,
                                char *message, int32_t message_capacity);
 
+/// How an operator's recogniser wants its face: the image warped by the least-squares similarity
+/// that takes the five points onto `template_points` (in the input's pixels, YuNet's point order),
+/// at `input_width` x `input_height`; then one NCHW float blob whose channel i (in the network's
+/// order: RGB, or BGR when `bgr` is 1) is (value - mean[i]) x scale[i]. The network's output has
+/// `dimension` values.
+typedef struct {
+    int32_t input_width, input_height;
+    int32_t bgr;  // 1: the network takes blue, green, red; 0: red, green, blue
+    float mean[3];
+    float scale[3];
+    float template_points[2 * SV_CV_POINTS];
+    int32_t dimension;
+} sv_cv_recognizer_spec;
+
+/// Loads YuNet and an operator's recogniser. The network is run once on a zero input at load: an
+/// output of another size than `spec->dimension` is SV_CV_ERR_MODEL with the sizes in `message`.
+sv_cv_status sv_cv_models_load_onnx(const char *detector_path, const char *recognizer_path,
+                                    const sv_cv_recognizer_spec *spec, sv_cv_models **out, char *message,
+                                    int32_t message_capacity);
+
 void sv_cv_models_free(sv_cv_models *models);
 
 /// Runs YuNet on the image resized to `input_width` x `input_height` (each 16 to SV_CV_MAX_INPUT;
@@ -64,10 +89,13 @@ sv_cv_status sv_cv_detect(sv_cv_models *models, const sv_cv_image *image, int32_
                           float score_threshold, float nms_threshold, sv_cv_face *faces, int32_t capacity,
                           int32_t *count);
 
-/// SFace's 128-D feature of `face`: the image warped onto the 112x112 five-point template
-/// (FaceRecognizerSF::alignCrop), then the network. `quality` may be NULL.
+/// The recogniser's feature of `face` into `feature`, which holds `capacity` floats: exactly the
+/// model's dimension (SFace: 128). SFace: the image warped onto the 112x112 five-point template
+/// (FaceRecognizerSF::alignCrop), then the network; an operator's model: as its spec says.
+/// `quality` (may be NULL) is measured on the SFace-template chip for either, so that the quality
+/// gates mean the same whatever the recogniser.
 sv_cv_status sv_cv_feature(sv_cv_models *models, const sv_cv_image *image, const sv_cv_face *face, float *feature,
-                           sv_cv_chip_quality *quality);
+                           int32_t capacity, sv_cv_chip_quality *quality);
 
 /// Sets OpenCV's own thread pool to `threads` (1: each worker stays on its core).
 void sv_cv_set_threads(int32_t threads);

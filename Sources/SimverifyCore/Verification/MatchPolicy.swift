@@ -68,11 +68,13 @@ public struct MatchPolicy: Sendable, Hashable, Codable {
         minimumIDCardFaceWidth: 40, scoresForBackends: true, livenessRequired: false, liveness: .dlib
     )
 
-    /// The shipped policy for a model.
-    public static func standard(for model: FaceModel) -> MatchPolicy {
+    /// The shipped policy for a built-in model; nil for an operator's model, whose threshold the
+    /// operator calibrates (its descriptor's, or the server configuration's policy).
+    public static func standard(for model: FaceModel) -> MatchPolicy? {
         switch model {
         case .sface: .standard
         case .dlib: .dlib
+        case .onnx: nil
         }
     }
 

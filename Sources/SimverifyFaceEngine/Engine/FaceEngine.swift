@@ -22,6 +22,12 @@ public final class FaceEngine: Sendable {
             throw FaceEngineError(.invalidArgument, "worker count must be 1-64, not \(configuration.workers)")
         }
         try configuration.models.verify(for: configuration.model)
+        if configuration.model == .onnx {
+            guard let descriptor = configuration.descriptor else {
+                throw FaceEngineError(.invalidArgument, "the onnx model needs a model descriptor")
+            }
+            try descriptor.verifyFile()
+        }
         // Each worker is one thread: OpenBLAS's or OpenCV's own threads would oversubscribe the cores.
         _ = sv_dlib_set_blas_threads(1)
         sv_cv_set_threads(1)
@@ -44,7 +50,9 @@ public final class FaceEngine: Sendable {
     private static func loadModels(_ configuration: FaceEngineConfiguration) throws -> any FaceModelSet {
         switch configuration.model {
         case .dlib: try DlibModelSet(files: configuration.models)
-        case .sface: try SFaceModelSet(files: configuration.models)
+        case .sface: try YuNetModelSet(files: configuration.models)
+        // init checked that the descriptor is there.
+        case .onnx: try YuNetModelSet(files: configuration.models, descriptor: configuration.descriptor!)
         }
     }
 
@@ -55,8 +63,21 @@ public final class FaceEngine: Sendable {
     /// The model family the engine runs.
     public var model: FaceModel { self.configuration.model }
 
+    /// Where its embeddings live.
+    public var space: EmbeddingSpace {
+        EmbeddingSpace.builtIn(self.configuration.model) ?? self.configuration.descriptor!.space
+    }
+
     /// The model version written into audit records: the family and its files' pinned hashes.
-    public var modelVersion: String { FaceModelFiles.version(of: self.configuration.model) }
+    public var modelVersion: String {
+        FaceModelFiles.version(of: self.configuration.model, descriptor: self.configuration.descriptor)
+    }
+
+    /// The rules the command-line tools decide with: the shipped policy of a built-in model, the
+    /// descriptor's threshold for an operator's.
+    public var suggestedPolicy: MatchPolicy {
+        MatchPolicy.standard(for: self.configuration.model) ?? self.configuration.descriptor!.suggestedPolicy
+    }
 
     /// Number of worker threads.
     public var workerCount: Int { self.pool.workerCount }

@@ -5,6 +5,8 @@ import SimverifyCore
 public struct FaceEngineConfiguration: Sendable, Hashable {
     /// Which model family runs: SFace + YuNet by default.
     public var model: FaceModel
+    /// The operator's recogniser, for `.onnx` (ignored otherwise).
+    public var descriptor: FaceModelDescriptor?
     /// Where the model files are.
     public var models: FaceModelFiles
     /// Worker threads, each with its own ~57 MB model set. Defaults to the core count.
@@ -19,6 +21,7 @@ public struct FaceEngineConfiguration: Sendable, Hashable {
     /// Creates a configuration with laptop-friendly defaults.
     public init(
         model: FaceModel = .sface,
+        descriptor: FaceModelDescriptor? = nil,
         models: FaceModelFiles = FaceModelFiles(directory: FaceModelFiles.defaultDirectory),
         workers: Int = ProcessInfo.processInfo.activeProcessorCount,
         maxQueuedJobs: Int = 32,
@@ -26,6 +29,7 @@ public struct FaceEngineConfiguration: Sendable, Hashable {
         detection: FaceDetectionPolicy = .standard
     ) {
         self.model = model
+        self.descriptor = descriptor
         self.models = models
         self.workers = workers
         self.maxQueuedJobs = maxQueuedJobs

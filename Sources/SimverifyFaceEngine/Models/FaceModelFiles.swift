@@ -60,17 +60,24 @@ public struct FaceModelFiles: Sendable, Hashable {
         switch model {
         case .dlib: [landmarks, embedding]
         case .sface: [yunet, sface]
+        case .onnx: [yunet]
         }
     }
 
     /// What goes into audit records as the model version: the family and the first 8 bytes of
     /// each file's pinned SHA-256, so a record names the exact weights that decided.
-    public static func version(of model: FaceModel) -> String {
+    /// An operator's model adds its name, its file's hash and its descriptor's fingerprint.
+    public static func version(of model: FaceModel, descriptor: FaceModelDescriptor? = nil) -> String {
         let family = switch model {
         case .dlib: "dlib-19.24/hog+sp5+resnet-v1"
         case .sface: "opencv-4.6/yunet-2023mar+sface-2021dec"
+        case .onnx: "opencv-4.6/yunet-2023mar+onnx:\(descriptor?.name ?? "?")"
         }
-        return family + "@" + Self.required(for: model).map { String($0.sha256.prefix(16)) }.joined(separator: "+")
+        var hashes = Self.required(for: model).map { String($0.sha256.prefix(16)) }
+        if model == .onnx, let descriptor {
+            hashes += [String(descriptor.sha256.lowercased().prefix(16)), String(descriptor.fingerprint.prefix(16))]
+        }
+        return family + "@" + hashes.joined(separator: "+")
     }
 
     /// The directory holding the files.
@@ -100,22 +107,23 @@ public struct FaceModelFiles: Sendable, Hashable {
     /// - Throws: `FaceEngineError` `.modelMissing` or `.modelMismatch`, naming the file.
     public func verify(for model: FaceModel = .dlib) throws {
         for file in Self.required(for: model) {
-            let path = self.path(of: file)
-            guard let handle = FileHandle(forReadingAtPath: path) else {
-                throw FaceEngineError(.modelMissing, "model file missing: \(path) (run scripts/setup.sh)")
-            }
-            defer { try? handle.close() }
-            var hasher = SHA256()
-            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-                hasher.update(data: chunk)
-            }
-            let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-            guard digest == file.sha256 else {
-                throw FaceEngineError(
-                    .modelMismatch,
-                    "model file \(path) has SHA-256 \(digest), expected \(file.sha256) (run scripts/setup.sh)"
-                )
-            }
+            try Self.verify(path: self.path(of: file), sha256: file.sha256, remedy: " (run scripts/setup.sh)")
+        }
+    }
+
+    /// Checks that a file exists and has the SHA-256 `sha256` (lower-case hex).
+    static func verify(path: String, sha256: String, remedy: String = "") throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw FaceEngineError(.modelMissing, "model file missing: \(path)\(remedy)")
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            hasher.update(data: chunk)
+        }
+        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        guard digest == sha256 else {
+            throw FaceEngineError(.modelMismatch, "model file \(path) has SHA-256 \(digest), expected \(sha256)\(remedy)")
         }
     }
 }

@@ -85,8 +85,11 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
 
     /// The face engine's settings.
     public struct EngineSettings: Sendable, Codable, Hashable {
-        /// The face model: "sface" (YuNet + SFace, the default) or "dlib". The policy must name the same.
+        /// The face model: "sface" (YuNet + SFace, the default), "dlib", or "onnx" (YuNet and an
+        /// operator's recogniser, which `modelDescriptor` describes). The policy must name the same.
         public var model: FaceModel = .sface
+        /// The operator's model descriptor (JSON; see `FaceModelDescriptor`), for model "onnx".
+        public var modelDescriptor: String?
         /// Worker threads; nil means the number of cores.
         public var workers: Int?
         /// Face jobs that may wait; more get RESOURCE_EXHAUSTED at once.
@@ -139,5 +142,5 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
         return merged
     }
 
-    private static let optionalKeys: Set<String> = ["engine.workers", "engine.modelDirectory"]
+    private static let optionalKeys: Set<String> = ["engine.workers", "engine.modelDirectory", "engine.modelDescriptor"]
 }

@@ -215,7 +215,7 @@ public final class VerificationService: Sendable {
     /// Opens a sealed ID-card template for the caller's tenant.
     func openTemplate(_ sealed: [UInt8], caller: CallerIdentity) throws -> FaceEmbedding {
         do {
-            return try self.audit.templates.open(sealed, tenant: caller.tenant, model: self.engine.model)
+            return try self.audit.templates.open(sealed, tenant: caller.tenant, space: self.engine.space)
         } catch .expired {
             throw RPCStatus(.failedPrecondition, "the sealed template has expired: extract a new one", reason: "template_expired")
         } catch .otherModel {

@@ -1,13 +1,14 @@
 import CSimverifyOpenCV
 import SimverifyCore
 
-/// One loaded YuNet + SFace pair on OpenCV's dnn (~40 MB): a worker's own, because an OpenCV
-/// network keeps its activations between calls.
-final class SFaceModelSet: FaceModelSet {
+/// One loaded YuNet detector with its recogniser on OpenCV's dnn, SFace (~40 MB with YuNet) or an
+/// operator's network: a worker's own, because an OpenCV network keeps its activations between calls.
+final class YuNetModelSet: FaceModelSet {
     let handle: OpaquePointer
-    let model = FaceModel.sface
+    let space: EmbeddingSpace
+    var model: FaceModel { self.space.model }
 
-    /// Loads the folded float32 ONNX files. Call `FaceModelFiles.verify(for: .sface)` first.
+    /// Loads the folded float32 ONNX files of YuNet and SFace. Call `FaceModelFiles.verify(for: .sface)` first.
     init(files: FaceModelFiles) throws {
         var handle: OpaquePointer?
         var message = [CChar](repeating: 0, count: 512)
@@ -18,13 +19,43 @@ final class SFaceModelSet: FaceModelSet {
             throw FaceEngineError(modelLoadMessage: message, otherwise: "the YuNet and SFace models could not be loaded")
         }
         self.handle = handle
+        self.space = .sface
+    }
+
+    /// Loads YuNet and an operator's recogniser. Call `FaceModelFiles.verify(for: .onnx)` and
+    /// `descriptor.verifyFile()` first.
+    init(files: FaceModelFiles, descriptor: FaceModelDescriptor) throws {
+        var spec = sv_cv_recognizer_spec()
+        spec.input_width = Int32(descriptor.input.width)
+        spec.input_height = Int32(descriptor.input.height)
+        spec.bgr = descriptor.input.colourOrder == "bgr" ? 1 : 0
+        spec.mean = (Float(descriptor.input.mean[0]), Float(descriptor.input.mean[1]), Float(descriptor.input.mean[2]))
+        spec.scale = (Float(descriptor.input.scale[0]), Float(descriptor.input.scale[1]), Float(descriptor.input.scale[2]))
+        withUnsafeMutableBytes(of: &spec.template_points) { raw in
+            let p = raw.bindMemory(to: Float.self)
+            for (i, point) in descriptor.alignment.enumerated() {
+                p[2 * i] = Float(point[0])
+                p[2 * i + 1] = Float(point[1])
+            }
+        }
+        spec.dimension = Int32(descriptor.embedding.size)
+        var handle: OpaquePointer?
+        var message = [CChar](repeating: 0, count: 512)
+        let status = sv_cv_models_load_onnx(
+            files.path(of: FaceModelFiles.yunet), descriptor.filePath, &spec, &handle, &message, Int32(message.count)
+        )
+        guard status == SV_CV_OK, let handle else {
+            throw FaceEngineError(modelLoadMessage: message, otherwise: "YuNet and the model \(descriptor.name) could not be loaded")
+        }
+        self.handle = handle
+        self.space = descriptor.space
     }
 
     deinit {
         sv_cv_models_free(self.handle)
     }
 
-    /// Runs YuNet, then SFace on the faces `embeddings` selects. Runs on a worker thread.
+    /// Runs YuNet, then the recogniser on the faces `embeddings` selects. Runs on a worker thread.
     func analyze(
         _ image: RGBImage,
         kind: ImageKind,
@@ -46,7 +77,7 @@ final class SFaceModelSet: FaceModelSet {
             func detect(_ detectView: inout sv_cv_image, sides: [Int], offset: (x: Float, y: Float) = (0, 0)) throws {
                 for side in sides {
                     usedSide = side
-                    let (w, h) = SFaceModelSet.inputSize(width: Int(detectView.width), height: Int(detectView.height), longSide: side)
+                    let (w, h) = YuNetModelSet.inputSize(width: Int(detectView.width), height: Int(detectView.height), longSide: side)
                     let status = sv_cv_detect(
                         self.handle, &detectView, Int32(w), Int32(h), Float(policy.minimumDetectionScore), 0.3, &found,
                         Int32(capacity), &count
@@ -127,11 +158,11 @@ final class SFaceModelSet: FaceModelSet {
                 default: break
                 }
                 var face = found[index]
-                var values = [Float](repeating: 0, count: FaceEmbedding.dimension)
+                var values = [Float](repeating: 0, count: self.space.dimension)
                 var quality = sv_cv_chip_quality()
-                let status = sv_cv_feature(self.handle, &view, &face, &values, &quality)
+                let status = sv_cv_feature(self.handle, &view, &face, &values, Int32(values.count), &quality)
                 guard status == SV_CV_OK else { throw FaceEngineError.from(status) }
-                guard let embedding = try? FaceEmbedding(values, model: .sface) else {
+                guard let embedding = try? FaceEmbedding(values, space: self.space) else {
                     throw FaceEngineError(.internalError, "the embedding network produced an unusable feature")
                 }
                 faces[index].embedding = embedding
@@ -140,7 +171,7 @@ final class SFaceModelSet: FaceModelSet {
             }
             timings.embed += clock.now - embedStart
             return FaceAnalysis(
-                model: .sface, imageWidth: image.width, imageHeight: image.height, detectorInput: usedSide, faces: faces,
+                model: self.model, imageWidth: image.width, imageHeight: image.height, detectorInput: usedSide, faces: faces,
                 facesNotAnalysed: Int(count) - analysed, timings: timings
             )
         }
