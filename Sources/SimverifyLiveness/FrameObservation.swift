@@ -46,12 +46,15 @@ public struct FrameObservation: Sendable {
         public var brightness: Double
         /// The face's interior for the parallax check.
         public var crop: FaceCrop?
+        /// Whether the image's border cuts the face (its box reaches past an edge by more than 2 %
+        /// of its size): its landmarks and pose are guesses.
+        public var cutByBorder: Bool
 
         /// Creates a face.
         /// - Parameter keypoints: Eyes and nose; nil reads `landmarks` in dlib's order.
         public init(
             width: Int, landmarks: [Point2], keypoints: FaceKeypoints? = nil, embedding: FaceEmbedding?, sharpness: Double,
-            brightness: Double, crop: FaceCrop?
+            brightness: Double, crop: FaceCrop?, cutByBorder: Bool = false
         ) {
             self.width = width
             self.landmarks = landmarks
@@ -60,11 +63,15 @@ public struct FrameObservation: Sendable {
             self.sharpness = sharpness
             self.brightness = brightness
             self.crop = crop
+            self.cutByBorder = cutByBorder
         }
     }
 
     /// Faces found where the frame was searched.
     public var faceCount: Int
+    /// Box width of the largest face but `face` (0: none; `Int.max` when some were found but not
+    /// measured): a face much smaller than the subject's is someone in the background.
+    public var secondFaceWidth: Int
     /// The largest face.
     public var face: Face?
     /// The whole frame, grey, 32x24, for the near-duplicate check.
@@ -72,9 +79,18 @@ public struct FrameObservation: Sendable {
     /// SHA-256 of the frame's encoded bytes.
     public var digest: [UInt8]
 
+    /// Whether another face than the subject's is large enough to be someone at the counter (at
+    /// least half the subject's width): background faces smaller than that do not count.
+    public var hasAnotherPerson: Bool {
+        guard self.faceCount > 1 else { return false }
+        guard let face = self.face else { return true }
+        return self.secondFaceWidth == Int.max || self.secondFaceWidth * 2 >= face.width
+    }
+
     /// Creates an observation.
-    public init(faceCount: Int, face: Face?, thumbnail: GreyImage?, digest: [UInt8]) {
+    public init(faceCount: Int, face: Face?, thumbnail: GreyImage?, digest: [UInt8], secondFaceWidth: Int? = nil) {
         self.faceCount = faceCount
+        self.secondFaceWidth = secondFaceWidth ?? (faceCount > 1 ? Int.max : 0)
         self.face = face
         self.thumbnail = thumbnail
         self.digest = digest

@@ -10,6 +10,12 @@ public struct LivenessReport: Sendable {
     public var poses: [HeadPose?] = []
     /// Frame at which each challenge step was seen, in order (nil: not seen in order).
     public var stepFrames: [Int?] = []
+    /// Frames left out of the judgement, with the reason each was.
+    public var missingFrames: [(frame: Int, reason: ReasonCode)] = []
+    /// The frame the challenge started at (the first frontal usable one).
+    public var startFrame: Int?
+    /// The usable frames from the start on: those the challenge, parallax and best frame are read from.
+    public var judgedFrames: [Int] = []
     /// Largest embedding distance between two frames.
     public var identitySpread: Double?
     /// Largest share of tracked points off one homography, over the frame pairs compared.
@@ -41,6 +47,9 @@ extension LivenessReport {
         for reason in other.failures where !merged.failures.contains(reason) { merged.failures.append(reason) }
         if merged.poses.isEmpty { merged.poses = other.poses }
         if merged.stepFrames.isEmpty { merged.stepFrames = other.stepFrames }
+        if merged.missingFrames.isEmpty { merged.missingFrames = other.missingFrames }
+        if merged.judgedFrames.isEmpty { merged.judgedFrames = other.judgedFrames }
+        merged.startFrame = merged.startFrame ?? other.startFrame
         merged.identitySpread = merged.identitySpread ?? other.identitySpread
         merged.nonPlanarity = merged.nonPlanarity ?? other.nonPlanarity
         merged.bestFrame = merged.bestFrame ?? other.bestFrame
@@ -64,56 +73,101 @@ public struct LivenessChecker: LivenessCheck {
 
     /// Runs every check on `frames`, captured in order at `frameTimes` (milliseconds since the
     /// first frame; empty when the client sent none), against `challenge`.
+    ///
+    /// A burst is judged on its usable frames: a frame with no face, a face cut by the image's
+    /// border, too small, blurred or badly exposed is missing, not fatal. The burst is judged when
+    /// at least `minimumUsableFrames` and `minimumUsableShare` of its frames are usable; otherwise
+    /// it is RETRY with the reasons that removed frames, the most frequent first. A frame nearly
+    /// the same picture as an earlier usable one is left out too (DUPLICATE_FRAMES); the same
+    /// bytes twice fail the burst. The challenge starts at the first frontal frame among the first
+    /// `startWithinFrames` usable ones. Another person in any frame (a second face at least half
+    /// the subject's width) is RETRY: not a frame to skip; smaller faces behind are ignored.
     public func check(frames: [FrameObservation], challenge: [ChallengeStep], frameTimes: [Int]) -> LivenessReport {
         var report = LivenessReport()
-        report.captureProblems = self.captureProblems(frames)
-        report.poses = frames.map { $0.faceCount == 1 ? $0.face.flatMap { $0.keypoints.flatMap(HeadPose.init(keypoints:)) } : nil }
-        // Every frame has one usable face here, so a missing pose means landmarks with no eye
-        // distance: nothing can be read from them.
-        let poses = report.poses.compactMap { $0 }
-        guard report.captureProblems.isEmpty, frames.count >= max(2, self.policy.minimumFrames), poses.count == frames.count else {
-            if report.captureProblems.isEmpty { report.failures.append(.challengeNotPerformed) }
+        report.poses = frames.map { $0.hasAnotherPerson ? nil : $0.face.flatMap { $0.keypoints.flatMap(HeadPose.init(keypoints:)) } }
+        if frames.contains(where: \.hasAnotherPerson) {
+            report.captureProblems = [.severalFacesInSelfie]
             return report
         }
-        report.bestFrame = poses.indices.min(by: { abs(poses[$0].yaw) + abs(poses[$0].roll) < abs(poses[$1].yaw) + abs(poses[$1].roll) })
-
+        var problems = frames.indices.map { self.problem(frames[$0], pose: report.poses[$0]) }
+        // A frame (nearly) the same picture as an earlier usable one adds nothing: it is left out.
+        // The same bytes twice is no camera's doing: that fails below.
+        var kept: [Int] = []
+        for i in frames.indices where problems[i] == nil {
+            if let a = frames[i].thumbnail, kept.contains(where: { j in
+                frames[j].thumbnail.map { a.meanAbsoluteDifference(to: $0) < self.policy.duplicateFrameDifference } ?? false
+            }) {
+                problems[i] = .duplicateFrames
+            } else {
+                kept.append(i)
+            }
+        }
+        let usable = frames.indices.filter { problems[$0] == nil }
+        report.missingFrames = frames.indices.compactMap { i in problems[i].map { (i, $0) } }
+        let needed = max(self.policy.minimumUsableFrames, Int((self.policy.minimumUsableShare * Double(frames.count)).rounded(.up)))
+        guard frames.count >= max(2, self.policy.minimumFrames) else {
+            report.failures.append(.challengeNotPerformed)
+            return report
+        }
+        guard usable.count >= max(2, needed) else {
+            report.captureProblems = Self.byFrequency(problems.compactMap { $0 })
+            return report
+        }
         if !self.timingIsPlausible(frameTimes, frames: frames.count) { report.failures.append(.implausibleTiming) }
-        if self.hasDuplicates(frames) { report.failures.append(.duplicateFrames) }
-        if abs(poses[0].yaw) > self.policy.maximumStartYaw { report.failures.append(.notFacingCamera) }
+        if self.hasRepeatedBytes(frames) { report.failures.append(.duplicateFrames) }
 
-        report.stepFrames = self.stepFrames(poses, challenge: challenge)
-        if report.stepFrames.contains(where: { $0 == nil }) {
+        // The challenge starts at the first frontal frame among the first usable ones.
+        let frontal = usable.prefix(max(1, self.policy.startWithinFrames)).first { abs(report.poses[$0]!.yaw) <= self.policy.maximumStartYaw }
+        if frontal == nil { report.failures.append(.notFacingCamera) }
+        let start = frontal ?? usable[0]
+        report.startFrame = start
+        let judged = usable.filter { $0 >= start }
+        report.judgedFrames = judged
+        let poses = judged.map { report.poses[$0]! }
+        report.bestFrame = judged.min(by: { a, b in
+            abs(report.poses[a]!.yaw) + abs(report.poses[a]!.roll) < abs(report.poses[b]!.yaw) + abs(report.poses[b]!.roll)
+        })
+
+        let steps = self.stepFrames(poses, challenge: challenge)
+        report.stepFrames = steps.map { $0.map { judged[$0] } }
+        if steps.contains(where: { $0 == nil }) {
             // Every step somewhere, but not in order, is an order violation; otherwise a step is missing.
             let anywhere = challenge.allSatisfy { step in poses.indices.dropFirst().contains { self.performs(step, poses[$0], from: poses[0]) } }
             report.failures.append(anywhere ? .challengeOutOfOrder : .challengeNotPerformed)
         }
 
-        let faces = frames.compactMap(\.face)
-        let embeddings = faces.compactMap(\.embedding)
+        // One person in every usable frame, those before the start too.
+        let embeddings = usable.compactMap { frames[$0].face?.embedding }
         var spread = 0.0
         for i in embeddings.indices { for j in embeddings.indices where j > i { spread = max(spread, embeddings[i].distance(to: embeddings[j])) } }
         report.identitySpread = spread
-        if embeddings.count != frames.count || spread > self.policy.maximumIdentitySpread { report.failures.append(.identityChanged) }
+        if embeddings.count != usable.count || spread > self.policy.maximumIdentitySpread { report.failures.append(.identityChanged) }
 
-        report.nonPlanarity = self.nonPlanarity(faces, stepFrames: report.stepFrames.compactMap { $0 })
+        report.nonPlanarity = self.nonPlanarity(judged.compactMap { frames[$0].face }, stepFrames: steps.compactMap { $0 })
         if (report.nonPlanarity ?? 0) < self.policy.minimumNonPlanarity { report.failures.append(.noParallax) }
         return report
     }
 
-    /// Exactly one face per frame, of usable size, sharpness and exposure.
-    func captureProblems(_ frames: [FrameObservation]) -> [ReasonCode] {
-        var problems: [ReasonCode] = []
-        func add(_ reason: ReasonCode) { if !problems.contains(reason) { problems.append(reason) } }
-        for frame in frames {
-            guard frame.faceCount == 1, let face = frame.face else {
-                add(frame.faceCount == 0 ? .noFaceInSelfie : .severalFacesInSelfie)
-                continue
-            }
-            if face.width < self.minimumFaceWidth { add(.selfieFaceTooSmall) }
-            if face.sharpness < self.policy.minimumSharpness { add(.selfieBlurred) }
-            if !self.policy.brightnessRange.contains(face.brightness) { add(.selfiePoorlyExposed) }
-        }
-        return problems
+    /// Why a frame cannot be judged (nil: it can): no single face, a face cut by the border, too
+    /// small, blurred, badly exposed, or landmarks that give no pose.
+    func problem(_ frame: FrameObservation, pose: HeadPose?) -> ReasonCode? {
+        guard !frame.hasAnotherPerson, let face = frame.face else { return frame.hasAnotherPerson ? .severalFacesInSelfie : .noFaceInSelfie }
+        if face.cutByBorder { return .selfieFaceCut }
+        if face.width < self.minimumFaceWidth { return .selfieFaceTooSmall }
+        if face.sharpness < self.policy.minimumSharpness { return .selfieBlurred }
+        if !self.policy.brightnessRange.contains(face.brightness) { return .selfiePoorlyExposed }
+        if pose == nil { return .noFaceInSelfie }
+        return nil
+    }
+
+    /// Each reason once, the most frequent first (ties in order of first appearance).
+    static func byFrequency(_ reasons: [ReasonCode]) -> [ReasonCode] {
+        var unique: [ReasonCode] = []
+        for reason in reasons where !unique.contains(reason) { unique.append(reason) }
+        return unique.enumerated().sorted { a, b in
+            let ca = reasons.filter { $0 == a.element }.count, cb = reasons.filter { $0 == b.element }.count
+            return ca != cb ? ca > cb : a.offset < b.offset
+        }.map(\.element)
     }
 
     /// Times, when given, start at 0, rise by at least the camera interval, and fit in a burst.
@@ -123,19 +177,10 @@ public struct LivenessChecker: LivenessCheck {
         return zip(times, times.dropFirst()).allSatisfy { $1 - $0 >= self.policy.minimumFrameIntervalMilliseconds }
     }
 
-    /// Two frames with the same bytes, or whose thumbnails are (nearly) the same picture.
-    func hasDuplicates(_ frames: [FrameObservation]) -> Bool {
-        for i in frames.indices {
-            for j in frames.indices where j > i {
-                if frames[i].digest == frames[j].digest { return true }
-                if let a = frames[i].thumbnail, let b = frames[j].thumbnail,
-                    a.meanAbsoluteDifference(to: b) < self.policy.duplicateFrameDifference
-                {
-                    return true
-                }
-            }
-        }
-        return false
+    /// Two frames with the same bytes.
+    func hasRepeatedBytes(_ frames: [FrameObservation]) -> Bool {
+        var seen = Set<[UInt8]>()
+        return frames.contains { !$0.digest.isEmpty && !seen.insert($0.digest).inserted }
     }
 
     /// Whether `pose` has done `step` relative to the first frame's pose: the step's own motion
@@ -170,12 +215,14 @@ public struct LivenessChecker: LivenessCheck {
         return result
     }
 
-    /// The largest share of tracked points off one homography, over consecutive frames and over
-    /// the first frame against each step's frame.
+    /// The largest share of tracked points off one homography, over consecutive frames, over the
+    /// first frame against each step's frame, and over the first against the last.
     func nonPlanarity(_ faces: [FrameObservation.Face], stepFrames: [Int]) -> Double? {
         var pairs = Set<[Int]>()
         for i in faces.indices.dropFirst() { pairs.insert([i - 1, i]) }
         for j in stepFrames where j > 0 { pairs.insert([0, j]) }
+        // The start against the last frame: the whole motion, where steps between frames are small.
+        if faces.count > 1 { pairs.insert([0, faces.count - 1]) }
         var best: Double?
         for pair in pairs.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             guard let a = faces[pair[0]].crop, let b = faces[pair[1]].crop else { continue }

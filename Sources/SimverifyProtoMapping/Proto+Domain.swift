@@ -49,6 +49,7 @@ extension Simverify_V1_ReasonCode {
         case .selfieBlurred: self = .selfieBlurred
         case .selfiePoorlyExposed: self = .selfiePoorlyExposed
         case .implausibleTiming: self = .implausibleTiming
+        case .selfieFaceCut: self = .selfieFaceCut
         }
     }
 }

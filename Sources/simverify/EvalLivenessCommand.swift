@@ -13,6 +13,18 @@ struct LivenessSequence: Decodable {
     var frames: [String]
     var frameTimesMs: [Int]?
     var note: String?
+    /// A burst that performs no step (manifest "-"): tried with every challenge the policy draws.
+    var tryEveryChallenge = false
+    /// From a manifest: `challenge` is what the burst performs, of which the policy's steps are asked.
+    var fromManifest = false
+
+    init(kind: String, challenge: [ChallengeStep], frames: [String], frameTimesMs: [Int]?, note: String?) {
+        self.kind = kind
+        self.challenge = challenge
+        self.frames = frames
+        self.frameTimesMs = frameTimesMs
+        self.note = note
+    }
 
     enum CodingKeys: String, CodingKey {
         case kind, challenge, frames, note
@@ -37,6 +49,58 @@ struct LivenessSequence: Decodable {
         }
     }
 
+    /// The bursts of a manifest-described folder (its MANIFEST.tsv: sequence, frames, kind, ...)
+    /// with our labels (`Fixtures/liveness-video/challenges.tsv`: sequence, performs, fps).
+    /// Kinds: live_headturn performing a step is "live"; live_still, or a head movement that
+    /// performs no step, "live_still"; print_attack "print"; screen_attack "screen".
+    static func load(manifest: String, labels: String) throws -> [(name: String, path: String, sequence: LivenessSequence)] {
+        func rows(_ file: String) throws -> [[String: String]] {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw ValidationError("cannot read \(file)") }
+            let lines = text.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") && !$0.isEmpty }
+            guard let header = lines.first?.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) else { return [] }
+            return lines.dropFirst().map { line in
+                let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+                return Dictionary(uniqueKeysWithValues: zip(header, fields))
+            }
+        }
+        let root = (manifest as NSString).deletingLastPathComponent
+        var labelled: [String: (performs: [ChallengeStep]?, fps: Double)] = [:]
+        for row in try rows(labels) {
+            guard let name = row["sequence"], let performs = row["performs"], let fps = row["fps"].flatMap(Double.init), fps > 0 else {
+                throw ValidationError("\(labels): each row needs sequence, performs and fps")
+            }
+            if performs == "-" {
+                labelled[name] = (nil, fps)
+            } else {
+                let steps = try performs.split(separator: ">").map { step in
+                    guard let parsed = ChallengeStep(rawValue: String(step)) else { throw ValidationError("\(labels): unknown step \(step)") }
+                    return parsed
+                }
+                labelled[name] = (steps, fps)
+            }
+        }
+        return try rows(manifest).map { row in
+            guard let name = row["sequence"], let kind = row["kind"] else { throw ValidationError("\(manifest): a row without sequence or kind") }
+            guard let label = labelled[name] else { throw ValidationError("\(labels) has no label for \(name)") }
+            let path = (root as NSString).appendingPathComponent(name)
+            let frames = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".jpg") }.sorted()
+            let ours: String = switch kind {
+            case "live_headturn": label.performs == nil ? "live_still" : "live"
+            case "live_still": "live_still"
+            case "print_attack": "print"
+            case "screen_attack": "screen"
+            default: throw ValidationError("\(manifest): unknown kind \(kind)")
+            }
+            var sequence = LivenessSequence(
+                kind: ours, challenge: label.performs ?? [], frames: frames,
+                frameTimesMs: frames.indices.map { Int((Double($0) * 1000 / label.fps).rounded()) }, note: row["motion_observed"]
+            )
+            sequence.tryEveryChallenge = label.performs == nil
+            sequence.fromManifest = true
+            return (name, path, sequence)
+        }
+    }
+
     /// The frames' bytes, in zeroizing buffers.
     func readFrames(at path: String, maxBytes: Int) throws -> [ZeroizingBuffer] {
         try self.frames.map { try ZeroizingBuffer(contentsOfFile: (path as NSString).appendingPathComponent($0), maxBytes: maxBytes) }
@@ -50,58 +114,93 @@ struct EvalLivenessCommand: AsyncParsableCommand {
         discussion: """
             FOLDER holds one folder per sequence, each with sequence.json ({"kind", "challenge",
             "frames", "frame_times_ms"}) and its JPEG frames; scripts/make-liveness-sequences.sh
-            writes such a folder from the shared fixtures. Each burst runs through the server's
-            engine and liveness checks with its own challenge. A bona fide burst counts as
-            accepted when it passes every check; an attack counts as accepted (an APCER error)
-            likewise. Capture failures (RETRY) are counted as not accepted and shown apart.
+            writes such a folder from the shared fixtures. Or FOLDER has a MANIFEST.tsv (like
+            ../shared/fixtures/liveness-video) and --labels names the steps each burst performs.
+            Each burst runs through the server's engine and liveness checks with its own challenge;
+            one that performs no step, with every challenge the policy can draw. A bona fide
+            burst counts as accepted when it passes every check; an attack counts as accepted (an
+            APCER error) likewise. Capture failures (RETRY) are counted as not accepted and shown
+            apart; attacks past the capture gates are counted with the checks that refused them.
             """
     )
 
     @Argument(help: "Folder of labelled sequences.") var folder: String
+    @Option(help: "For a folder with MANIFEST.tsv: the steps each burst performs (Fixtures/liveness-video/challenges.tsv).") var labels: String?
     @Flag(help: "Print every sequence's checks.") var verbose = false
     @OptionGroup var engine: EngineOptions
 
     func run() async throws {
         do {
-            let sequences = try LivenessSequence.load(root: folder)
+            let manifest = (folder as NSString).appendingPathComponent("MANIFEST.tsv")
+            let sequences: [(name: String, path: String, sequence: LivenessSequence)]
+            if FileManager.default.fileExists(atPath: manifest) {
+                guard let labels else { throw ValidationError("\(folder) is described by MANIFEST.tsv: give --labels (the steps each burst performs)") }
+                sequences = try LivenessSequence.load(manifest: manifest, labels: labels)
+            } else {
+                sequences = try LivenessSequence.load(root: folder)
+            }
             guard !sequences.isEmpty else { throw ValidationError("\(folder) holds no sequence (folders with sequence.json)") }
             let faceEngine = try engine.makeEngine()
             let policy = faceEngine.suggestedPolicy
             let checker = LivenessChecker(policy: policy.liveness, minimumFaceWidth: policy.minimumSelfieFaceWidth)
-            var tally: [String: (total: Int, accepted: Int, capture: Int)] = [:]
+            let drawable = Self.drawableChallenges(policy.liveness)
+            var tally: [String: Tally] = [:]
             var notDrawn = 0
             for (name, path, sequence) in sequences {
-                // A burst performing a step the policy never asks for answers no challenge it could draw.
-                guard sequence.challenge.allSatisfy(policy.liveness.allowedSteps.contains) else {
+                let challenges: [[ChallengeStep]]
+                if sequence.tryEveryChallenge {
+                    challenges = drawable
+                } else if sequence.fromManifest {
+                    // A manifest burst performs what it performs: the challenge is its steps the policy draws.
+                    let steps = sequence.challenge.filter(policy.liveness.allowedSteps.contains)
+                    challenges = steps.isEmpty ? [] : [steps]
+                } else {
+                    challenges = sequence.challenge.allSatisfy(policy.liveness.allowedSteps.contains) ? [sequence.challenge] : []
+                }
+                // A burst performing only steps the policy never asks for answers no challenge it could draw.
+                guard !challenges.isEmpty else {
                     notDrawn += 1
-                    if verbose { print("\(name) [\(sequence.kind)] SKIPPED: its challenge has a step the \(engine.model) policy never draws") }
+                    if verbose { print("\(name) [\(sequence.kind)] SKIPPED: its challenge has a step the \(faceEngine.model) policy never draws") }
                     continue
                 }
                 let frames = try sequence.readFrames(at: path, maxBytes: engine.maxFileBytes)
                 let analysis = try await faceEngine.analyze(session: frames, reference: nil)
                 let observations = analysis.frames.map { (try? $0.get()) ?? FrameObservation(faceCount: 0, face: nil, thumbnail: nil, digest: []) }
-                let report = checker.check(frames: observations, challenge: sequence.challenge, frameTimes: sequence.frameTimesMs ?? [])
-                var entry = tally[sequence.kind] ?? (0, 0, 0)
-                entry.total += 1
-                if report.passed { entry.accepted += 1 }
-                if !report.captureProblems.isEmpty { entry.capture += 1 }
+                var entry = tally[sequence.kind] ?? Tally()
+                var acceptedChallenges: [String] = []
+                var last: LivenessReport?
+                for challenge in challenges {
+                    let report = checker.check(frames: observations, challenge: challenge, frameTimes: sequence.frameTimesMs ?? [])
+                    entry.add(report)
+                    if report.passed { acceptedChallenges.append(challenge.map(\.rawValue).joined(separator: ">")) }
+                    last = report
+                }
+                entry.sequences += 1
+                if !acceptedChallenges.isEmpty { entry.sequencesAccepted += 1 }
                 tally[sequence.kind] = entry
-                if verbose {
+                if verbose, let report = last {
                     let poses = report.poses.map { $0.map { String(format: "%+.2f/%.2f/%.0f", $0.yaw, $0.pitch, $0.eyeDistance) } ?? "-" }
+                    let verdict = challenges.count == 1
+                        ? (report.passed ? "PASS" : "FAIL") + " " + (report.captureProblems + report.failures).map(\.rawValue).joined(separator: ",")
+                        + " challenge=\(challenges[0].map(\.rawValue).joined(separator: ">")) steps=\(report.stepFrames.map { $0.map(String.init) ?? "-" })"
+                        : "accepted for \(acceptedChallenges.count) of \(challenges.count) challenges\(acceptedChallenges.isEmpty ? "" : " (" + acceptedChallenges.joined(separator: ", ") + ")")"
+                        + "; last: " + (report.captureProblems + report.failures).map(\.rawValue).joined(separator: ",")
                     print(
-                        "\(name) [\(sequence.kind)] \(report.passed ? "PASS" : "FAIL") "
-                            + "\((report.captureProblems + report.failures).map(\.rawValue).joined(separator: ","))"
-                            + " challenge=\(sequence.challenge.map(\.rawValue).joined(separator: ">")) steps=\(report.stepFrames.map { $0.map(String.init) ?? "-" })"
+                        "\(name) [\(sequence.kind)] \(verdict)"
+                            + " start=\(report.startFrame.map(String.init) ?? "-")"
+                            + " missing=\(report.missingFrames.map { "\($0.frame):\($0.reason.rawValue)" }.joined(separator: ","))"
                             + " spread=\(report.identitySpread.map { String(format: "%.3f", $0) } ?? "-")"
+                            + " change=\(zip(observations, observations.dropFirst()).map { a, b in a.thumbnail.flatMap { x in b.thumbnail.map { String(format: "%.1f", x.meanAbsoluteDifference(to: $0)) } } ?? "-" }.joined(separator: ","))"
                             + " nonplanar=\(report.nonPlanarity.map { String(format: "%.2f", $0) } ?? "-")"
                             + " sharp=\(observations.map { String(format: "%.0f", $0.face?.sharpness ?? -1) }.joined(separator: ","))"
+                            + " bright=\(observations.map { String(format: "%.0f", $0.face?.brightness ?? -1) }.joined(separator: ","))"
                             + " width=\(observations.map { String($0.face?.width ?? 0) }.joined(separator: ","))"
                             + " poses(yaw/pitch/eyes)=\(poses.joined(separator: " "))"
                     )
                 }
             }
             await faceEngine.shutdown()
-            print("model \(engine.model), challenge steps drawn from \(policy.liveness.allowedSteps.map(\.rawValue).joined(separator: ", ")); \(notDrawn) bursts skipped whose challenge the policy never draws")
+            print("model \(faceEngine.model), challenge steps drawn from \(policy.liveness.allowedSteps.map(\.rawValue).joined(separator: ", ")); \(notDrawn) bursts skipped whose challenge the policy never draws")
             print(Self.summary(tally, policy: policy.liveness))
         } catch let error as ValidationError {
             throw error
@@ -110,31 +209,75 @@ struct EvalLivenessCommand: AsyncParsableCommand {
         }
     }
 
-    static func summary(_ tally: [String: (total: Int, accepted: Int, capture: Int)], policy: LivenessPolicy) -> String {
+    /// Trials (a burst against one challenge) of one kind.
+    struct Tally {
+        var total = 0, accepted = 0, capture = 0
+        /// Trials past the capture gates, and of those the ones a liveness check refused, by reason.
+        var pastCapture = 0, refusedByCheck = 0
+        var reasons: [ReasonCode: Int] = [:]
+        var sequences = 0, sequencesAccepted = 0
+
+        mutating func add(_ report: LivenessReport) {
+            self.total += 1
+            if report.passed { self.accepted += 1 }
+            if !report.captureProblems.isEmpty {
+                self.capture += 1
+                return
+            }
+            self.pastCapture += 1
+            if !report.failures.isEmpty { self.refusedByCheck += 1 }
+            for reason in report.failures { self.reasons[reason, default: 0] += 1 }
+        }
+    }
+
+    /// Every challenge the policy can draw: `challengeSteps` different steps from `allowedSteps`, in any order.
+    static func drawableChallenges(_ policy: LivenessPolicy) -> [[ChallengeStep]] {
+        var out: [[ChallengeStep]] = []
+        func extend(_ prefix: [ChallengeStep]) {
+            if prefix.count == min(policy.challengeSteps, policy.allowedSteps.count) {
+                out.append(prefix)
+                return
+            }
+            for step in policy.allowedSteps where !prefix.contains(step) { extend(prefix + [step]) }
+        }
+        extend([])
+        return out
+    }
+
+    static func summary(_ tally: [String: Tally], policy: LivenessPolicy) -> String {
         var lines = [
             "liveness policy: turn >= \(policy.turnYaw), look up >= \(policy.lookUpPitch), look down >= \(policy.lookDownPitch), "
                 + "closer >= x\(policy.moveCloserScale), identity spread <= \(policy.maximumIdentitySpread), "
                 + "non-planarity >= \(policy.minimumNonPlanarity) (tolerance \(policy.homographyTolerance) px, >= \(policy.minimumTrackedPoints) points), "
-                + "duplicate < \(policy.duplicateFrameDifference) grey levels, sharpness >= \(policy.minimumSharpness)",
-            "kind            sequences  accepted  capture-failures  error rate",
+                + "duplicate < \(policy.duplicateFrameDifference) grey levels, sharpness >= \(policy.minimumSharpness), "
+                + "usable frames >= \(policy.minimumUsableFrames) and \(Int(policy.minimumUsableShare * 100)) %",
+            "kind            trials  accepted  capture-failures  error rate     past capture: refused by a check",
         ]
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         for kind in tally.keys.sorted() {
             let t = tally[kind]!
-            let bonaFide = LivenessSequence.bonaFideKinds.contains(kind)
-            let rate = bonaFide ? Double(t.total - t.accepted) / Double(t.total) : Double(t.accepted) / Double(t.total)
+            let rate: String = switch kind {
+            case "live": String(format: "BPCER %.3f", Double(t.total - t.accepted) / Double(t.total))
+            case "live_still": String(format: "accepted %.3f", Double(t.accepted) / Double(t.total))
+            default: String(format: "APCER %.3f", Double(t.accepted) / Double(t.total))
+            }
+            let reasons = t.reasons.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.rawValue < $1.key.rawValue }
+                .map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", ")
             lines.append(
-                pad(kind, 16) + pad(String(t.total), 11) + pad(String(t.accepted), 10) + pad(String(t.capture), 18)
-                    + String(format: "%@ %.3f", bonaFide ? "BPCER" : "APCER", rate)
+                pad(kind, 16) + pad(String(t.total), 8) + pad(String(t.accepted), 10) + pad(String(t.capture), 18) + pad(rate, 15)
+                    + "\(t.refusedByCheck) of \(t.pastCapture)" + (reasons.isEmpty ? "" : " (\(reasons))")
             )
         }
-        let live = tally["live"] ?? (0, 0, 0)
-        if live.total > 0 {
+        if let live = tally["live"], live.total > 0 {
             lines.append(String(format: "BPCER (live, performing the challenge): %.3f (%d of %d rejected)", Double(live.total - live.accepted) / Double(live.total), live.total - live.accepted, live.total))
         }
         let attacks = tally.filter { !LivenessSequence.bonaFideKinds.contains($0.key) }
         if let worst = attacks.max(by: { Double($0.value.accepted) / Double($0.value.total) < Double($1.value.accepted) / Double($1.value.total) }) {
             lines.append(String(format: "worst APCER: %@ %.3f", worst.key, Double(worst.value.accepted) / Double(worst.value.total)))
+        }
+        let past = attacks.values.reduce(0) { $0 + $1.pastCapture }, refused = attacks.values.reduce(0) { $0 + $1.refusedByCheck }
+        if past > 0 {
+            lines.append(String(format: "attacks past the capture gates refused by a liveness check: %d of %d (%.0f %%)", refused, past, 100 * Double(refused) / Double(past)))
         }
         return lines.joined(separator: "\n")
     }

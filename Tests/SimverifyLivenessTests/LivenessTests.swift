@@ -176,24 +176,83 @@ func unit(_ angle: Double, axis: Int = 0) -> FaceEmbedding {
         #expect(!self.checker.performs(.moveCloser, HeadPose(landmarks: landmarks(yaw: 0.3, scale: 1.5))!, from: start))
     }
 
-    @Test func captureProblemsComeFirstAndAreAllReported() {
+    @Test func badFramesAreLeftOutAndTheBurstIsJudgedOnTheRest() {
+        // The performing burst with three bad frames among its own: 8 frames, 5 usable (62 %).
         var frames = self.performing
-        frames[1] = frame(landmarks(), id: 2, faces: 2)
-        frames[2] = frame(landmarks(), id: 3, width: 40)
-        frames[3] = frame(landmarks(), id: 4, sharpness: 3)
-        frames[4] = frame(landmarks(), id: 5, brightness: 250)
-        let report = self.checker.check(frames: frames + [FrameObservation(faceCount: 0, face: nil, thumbnail: nil, digest: [9])], challenge: [.turnLeft, .lookUp], frameTimes: [])
-        #expect(report.captureProblems == [.severalFacesInSelfie, .selfieFaceTooSmall, .selfieBlurred, .selfiePoorlyExposed, .noFaceInSelfie])
+        var noFace = FrameObservation(faceCount: 0, face: nil, thumbnail: nil, digest: [20])
+        noFace.thumbnail = nil
+        var cut = frame(landmarks(yaw: 0.2), id: 22)
+        cut.face?.cutByBorder = true
+        frames.insert(noFace, at: 1)
+        frames.insert(frame(landmarks(yaw: 0.2), id: 21, sharpness: 3), at: 3)
+        frames.insert(cut, at: 5)
+        let report = self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: [])
+        #expect(report.captureProblems.isEmpty)
+        #expect(report.missingFrames.map(\.frame) == [1, 3, 5])
+        #expect(report.missingFrames.map(\.reason) == [.noFaceInSelfie, .selfieBlurred, .selfieFaceCut])
+        #expect(report.judgedFrames == [0, 2, 4, 6, 7])
+        // Step frames are the burst's own indices.
+        #expect(report.stepFrames == [4, 7])
+        #expect(report.failures == [.noParallax])
+    }
+
+    @Test func tooFewUsableFramesIsRetryNamingWhatRemovedThem() {
+        var frames = self.performing
+        frames.append(frame(landmarks(), id: 6, sharpness: 3))
+        frames.append(frame(landmarks(), id: 7, sharpness: 3))
+        frames.append(frame(landmarks(), id: 8, brightness: 250))
+        frames[1] = frame(landmarks(yaw: 0.1), id: 2, sharpness: 5)
+        // 8 frames, 4 usable: fewer than 5, and under 60 %.
+        let report = self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: [])
+        #expect(report.captureProblems == [.selfieBlurred, .selfiePoorlyExposed])
         #expect(report.failures.isEmpty && !report.passed)
+        // 12 frames of which 7 usable: at least 5, but under 60 %.
+        var long = self.performing + [frame(landmarks(pitch: 0.4), id: 9), frame(landmarks(pitch: 0.45), id: 10)]
+        for id in 11...15 { long.append(frame(landmarks(), id: UInt8(id), width: 40)) }
+        #expect(self.checker.check(frames: long, challenge: [.turnLeft, .lookUp], frameTimes: []).captureProblems == [.selfieFaceTooSmall])
+    }
+
+    @Test func anotherPersonIsRetryButAFaceInTheBackgroundIsNot() {
+        var frames = self.performing
+        frames[1] = FrameObservation(
+            faceCount: 2, face: frames[1].face, thumbnail: frames[1].thumbnail, digest: frames[1].digest, secondFaceWidth: 90
+        )
+        let crowded = self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: [])
+        #expect(crowded.captureProblems == [.severalFacesInSelfie])
+        // A face a fifth of the subject's width is someone walking by behind.
+        frames[1].secondFaceWidth = 30
+        let background = self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: [])
+        #expect(background.captureProblems.isEmpty && background.stepFrames == [2, 4])
+        // Faces found but not measured count as people.
+        #expect(FrameObservation(faceCount: 3, face: frames[1].face, thumbnail: nil, digest: [1]).hasAnotherPerson)
+    }
+
+    @Test func theChallengeStartsAtTheFirstFrontalFrame() {
+        // Already turned at frame 0 (yaw 0.3): the start is frame 1, and the turn is seen from it.
+        var frames = [frame(landmarks(yaw: -0.3), id: 30)] + self.performing
+        let report = self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: [])
+        #expect(report.startFrame == 1)
+        #expect(!report.failures.contains(.notFacingCamera))
+        #expect(report.stepFrames == [3, 5])
+        // Three turned frames first: no frontal start within the first three usable frames.
+        frames = [frame(landmarks(yaw: -0.3), id: 30), frame(landmarks(yaw: -0.3), id: 31), frame(landmarks(yaw: 0.35), id: 32)] + self.performing
+        #expect(self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: []).failures.contains(.notFacingCamera))
     }
 
     @Test func duplicatesIdentityStartAndTiming() {
-        var frames = self.performing
+        var frames = self.performing + [frame(landmarks(pitch: 0.4), id: 6)]
         frames[3] = frame(landmarks(yaw: 0.05, pitch: 0.55), id: 2)  // same bytes and picture as frame 1
         #expect(self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: []).failures.contains(.duplicateFrames))
-        // Different bytes (a re-encoding), the same picture.
+        // Different bytes (a re-encoding), the same picture: left out, not fatal.
         frames[3].digest = [42]
-        #expect(self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: []).failures.contains(.duplicateFrames))
+        let reencoded = self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: [])
+        #expect(!reencoded.failures.contains(.duplicateFrames))
+        #expect(reencoded.missingFrames.map(\.frame) == [3] && reencoded.missingFrames.map(\.reason) == [.duplicateFrames])
+        // With only five frames, leaving it out leaves too few: RETRY, saying why.
+        var five = self.performing
+        five[3] = frame(landmarks(yaw: 0.05, pitch: 0.55), id: 2)
+        five[3].digest = [42]
+        #expect(self.checker.check(frames: five, challenge: [.turnLeft, .lookUp], frameTimes: []).captureProblems == [.duplicateFrames])
         #expect(!self.checker.check(frames: self.performing, challenge: [.turnLeft, .lookUp], frameTimes: []).failures.contains(.duplicateFrames))
 
         frames = self.performing
@@ -203,6 +262,8 @@ func unit(_ angle: Double, axis: Int = 0) -> FaceEmbedding {
 
         frames = self.performing
         frames[0] = frame(landmarks(yaw: 0.3), id: 1)
+        frames[1] = frame(landmarks(yaw: 0.3), id: 2)
+        frames[2] = frame(landmarks(yaw: 0.32), id: 3)
         #expect(self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: []).failures.contains(.notFacingCamera))
 
         for times in [[0, 100, 90, 300, 400], [0, 5, 10, 15, 20], [10, 100, 200, 300, 400], [0, 100, 200, 300, 60_000], [0, 100]] {

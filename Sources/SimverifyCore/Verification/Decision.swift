@@ -45,4 +45,6 @@ public enum ReasonCode: String, Sendable, Hashable, CaseIterable, Codable {
     case selfiePoorlyExposed = "SELFIE_POORLY_EXPOSED"
     /// Frame times go backwards, come faster than a camera, or span too long.
     case implausibleTiming = "IMPLAUSIBLE_TIMING"
+    /// Too many frames show the face cut by the image's border: step back into the frame.
+    case selfieFaceCut = "SELFIE_FACE_CUT"
 }

@@ -22,7 +22,14 @@ public struct LivenessPolicy: Sendable, Hashable, Codable {
     public var attemptsPerSession: Int
     /// Fewest selfie frames in a liveness Verify.
     public var minimumFrames: Int
-    /// Largest allowed first-frame yaw (nose offset along the eye line, in eye distances).
+    /// Fewest usable frames (one face, whole, large, sharp and lit enough) a burst is judged on;
+    /// frames that are not usable are left out, not fatal.
+    public var minimumUsableFrames: Int
+    /// Smallest share of a burst's frames that must be usable, 0-1.
+    public var minimumUsableShare: Double
+    /// The challenge starts at the first frontal frame among this many first usable frames.
+    public var startWithinFrames: Int
+    /// Largest yaw of the frame the challenge starts at (nose offset along the eye line, in eye distances).
     public var maximumStartYaw: Double
     /// Yaw change (same unit) that counts as a turn.
     public var turnYaw: Double
@@ -34,7 +41,8 @@ public struct LivenessPolicy: Sendable, Hashable, Codable {
     public var moveCloserScale: Double
     /// Largest embedding distance between any two frames of one session.
     public var maximumIdentitySpread: Double
-    /// Two frames whose thumbnails differ by less than this mean grey level are duplicates.
+    /// A frame whose thumbnail differs from an earlier usable frame's by less than this mean grey
+    /// level is a near-duplicate: left out of the judgement.
     public var duplicateFrameDifference: Double
     /// Share of the tracked face points a single planar homography must fail to explain, in at
     /// least one pair of consecutive frames, for the motion to count as 3D.
@@ -58,8 +66,8 @@ public struct LivenessPolicy: Sendable, Hashable, Codable {
     /// zoomed, against 0.08 for a full look up).
     public static let standard = LivenessPolicy(
         challengeSteps: 2, allowedSteps: [.turnLeft, .turnRight, .moveCloser], sessionLifetimeSeconds: 120, attemptsPerSession: 3, minimumFrames: 5,
-        maximumStartYaw: 0.12, turnYaw: 0.15, lookUpPitch: 0.15, lookDownPitch: 0.15, moveCloserScale: 1.2,
-        maximumIdentitySpread: 0.7, duplicateFrameDifference: 1.0, minimumNonPlanarity: 0.3, minimumTrackedPoints: 12,
+        minimumUsableFrames: 5, minimumUsableShare: 0.6, startWithinFrames: 3, maximumStartYaw: 0.12, turnYaw: 0.15, lookUpPitch: 0.15, lookDownPitch: 0.15, moveCloserScale: 1.2,
+        maximumIdentitySpread: 0.7, duplicateFrameDifference: 0.5, minimumNonPlanarity: 0.3, minimumTrackedPoints: 12,
         homographyTolerance: 1.5, minimumSharpness: 20, brightnessRange: 40...225,
         minimumFrameIntervalMilliseconds: 20, maximumBurstMilliseconds: 20_000
     )
@@ -74,7 +82,7 @@ public struct LivenessPolicy: Sendable, Hashable, Codable {
     /// Creates a policy.
     public init(
         challengeSteps: Int, allowedSteps: [ChallengeStep] = ChallengeStep.allCases, sessionLifetimeSeconds: Int, attemptsPerSession: Int, minimumFrames: Int,
-        maximumStartYaw: Double, turnYaw: Double, lookUpPitch: Double, lookDownPitch: Double, moveCloserScale: Double,
+        minimumUsableFrames: Int = 5, minimumUsableShare: Double = 0.6, startWithinFrames: Int = 3, maximumStartYaw: Double, turnYaw: Double, lookUpPitch: Double, lookDownPitch: Double, moveCloserScale: Double,
         maximumIdentitySpread: Double, duplicateFrameDifference: Double, minimumNonPlanarity: Double,
         minimumTrackedPoints: Int, homographyTolerance: Double, minimumSharpness: Double,
         brightnessRange: ClosedRange<Double>, minimumFrameIntervalMilliseconds: Int, maximumBurstMilliseconds: Int
@@ -84,6 +92,9 @@ public struct LivenessPolicy: Sendable, Hashable, Codable {
         self.sessionLifetimeSeconds = sessionLifetimeSeconds
         self.attemptsPerSession = attemptsPerSession
         self.minimumFrames = minimumFrames
+        self.minimumUsableFrames = minimumUsableFrames
+        self.minimumUsableShare = minimumUsableShare
+        self.startWithinFrames = startWithinFrames
         self.maximumStartYaw = maximumStartYaw
         self.turnYaw = turnYaw
         self.lookUpPitch = lookUpPitch

@@ -66,12 +66,22 @@ extension FaceEngine {
             return FrameObservation.Face(
                 width: face.box.width, landmarks: points, keypoints: keypoints, embedding: face.embedding,
                 sharpness: face.quality.sharpness ?? 0, brightness: face.quality.brightness ?? 0,
-                crop: keypoints.flatMap { Self.interiorCrop(image, keypoints: $0) }
+                crop: keypoints.flatMap { Self.interiorCrop(image, keypoints: $0) },
+                cutByBorder: Self.cutByBorder(face.box, width: image.width, height: image.height)
             )
         }
         return FrameObservation(
-            faceCount: analysis.faces.count + analysis.facesNotAnalysed, face: face, thumbnail: Self.thumbnail(image), digest: digest
+            faceCount: analysis.faces.count + analysis.facesNotAnalysed, face: face, thumbnail: Self.thumbnail(image), digest: digest,
+            secondFaceWidth: analysis.facesNotAnalysed > 0
+                ? Int.max : analysis.faces.map(\.box.width).sorted(by: >).dropFirst().first ?? 0
         )
+    }
+
+    /// Whether a face box reaches past the image's edge by more than 2 % of its size (a detector's
+    /// box of a whole face stays inside by about that much; one past it holds a cut face).
+    static func cutByBorder(_ box: FaceBox, width: Int, height: Int) -> Bool {
+        let mx = box.width / 50, my = box.height / 50
+        return box.left < -mx || box.top < -my || box.right > width - 1 + mx || box.bottom > height - 1 + my
     }
 
     /// The face's interior, grey, 96x96: a square centred between the eyes and the nose,
