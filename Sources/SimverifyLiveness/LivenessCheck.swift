@@ -80,15 +80,12 @@ public struct LivenessChecker: LivenessCheck {
     /// it is RETRY with the reasons that removed frames, the most frequent first. A frame nearly
     /// the same picture as an earlier usable one is left out too (DUPLICATE_FRAMES); the same
     /// bytes twice fail the burst. The challenge starts at the first frontal frame among the first
-    /// `startWithinFrames` usable ones. Another person in any frame (a second face at least half
-    /// the subject's width) is RETRY: not a frame to skip; smaller faces behind are ignored.
+    /// `startWithinFrames` usable ones. A frame with another person in it (a second face at least
+    /// half the subject's width) is left out too (SEVERAL_FACES_IN_SELFIE): someone passing behind
+    /// costs a frame, someone staying costs the burst. Smaller faces behind are ignored.
     public func check(frames: [FrameObservation], challenge: [ChallengeStep], frameTimes: [Int]) -> LivenessReport {
         var report = LivenessReport()
         report.poses = frames.map { $0.hasAnotherPerson ? nil : $0.face.flatMap { $0.keypoints.flatMap(HeadPose.init(keypoints:)) } }
-        if frames.contains(where: \.hasAnotherPerson) {
-            report.captureProblems = [.severalFacesInSelfie]
-            return report
-        }
         var problems = frames.indices.map { self.problem(frames[$0], pose: report.poses[$0]) }
         // A frame (nearly) the same picture as an earlier usable one adds nothing: it is left out.
         // The same bytes twice is no camera's doing: that fails below.

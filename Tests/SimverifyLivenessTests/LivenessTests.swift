@@ -212,13 +212,17 @@ func unit(_ angle: Double, axis: Int = 0) -> FaceEmbedding {
         #expect(self.checker.check(frames: long, challenge: [.turnLeft, .lookUp], frameTimes: []).captureProblems == [.selfieFaceTooSmall])
     }
 
-    @Test func anotherPersonIsRetryButAFaceInTheBackgroundIsNot() {
+    @Test func anotherPersonCostsAFrameAndAFaceInTheBackgroundNothing() {
         var frames = self.performing
         frames[1] = FrameObservation(
             faceCount: 2, face: frames[1].face, thumbnail: frames[1].thumbnail, digest: frames[1].digest, secondFaceWidth: 90
         )
+        // Five frames: one left out leaves too few.
         let crowded = self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: [])
         #expect(crowded.captureProblems == [.severalFacesInSelfie])
+        // Seven frames: someone passing in one of them costs that frame only.
+        let longer = self.checker.check(frames: frames + [frame(landmarks(pitch: 0.4), id: 6), frame(landmarks(pitch: 0.45), id: 7)], challenge: [.turnLeft, .lookUp], frameTimes: [])
+        #expect(longer.captureProblems.isEmpty && longer.missingFrames.map(\.frame) == [1] && longer.missingFrames.map(\.reason) == [.severalFacesInSelfie])
         // A face a fifth of the subject's width is someone walking by behind.
         frames[1].secondFaceWidth = 30
         let background = self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: [])

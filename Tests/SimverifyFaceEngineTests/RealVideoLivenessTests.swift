@@ -1,0 +1,90 @@
+import Foundation
+import SimverifyCore
+import SimverifyFaceEngine
+import SimverifyLiveness
+import Testing
+
+/// The liveness rules on real camera video (../shared/fixtures/liveness-video, MANIFEST.tsv says
+/// what each burst shows; Fixtures/liveness-video/challenges.tsv what it performs), at the frame
+/// rates the bursts were cut at.
+@Suite("Liveness on real camera video")
+struct RealVideoLivenessTests {
+    static let root = TestPaths.shared + "/fixtures/liveness-video"
+    static let checker = LivenessChecker(policy: .standard, minimumFaceWidth: MatchPolicy.standard.minimumSelfieFaceWidth)
+
+    /// The observations of a burst, analysed as a session Verify analyses it.
+    static func observe(_ name: String) async throws -> [FrameObservation] {
+        let folder = Self.root + "/" + name
+        let frames = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".jpg") }.sorted()
+            .map { try TestImages.bytes(folder + "/" + $0) }
+        return try await SharedEngine.get(.sface).analyze(session: frames, reference: nil).frames.map { try $0.get() }
+    }
+
+    static func times(_ count: Int, fps: Double = 3) -> [Int] { (0..<count).map { Int((Double($0) * 1000 / fps).rounded()) } }
+
+    @Test func liveBurstsPerformingTheirChallengePassAtThreeFramesASecond() async throws {
+        for (name, challenge) in [
+            ("clm_webcam_approach", [ChallengeStep.moveCloser]), ("shenasa_turn_left_right", [.turnLeft, .turnRight]),
+            ("krzysiek_webcam_turn_up_down", [.turnLeft, .turnRight]),
+        ] {
+            let frames = try await Self.observe(name)
+            let report = Self.checker.check(frames: frames, challenge: challenge, frameTimes: Self.times(frames.count, fps: name.hasPrefix("shenasa") ? 3.3 : 3))
+            #expect(report.passed, "\(name): \(report.captureProblems + report.failures)")
+            // The other order, or a step not performed, does not pass.
+            if challenge.count == 2 {
+                let reversed = Self.checker.check(frames: frames, challenge: challenge.reversed(), frameTimes: [])
+                #expect(!reversed.passed && reversed.failures.contains(.challengeOutOfOrder), "\(name)")
+            }
+            // A step the burst does not perform (both turning clips also come closer as they turn).
+            guard name == "clm_webcam_approach" else { continue }
+            let other = Self.checker.check(frames: frames, challenge: [.turnLeft], frameTimes: [])
+            #expect(other.failures.contains(.challengeNotPerformed), "\(name)")
+        }
+    }
+
+    @Test func aStillHeadsNearRepeatsAreLeftOutNotFatal() async throws {
+        // A webcam at 3 fps of a man leaning in: between still frames the picture changes by
+        // under half a grey level; those frames are left out, and the burst still passes.
+        let frames = try await Self.observe("clm_webcam_approach")
+        let report = Self.checker.check(frames: frames, challenge: [.moveCloser], frameTimes: [])
+        #expect(!report.missingFrames.isEmpty && report.missingFrames.allSatisfy { $0.reason == .duplicateFrames })
+        #expect(report.passed)
+        // A clip whose source repeats frames: too few different pictures remain, so RETRY, saying why.
+        let sofa = Self.checker.check(frames: try await Self.observe("ylighgh_sofa_still"), challenge: [.turnLeft, .moveCloser], frameTimes: [])
+        #expect(sofa.captureProblems == [.duplicateFrames])
+    }
+
+    @Test func aFaceLeavingThePictureIsLeftOut() async throws {
+        // A shaking phone: in the last two frames the face is partly out of the picture.
+        let frames = try await Self.observe("jomariya_selfie_dim_shaky")
+        #expect(frames[10].face?.cutByBorder == true && frames[11].face?.cutByBorder == true)
+        #expect(frames[0...9].allSatisfy { $0.face?.cutByBorder == false })
+        let report = Self.checker.check(frames: frames, challenge: [.turnLeft, .moveCloser], frameTimes: [])
+        #expect(report.missingFrames.map(\.frame) == [10, 11] && report.missingFrames.allSatisfy { $0.reason == .selfieFaceCut })
+        #expect(report.captureProblems.isEmpty)
+    }
+
+    @Test func peopleBehindTheSubjectCostFramesNotTheBurst() async throws {
+        // NUAA's subject 0011 at his desk while others walk behind him: the frames with someone
+        // near enough are left out, the others judged.
+        let frames = try await Self.observe("nuaa_live_m11_busy_background")
+        #expect(frames.contains { $0.faceCount > 1 })
+        let report = Self.checker.check(frames: frames, challenge: [.turnLeft, .moveCloser], frameTimes: [])
+        let crowded = frames.indices.filter { frames[$0].hasAnotherPerson }
+        #expect(report.missingFrames.filter { $0.reason == .severalFacesInSelfie }.map(\.frame) == crowded)
+        #expect(report.captureProblems.isEmpty && report.failures.contains(.challengeNotPerformed), "\(report.captureProblems)")
+    }
+
+    @Test func printsAndReplaysPassNoChallenge() async throws {
+        let challenges: [[ChallengeStep]] = [[.turnLeft, .turnRight], [.turnRight, .turnLeft], [.moveCloser, .turnLeft], [.turnLeft, .moveCloser], [.moveCloser, .turnRight], [.turnRight, .moveCloser]]
+        for name in ["nuaa_print_m03_rotate_lr", "nuaa_print_f04_rotate_ud", "nuaa_print_f06_twist_lr", "nuaa_print_f04_still", "jomariya_phone_replay", "dlg_laptop_screen_mask"] {
+            let frames = try await Self.observe(name)
+            for challenge in challenges {
+                let report = Self.checker.check(frames: frames, challenge: challenge, frameTimes: Self.times(frames.count))
+                #expect(!report.passed, "\(name) passed \(challenge)")
+                // Past the capture gates, a liveness check names why.
+                #expect(!report.captureProblems.isEmpty || !report.failures.isEmpty)
+            }
+        }
+    }
+}
