@@ -13,7 +13,7 @@ port=${SIMVERIFY_LOADTEST_PORT:-7543}
 workers=$(nproc)
 # Capacity, not policy: rate limits off and the per-certificate connection cap lifted, so one
 # load client can drive the server (the limits themselves are tested in the test suite).
-start_loopback_server "$port" '"engine": {"workers": '"$workers"'},
+start_loopback_server "$port" '"policy": {"livenessRequired": false}, "engine": {"workers": '"$workers"'},
  "limits": {"tenantCallsPerSecond": 0, "terminalCallsPerSecond": 0, "maxConnectionsPerCertificate": 1000},'
 backend=(--cert certs/generated/backend-carrier-a.pem --key certs/generated/backend-carrier-a-key.pem)
 $bin loadtest --server "127.0.0.1:$port" --method health --requests 200000 --concurrency 32 --connections 4

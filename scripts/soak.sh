@@ -8,7 +8,7 @@ bash "$root/scripts/setup.sh"
 cd "$root"
 . "$root/scripts/lib/loopback-server.sh"
 port=${SIMVERIFY_SOAK_PORT:-7643}
-start_loopback_server "$port" '"limits": {"tenantCallsPerSecond": 0, "terminalCallsPerSecond": 0},'
+start_loopback_server "$port" '"policy": {"livenessRequired": false}, "limits": {"tenantCallsPerSecond": 0, "terminalCallsPerSecond": 0},'
 faces="$shared/fixtures/faces/images"
 $bin soak --server "127.0.0.1:$port" --server-pid "$server" --duration "${SIMVERIFY_SOAK_SECONDS:-150}" \
     --person-a "$faces/london_008__neutral.jpg" --person-a2 "$faces/london_008__smiling.jpg" --person-b "$faces/paul_rudd__1.jpg"

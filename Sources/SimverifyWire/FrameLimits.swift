@@ -7,7 +7,7 @@ public struct FrameLimits: Sendable, Hashable {
     /// Largest error or goaway payload (a `Status`).
     public var statusPayload: Int
 
-    /// Version 1's limits: Verify 24 MiB (15 frames and an ID photo), ExtractTemplate 4 MiB,
+    /// Version 1's limits: Verify 24 MiB (32 frames and an ID photo), ExtractTemplate 4 MiB,
     /// every other request 1 KiB; responses 4 MiB (a page of 1000 audit entries), status 4 KiB.
     public static let standard = FrameLimits(
         requestPayload: [

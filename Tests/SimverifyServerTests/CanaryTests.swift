@@ -71,7 +71,7 @@ struct CanaryTests {
         let config = directory + "/config.json"
         try Data("""
             {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
-             "engine": {"workers": 2}, "audit": {"databasePath": "data/audit.sqlite", "keysPath": "keys.json"}}
+             "policy": {"livenessRequired": false}, "engine": {"workers": 2}, "audit": {"databasePath": "data/audit.sqlite", "keysPath": "keys.json"}}
             """.utf8).write(to: URL(fileURLWithPath: config))
         let server = try await ServerProcess(directory: directory, config: config)
         // Hardened before any image arrives: no core files, not dumpable, freed memory scrubbed.

@@ -19,7 +19,7 @@ struct CrashTests {
         try Data("""
             {"port": 0, "logLevel": "info",
              "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
-             "engine": {"workers": 2, "maxQueuedJobs": 64},
+             "policy": {"livenessRequired": false}, "engine": {"workers": 2, "maxQueuedJobs": 64},
              "limits": {"tenantCallsPerSecond": 0, "terminalCallsPerSecond": 0},
              "audit": {"databasePath": "audit.sqlite", "keysPath": "audit-keys.json", "checkpointEveryEntries": 7}}
             """.utf8).write(to: URL(fileURLWithPath: config))

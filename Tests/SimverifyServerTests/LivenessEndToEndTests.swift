@@ -4,6 +4,7 @@ import SimverifyClient
 import SimverifyCore
 import SimverifyWire
 import SimverifyLiveness
+import SimverifyServer
 import Synchronization
 import Testing
 
@@ -181,6 +182,34 @@ struct LivenessEndToEndTests {
         #expect(extra.seen.withLock { $0 } == 1)
         await counter.close()
         await server.stop()
+    }
+
+    /// Secure by default: `simverify serve` with nothing said about liveness refuses a one-frame
+    /// Verify, from a counter and from a backend alike.
+    @Test func theShippedServerRequiresASession() async throws {
+        #expect(ServerConfiguration().policy.livenessRequired && MatchPolicy.standard.livenessRequired && MatchPolicy.dlib.livenessRequired)
+        let pki = try TestPKI()
+        try AuditKeys.writeDevelopmentKeys(to: pki.directory + "/keys.json", origin: "simverify.test/default")
+        let config = pki.directory + "/config.json"
+        try Data("""
+            {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+             "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json", "sessionDatabasePath": "sessions.sqlite"}}
+            """.utf8).write(to: URL(fileURLWithPath: config))
+        let server = try await ServerProcess(directory: pki.directory, config: config)
+        let face = try TestJPEG.bytes(Paths.face("london_005__neutral.jpg"))
+        for name in ["counter-carrier-a-store-0001", "backend-carrier-a"] {
+            var configuration = pki.client(name)
+            configuration.port = server.port
+            let client = try await SimverifyClient.connect(configuration)
+            let status = await #expect(throws: RPCStatus.self) {
+                try await client.verify(VerificationRequest(idCardImage: face, selfieFrames: [face], consentGiven: true))
+            }
+            #expect(status?.code == .failedPrecondition && status?.reason == "session_required", "\(name)")
+            // A session is what it wants.
+            #expect(try await client.startSession().challenge.count == LivenessPolicy.standard.challengeSteps)
+            await client.close()
+        }
+        #expect(await server.stop() == 0)
     }
 
     @Test func aServerThatRequiresLivenessRefusesSingleFrames() async throws {

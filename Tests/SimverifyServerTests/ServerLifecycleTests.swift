@@ -51,7 +51,8 @@ struct ServerLifecycleTests {
         let selfie = try TestJPEG.bytes(Paths.face("obama__2009_congress_address.jpg"))
         let call = Task { try await client.verify(VerificationRequest(idCardImage: photo, selfieFrames: [selfie], consentGiven: true)) }
         // Shut down only once the call is in flight (being worked on), not while it is still uploading.
-        for _ in 0..<500 where engine.load.busy == 0 { try await Task.sleep(for: .milliseconds(2)) }
+        // Up to 30 s: beside the other suites on two cores, the upload can take a while.
+        for _ in 0..<15_000 where engine.load.busy == 0 { try await Task.sleep(for: .milliseconds(2)) }
         #expect(engine.load.busy == 1)
         await server.stop()
         #expect(try await call.value.decision == .approved)

@@ -100,6 +100,9 @@ final class TestServer: Sendable {
         configuration.limits.tenantCallsPerSecond = 0
         configuration.limits.terminalCallsPerSecond = 0
         configuration.limits.maxConnectionsPerCertificate = 64
+        // Most suites exercise one-frame Verify, which a deployment must allow explicitly; the
+        // shipped default (a session required) is tested on its own (LivenessEndToEndTests).
+        configuration.policy.livenessRequired = false
         adjust(&configuration)
         var logger = Logger(label: "test-server")
         logger.logLevel = .warning

@@ -66,7 +66,7 @@ struct VerifyEndToEndTests {
             (Self.request(idCard: photo, selfie: photo, subject: SubjectReferences(nationalID: "900101 1234567\u{7}")), .invalidArgument, "malformed_identifier"),
             (VerificationRequest(idCardImage: nil, selfieFrames: [photo], consentGiven: true), .invalidArgument, "id_card_missing"),
             (VerificationRequest(idCardImage: photo, selfieFrames: [], consentGiven: true), .invalidArgument, "selfie_missing"),
-            (VerificationRequest(idCardImage: photo, selfieFrames: Array(repeating: photo, count: 16), consentGiven: true), .invalidArgument, "too_many_frames"),
+            (VerificationRequest(idCardImage: photo, selfieFrames: Array(repeating: photo, count: 33), consentGiven: true), .invalidArgument, "too_many_frames"),
         ]
         for (request, code, reason) in cases {
             do {

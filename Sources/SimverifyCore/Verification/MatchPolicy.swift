@@ -50,22 +50,25 @@ public struct MatchPolicy: Sendable, Hashable, Codable {
     public var minimumIDCardFaceWidth: Int
     /// Whether backends receive the distance and threshold.
     public var scoresForBackends: Bool
-    /// Whether a Verify without a liveness session (one frame) is refused.
+    /// Whether a Verify without a liveness session (one frame) is refused. True in the shipped
+    /// policies: a one-frame Verify proves nothing about who is at the counter, so a deployment
+    /// must say so in its configuration to allow it.
     public var livenessRequired: Bool
     /// What a liveness session must show, and how many attempts it allows.
     public var liveness: LivenessPolicy
 
     /// SFace (the default model): threshold and review band from docs/DECISIONS.md, faces of at
-    /// least 64 px (selfie) and 40 px (ID card), the standard liveness checks, 3 attempts per session.
+    /// least 64 px (selfie) and 40 px (ID card), a liveness session required, the standard liveness
+    /// checks, 3 attempts per session.
     public static let standard = MatchPolicy(
         version: "policy-2026.12-1-sface", model: .sface, threshold: 0.60, reviewBand: 0.03, minimumSelfieFaceWidth: 64,
-        minimumIDCardFaceWidth: 40, scoresForBackends: true, livenessRequired: false, liveness: .standard
+        minimumIDCardFaceWidth: 40, scoresForBackends: true, livenessRequired: true, liveness: .standard
     )
 
     /// dlib: threshold 0.6 (its published operating point) with a review band of ±0.03.
     public static let dlib = MatchPolicy(
         version: "policy-2026.11-2", model: .dlib, threshold: 0.6, reviewBand: 0.03, minimumSelfieFaceWidth: 64,
-        minimumIDCardFaceWidth: 40, scoresForBackends: true, livenessRequired: false, liveness: .dlib
+        minimumIDCardFaceWidth: 40, scoresForBackends: true, livenessRequired: true, liveness: .dlib
     )
 
     /// The shipped policy for a built-in model; nil for an operator's model, whose threshold the

@@ -18,7 +18,7 @@ public final class VerificationService: Sendable {
     /// The server version reported by Health.
     public static let version = "0.3.0"
     /// Most selfie frames a Verify may carry.
-    public static let maxSelfieFrames = 15
+    public static let maxSelfieFrames = 32
 
     let engine: FaceEngine
     let policy: MatchPolicy
@@ -144,7 +144,7 @@ public final class VerificationService: Sendable {
         let inputs = try VerifyInputs(taking: &request, minimumSessionFrames: self.policy.liveness.minimumFrames)
         if inputs.sessionToken != nil { return try await self.verifySession(inputs, caller: caller) }
         guard !self.policy.livenessRequired else {
-            throw RPCStatus(.failedPrecondition, "this server's policy requires a liveness session (StartSession, then 5-15 frames)", reason: "session_required")
+            throw RPCStatus(.failedPrecondition, "this server's policy requires a liveness session (StartSession, then \(policy.liveness.minimumFrames)-\(Self.maxSelfieFrames) frames)", reason: "session_required")
         }
         let idCard: FaceSample
         let selfie: FaceSample
