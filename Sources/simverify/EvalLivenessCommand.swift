@@ -145,6 +145,7 @@ struct EvalLivenessCommand: AsyncParsableCommand {
             let checker = LivenessChecker(policy: policy.liveness, minimumFaceWidth: policy.minimumSelfieFaceWidth)
             let drawable = Self.drawableChallenges(policy.liveness)
             var tally: [String: Tally] = [:]
+            var replays = Tally()
             var notDrawn = 0
             for (name, path, sequence) in sequences {
                 let challenges: [[ChallengeStep]]
@@ -178,6 +179,13 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                 entry.sequences += 1
                 if !acceptedChallenges.isEmpty { entry.sequencesAccepted += 1 }
                 tally[sequence.kind] = entry
+                // A recording of this live burst replayed against every other challenge the policy
+                // draws: how often a pre-recorded performance answers a random challenge.
+                if sequence.kind == "live" {
+                    for challenge in drawable where challenge != challenges[0] {
+                        replays.add(checker.check(frames: observations, challenge: challenge, frameTimes: sequence.frameTimesMs ?? []))
+                    }
+                }
                 if verbose, let report = last {
                     let poses = report.poses.map { $0.map { String(format: "%+.2f/%.2f/%.0f", $0.yaw, $0.pitch, $0.eyeDistance) } ?? "-" }
                     let verdict = challenges.count == 1
@@ -202,6 +210,9 @@ struct EvalLivenessCommand: AsyncParsableCommand {
             await faceEngine.shutdown()
             print("model \(faceEngine.model), challenge steps drawn from \(policy.liveness.allowedSteps.map(\.rawValue).joined(separator: ", ")); \(notDrawn) bursts skipped whose challenge the policy never draws")
             print(Self.summary(tally, policy: policy.liveness))
+            if replays.total > 0 {
+                print(String(format: "live bursts replayed against every other challenge of the %d the policy draws: accepted %d of %d (%.3f)", drawable.count, replays.accepted, replays.total, Double(replays.accepted) / Double(replays.total)))
+            }
         } catch let error as ValidationError {
             throw error
         } catch {
