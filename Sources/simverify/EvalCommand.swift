@@ -11,7 +11,10 @@ struct EvalCommand: AsyncParsableCommand {
             PAIRS is tab-separated with a header: imageA, imageB, same (1 or 0), image paths relative
             to --root. Prints failures to enrol (images with no face), images with several faces (the
             largest is used), FMR and FNMR across thresholds, the equal error rate, and the highest
-            threshold with FMR at most --max-fmr with its FNMR.
+            threshold with FMR at most --max-fmr with its FNMR. With --groups MANIFEST.tsv (columns
+            file and the --group-by columns, image paths as in PAIRS), also FMR and FNMR per group
+            at the policy threshold and at the whole set's EER threshold, with counts and 95 %
+            Wilson intervals, and the worst group's FMR over the whole set's.
             """
     )
 
@@ -19,6 +22,8 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Directory the image paths are relative to (default: the pairs file's directory).") var root: String?
     @Option(help: "Largest false-match rate for the reported operating point.") var maxFmr: Double = 1e-3
     @Option(help: "Distance threshold of the policy, reported alongside (default: the shipped policy's for the model).") var threshold: Double?
+    @Option(help: "A manifest (tab-separated, with a file column) giving each image's groups.") var groups: String?
+    @Option(help: "The manifest columns to group by, comma-separated.") var groupBy = "gender"
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var engine: EngineOptions
 
@@ -29,7 +34,16 @@ struct EvalCommand: AsyncParsableCommand {
             let faceEngine = try engine.makeEngine()
             let enrolment = try await Enrolment.run(images: table.images, root: base, engine: faceEngine)
             await faceEngine.shutdown()
-            let report = EvalReport(table: table, enrolment: enrolment, maxFMR: maxFmr, policyThreshold: threshold ?? faceEngine.suggestedPolicy.threshold)
+            var report = EvalReport(table: table, enrolment: enrolment, maxFMR: maxFmr, policyThreshold: threshold ?? faceEngine.suggestedPolicy.threshold)
+            if let groups {
+                let manifest = try Manifest(path: groups)
+                report.groups = try groupBy.split(separator: ",").map(String.init).map { column in
+                    let groupOf = try manifest.column(column)
+                    return GroupedErrorRates(
+                        attribute: column, pairs: report.scoredPairs, groupOf: { groupOf[$0] }, policyThreshold: report.policyThreshold
+                    )
+                }
+            }
             if json { printJSON(report) } else { print(report.text) }
         } catch let error as ValidationError {
             throw error
@@ -40,6 +54,32 @@ struct EvalCommand: AsyncParsableCommand {
 }
 
 /// A pairs file: imageA, imageB, same.
+/// A tab-separated manifest with a header and a `file` column (like ../shared/fixtures/faces-ea/MANIFEST.tsv).
+struct Manifest {
+    var header: [String]
+    var rows: [[String]]
+
+    init(path: String) throws {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read \(path)") }
+        let lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
+        guard let header = lines.first?.split(separator: "\t", omittingEmptySubsequences: false).map(String.init), header.contains("file") else {
+            throw ValidationError("\(path): the header must name a file column")
+        }
+        self.header = header
+        self.rows = lines.dropFirst().map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    /// Each file's value in `name`.
+    func column(_ name: String) throws -> [String: String] {
+        guard let index = self.header.firstIndex(of: name), let file = self.header.firstIndex(of: "file") else {
+            throw ValidationError("the manifest has no column \(name) (it has \(self.header.joined(separator: ", ")))")
+        }
+        var values: [String: String] = [:]
+        for row in self.rows where row.count > max(index, file) && !row[index].isEmpty { values[row[file]] = row[index] }
+        return values
+    }
+}
+
 struct PairsFile {
     struct Pair { var a: String; var b: String; var same: Bool }
     var pairs: [Pair]
@@ -153,6 +193,16 @@ struct EvalReport: Encodable {
     var fmrResolution: Double?
     var policyThreshold: Double
     var policyPoint: Row
+    /// Rates by group, when a manifest was given.
+    var groups: [GroupedErrorRates]?
+    /// The scored pairs, for grouping (not encoded).
+    var scoredPairs: [(a: String, b: String, scored: ScoredPair)] = []
+
+    enum CodingKeys: String, CodingKey {
+        case images, failuresToEnrol, unreadable, severalFaces, genuinePairs, impostorPairs, pairsExcluded, genuineDistanceRange
+        case impostorDistanceRange, table, equalErrorRate, equalErrorRateThreshold, maxFMR, thresholdAtMaxFMR, fnmrAtMaxFMR
+        case fmrResolution, policyThreshold, policyPoint, groups
+    }
 
     init(table: PairsFile, enrolment: Enrolment, maxFMR: Double, policyThreshold: Double) {
         var scored: [ScoredPair] = []
@@ -163,6 +213,7 @@ struct EvalReport: Encodable {
                 continue
             }
             scored.append(ScoredPair(distance: a.distance(to: b), genuine: pair.same))
+            self.scoredPairs.append((pair.a, pair.b, scored[scored.count - 1]))
         }
         let rates = MatchErrorRates(pairs: scored)
         self.images = table.images.count
@@ -204,6 +255,7 @@ struct EvalReport: Encodable {
         lines.append("EER \(f(equalErrorRate)) at threshold \(f(equalErrorRateThreshold))")
         lines.append("FMR <= \(maxFMR): threshold \(f(thresholdAtMaxFMR)), FNMR \(f(fnmrAtMaxFMR)) (FMR resolution 1/\(impostorPairs) = \(f(fmrResolution, 5)))")
         lines.append("policy threshold \(f(policyThreshold, 2)): FMR \(f(policyPoint.fmr)), FNMR \(f(policyPoint.fnmr))")
+        for grouped in groups ?? [] { lines.append(grouped.text) }
         return lines.joined(separator: "\n")
     }
 }
