@@ -47,3 +47,33 @@ import Testing
         #expect(grouped.text.contains("female") && grouped.text.contains("worst group's FMR over the whole set's at the policy threshold: 1.25 (female)"))
     }
 }
+
+@Suite struct ThresholdCalibrationTests {
+    @Test func theThresholdHoldsTheTargetAndTheReportSaysWhatThePairsCanShow() throws {
+        // 10 impostors at 0.50, 0.55, ..., 0.95; 4 genuine at 0.20, 0.40, 0.52, 0.70.
+        var pairs = (0..<10).map { ScoredPair(distance: 0.50 + 0.05 * Double($0), genuine: false) }
+        pairs += [0.20, 0.40, 0.52, 0.70].map { ScoredPair(distance: $0, genuine: true) }
+        // Target 10 %: one false match allowed, so the threshold sits below the second impostor
+        // (0.55), at the midpoint from the distance below it (0.52): 0.535.
+        let ten = try ThresholdCalibration(pairs: pairs, targetFMR: 0.1)
+        #expect(abs(ten.threshold - 0.535) < 1e-9)
+        #expect(ten.fmr.errors == 1 && ten.fmr.trials == 10 && ten.fnmr.errors == 1 && ten.fnmr.trials == 4)
+        // 1 of 10: Wilson [0.0179, 0.4042]; the upper bound is far above 10 %.
+        #expect(abs(ten.fmr.upper - 0.40415) < 1e-4)
+        // Ten impostors cannot show 10 % with confidence: even 0 of 10 has an upper bound of 0.28.
+        #expect(ten.conservative == nil && ten.text.contains("cannot show it") && ten.text.contains("at least 30"))
+        // Target 5 %: no false match allowed: below the first impostor, 0.50 (midpoint from 0.40).
+        let five = try ThresholdCalibration(pairs: pairs, targetFMR: 0.05)
+        #expect(abs(five.threshold - 0.45) < 1e-9 && five.fmr.errors == 0 && five.fnmr.errors == 2)
+        // 400 impostors, target 1 %: the point allows 4 false matches; with confidence, 0 of 400
+        // (upper bound 0.0095) but not 1 of 400 (0.0140): below the first impostor.
+        let many = (0..<400).map { ScoredPair(distance: 0.8 + Double($0) / 10_000, genuine: false) } + [0.3, 0.805].map { ScoredPair(distance: $0, genuine: true) }
+        let shown = try ThresholdCalibration(pairs: many, targetFMR: 0.01)
+        #expect(shown.fmr.errors == 4 && abs(shown.threshold - 0.80035) < 1e-9)
+        let conservative = try #require(shown.conservative)
+        #expect(conservative.fmr.errors == 0 && conservative.fmr.upper <= 0.01 && abs(conservative.threshold - 0.55) < 1e-9)
+        #expect(conservative.fnmr.errors == 1 && shown.fnmr.errors == 1)
+        #expect(shown.text.contains("with 95 % confidence (the interval's upper bound under it): threshold 0.5500"))
+        #expect(throws: SimverifyError.self) { try ThresholdCalibration(pairs: Array(pairs.prefix(10)), targetFMR: 0.1) }
+    }
+}
