@@ -24,6 +24,7 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Distance threshold of the policy, reported alongside (default: the shipped policy's for the model).") var threshold: Double?
     @Option(help: "A manifest (tab-separated, with a file column) giving each image's groups.") var groups: String?
     @Option(help: "The manifest columns to group by, comma-separated.") var groupBy = "gender"
+    @Option(help: "With --groups (its person column): also compare each person's first photo with a burst of their next N, by the first frame and by the mean of the burst.") var fusionFrames: Int?
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var engine: EngineOptions
 
@@ -37,6 +38,19 @@ struct EvalCommand: AsyncParsableCommand {
             var report = EvalReport(table: table, enrolment: enrolment, maxFMR: maxFmr, policyThreshold: threshold ?? faceEngine.suggestedPolicy.threshold)
             if let groups {
                 let manifest = try Manifest(path: groups)
+                if let fusionFrames {
+                    let person = try manifest.column("person")
+                    let stratum = (try? manifest.column("gender")) ?? [:]
+                    var byPerson: [String: [String]] = [:]
+                    for image in table.images where enrolment.embeddings[image] != nil {
+                        if let name = person[image] { byPerson[name, default: []].append(image) }
+                    }
+                    let people = byPerson.keys.sorted().map { name in
+                        let images = byPerson[name]!.sorted()
+                        return FusionStudy.Person(name: name, stratum: stratum[images[0]] ?? "", embeddings: images.compactMap { enrolment.embeddings[$0] })
+                    }
+                    report.fusion = FusionStudy(people: people, frames: fusionFrames).text(maximumFMR: maxFmr, policyThreshold: report.policyThreshold)
+                }
                 report.groups = try groupBy.split(separator: ",").map(String.init).map { column in
                     let groupOf = try manifest.column(column)
                     return GroupedErrorRates(
@@ -195,13 +209,15 @@ struct EvalReport: Encodable {
     var policyPoint: Row
     /// Rates by group, when a manifest was given.
     var groups: [GroupedErrorRates]?
+    /// The multi-frame matching study, when asked for.
+    var fusion: String?
     /// The scored pairs, for grouping (not encoded).
     var scoredPairs: [(a: String, b: String, scored: ScoredPair)] = []
 
     enum CodingKeys: String, CodingKey {
         case images, failuresToEnrol, unreadable, severalFaces, genuinePairs, impostorPairs, pairsExcluded, genuineDistanceRange
         case impostorDistanceRange, table, equalErrorRate, equalErrorRateThreshold, maxFMR, thresholdAtMaxFMR, fnmrAtMaxFMR
-        case fmrResolution, policyThreshold, policyPoint, groups
+        case fmrResolution, policyThreshold, policyPoint, groups, fusion
     }
 
     init(table: PairsFile, enrolment: Enrolment, maxFMR: Double, policyThreshold: Double) {
@@ -256,6 +272,7 @@ struct EvalReport: Encodable {
         lines.append("FMR <= \(maxFMR): threshold \(f(thresholdAtMaxFMR)), FNMR \(f(fnmrAtMaxFMR)) (FMR resolution 1/\(impostorPairs) = \(f(fmrResolution, 5)))")
         lines.append("policy threshold \(f(policyThreshold, 2)): FMR \(f(policyPoint.fmr)), FNMR \(f(policyPoint.fnmr))")
         for grouped in groups ?? [] { lines.append(grouped.text) }
+        if let fusion { lines.append(fusion) }
         return lines.joined(separator: "\n")
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import SimverifyCore
 import Testing
 
@@ -76,4 +77,37 @@ import Testing
         #expect(shown.text.contains("with 95 % confidence (the interval's upper bound under it): threshold 0.5500"))
         #expect(throws: SimverifyError.self) { try ThresholdCalibration(pairs: Array(pairs.prefix(10)), targetFMR: 0.1) }
     }
+}
+
+@Suite struct FusionStudyTests {
+    static func embedding(_ angle: Double) -> FaceEmbedding {
+        var values = [Float](repeating: 0, count: 128)
+        values[0] = Float(angle.cos)
+        values[1] = Float(angle.sin)
+        return try! FaceEmbedding(values, model: .sface)
+    }
+
+    @Test func burstsAreComparedByTheirFirstFrameAndByTheirMean() {
+        // Ann: ID at 0, burst at +0.4 and -0.4 (mean: along 0); Bea: ID at 2, burst 2.1, 1.9;
+        // Carl (another stratum) is never compared with them; Dan has too few photos.
+        let people = [
+            FusionStudy.Person(name: "ann", stratum: "f", embeddings: [0, 0.4, -0.4].map(Self.embedding)),
+            FusionStudy.Person(name: "bea", stratum: "f", embeddings: [2, 2.1, 1.9].map(Self.embedding)),
+            FusionStudy.Person(name: "carl", stratum: "m", embeddings: [1, 1.1, 0.9].map(Self.embedding)),
+            FusionStudy.Person(name: "dan", stratum: "m", embeddings: [3, 3.1].map(Self.embedding)),
+        ]
+        let study = FusionStudy(people: people, frames: 2)
+        #expect(study.people == 3)
+        // Ann and Bea: 2 genuine, 2 impostor; Carl: 1 genuine.
+        #expect(study.single.filter(\.genuine).count == 3 && study.single.filter { !$0.genuine }.count == 2)
+        // Ann's first frame is 0.4 rad off (cosine distance 1 - cos 0.4); the mean of ±0.4 is on her ID.
+        #expect(abs(study.single[0].distance - (1 - 0.4.cos)) < 1e-6)
+        #expect(study.fused[0].distance < 1e-6)
+        #expect(study.text(maximumFMR: 0.5, policyThreshold: 0.6).contains("3 people"))
+    }
+}
+
+private extension Double {
+    var cos: Double { Foundation.cos(self) }
+    var sin: Double { Foundation.sin(self) }
 }
