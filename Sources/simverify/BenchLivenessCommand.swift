@@ -67,13 +67,7 @@ struct BenchLivenessCommand: AsyncParsableCommand {
                 }
                 guard !frames.isEmpty else { throw ValidationError("no burst performs the drawn challenges") }
                 framesPerCall = frames.count
-                var request = Simverify_V1_VerifyRequest()
-                request.idCardImage = id
-                request.selfieFrames = frames
-                request.sessionToken = session.sessionToken
-                request.consent.given = true
-                request.frameTimesMs = frames.indices.map { UInt32($0 * 250) }
-                let payload = ByteBuffer(bytes: try request.serializedBytes() as [UInt8])
+                let payload = try Self.verifyPayload(id: id, frames: frames, token: session.sessionToken, intervalMs: 250)
                 let start = clock.now
                 let response: Simverify_V1_VerifyResponse = try Self.decode(await service.handle(method: .verify, payload: payload, caller: caller))
                 let elapsed = (clock.now - start).milliseconds
@@ -93,13 +87,7 @@ struct BenchLivenessCommand: AsyncParsableCommand {
                 longFrames = frames.count
                 for round in 0..<(max(10, iterations / 2) + 2) {
                     let session: Simverify_V1_StartSessionResponse = try Self.decode(await service.handle(method: .startSession, payload: ByteBuffer(), caller: caller))
-                    var request = Simverify_V1_VerifyRequest()
-                    request.idCardImage = id
-                    request.selfieFrames = frames
-                    request.sessionToken = session.sessionToken
-                    request.consent.given = true
-                    request.frameTimesMs = frames.indices.map { UInt32($0 * 333) }
-                    let payload = ByteBuffer(bytes: try request.serializedBytes() as [UInt8])
+                    let payload = try Self.verifyPayload(id: id, frames: frames, token: session.sessionToken, intervalMs: 333)
                     let start = clock.now
                     let _: Simverify_V1_VerifyResponse = try Self.decode(await service.handle(method: .verify, payload: payload, caller: caller))
                     if round >= 2 { long.append((clock.now - start).milliseconds) }
@@ -172,6 +160,17 @@ struct BenchLivenessCommand: AsyncParsableCommand {
         } catch {
             reportAndExit(error)
         }
+    }
+
+    /// A session Verify's request bytes: the ID photo, the frames `intervalMs` apart, consent given.
+    static func verifyPayload(id: Data, frames: [Data], token: String, intervalMs: Int) throws -> ByteBuffer {
+        var request = Simverify_V1_VerifyRequest()
+        request.idCardImage = id
+        request.selfieFrames = frames
+        request.sessionToken = token
+        request.consent.given = true
+        request.frameTimesMs = frames.indices.map { UInt32($0 * intervalMs) }
+        return ByteBuffer(bytes: try request.serializedBytes() as [UInt8])
     }
 
     static func decode<M: SwiftProtobuf.Message>(_ result: Result<ByteBuffer, RPCStatus>) throws -> M {

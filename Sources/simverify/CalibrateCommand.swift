@@ -34,11 +34,7 @@ struct CalibrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let table = try PairsFile(path: pairs)
-            let base = root ?? URL(fileURLWithPath: pairs).deletingLastPathComponent().path
-            let faceEngine = try engine.makeEngine()
-            let enrolment = try await Enrolment.run(images: table.images, root: base, engine: faceEngine)
-            await faceEngine.shutdown()
+            let (table, enrolment, faceEngine) = try await Enrolment.run(pairs: pairs, root: root, engine: engine)
             let report = EvalReport(table: table, enrolment: enrolment, maxFMR: targetFmr, policyThreshold: faceEngine.suggestedPolicy.threshold)
             let calibration = try ThresholdCalibration(pairs: report.scoredPairs.map(\.scored), targetFMR: targetFmr)
             print("pairs: \(calibration.genuine) genuine, \(calibration.impostor) impostor (\(report.pairsExcluded) excluded: an image failed to enrol)")

@@ -30,11 +30,7 @@ struct EvalCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let table = try PairsFile(path: pairs)
-            let base = root ?? URL(fileURLWithPath: pairs).deletingLastPathComponent().path
-            let faceEngine = try engine.makeEngine()
-            let enrolment = try await Enrolment.run(images: table.images, root: base, engine: faceEngine)
-            await faceEngine.shutdown()
+            let (table, enrolment, faceEngine) = try await Enrolment.run(pairs: pairs, root: root, engine: engine)
             var report = EvalReport(table: table, enrolment: enrolment, maxFMR: maxFmr, policyThreshold: threshold ?? faceEngine.suggestedPolicy.threshold)
             if let groups {
                 let manifest = try Manifest(path: groups)
@@ -132,6 +128,17 @@ struct Enrolment {
             self.name = name
             self.result = result
         }
+    }
+
+    /// Reads a pairs file, embeds every image it names with a new engine (shut down again), and
+    /// returns the table, the enrolment and the engine (for its model and policy).
+    static func run(pairs: String, root: String?, engine options: EngineOptions) async throws -> (PairsFile, Enrolment, FaceEngine) {
+        let table = try PairsFile(path: pairs)
+        let base = root ?? URL(fileURLWithPath: pairs).deletingLastPathComponent().path
+        let engine = try options.makeEngine()
+        let enrolment = try await Enrolment.run(images: table.images, root: base, engine: engine)
+        await engine.shutdown()
+        return (table, enrolment, engine)
     }
 
     static func run(images: [String], root: String, engine: FaceEngine) async throws -> Enrolment {

@@ -77,6 +77,22 @@ struct ServerLifecycleTests {
         #expect(throws: SimverifyError.self) { try ServerConfiguration.load(from: directory.appendingPathComponent("missing.json").path) }
     }
 
+    /// Runs `simverify serve --config` in `directory` until it exits (a configuration it refuses):
+    /// its exit status and what it wrote to standard error.
+    static func serveUntilExit(config: String, in directory: String) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Paths.repository + "/.build/debug/simverify")
+        process.arguments = ["serve", "--config", config]
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
     /// A threshold belongs to its model: the real server refuses to start with a policy set for
     /// one model and an engine running the other, and says why.
     @Test func aPolicyForAnotherModelStopsTheServerAtStart() async throws {
@@ -87,17 +103,8 @@ struct ServerLifecycleTests {
             {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
              "engine": {"model": "dlib"}, "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json"}}
             """.utf8).write(to: URL(fileURLWithPath: config))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Paths.repository + "/.build/debug/simverify")
-        process.arguments = ["serve", "--config", config]
-        process.currentDirectoryURL = URL(fileURLWithPath: pki.directory)
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus != 0)
+        let (status, text) = try Self.serveUntilExit(config: config, in: pki.directory)
+        #expect(status != 0)
         #expect(text.contains("was set for the sface model but engine.model is dlib"), "\(text)")
         // With the policy's model and threshold set for dlib, it starts.
         try Data("""
@@ -113,17 +120,8 @@ struct ServerLifecycleTests {
              "engine": {"model": "onnx"}, "policy": {"model": "onnx", "threshold": 0.6, "version": "onnx-test"},
              "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json"}}
             """.utf8).write(to: URL(fileURLWithPath: config))
-        let noDescriptor = Process()
-        noDescriptor.executableURL = URL(fileURLWithPath: Paths.repository + "/.build/debug/simverify")
-        noDescriptor.arguments = ["serve", "--config", config]
-        noDescriptor.currentDirectoryURL = URL(fileURLWithPath: pki.directory)
-        let noDescriptorErrors = Pipe()
-        noDescriptor.standardError = noDescriptorErrors
-        noDescriptor.standardOutput = FileHandle.nullDevice
-        try noDescriptor.run()
-        let noDescriptorText = String(decoding: noDescriptorErrors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        noDescriptor.waitUntilExit()
-        #expect(noDescriptor.terminationStatus != 0)
+        let (noDescriptorStatus, noDescriptorText) = try Self.serveUntilExit(config: config, in: pki.directory)
+        #expect(noDescriptorStatus != 0)
         #expect(noDescriptorText.contains("engine.model onnx needs engine.modelDescriptor"), "\(noDescriptorText)")
         // With the descriptor, it starts.
         let descriptor = try OperatorModelServerTests.descriptor(in: pki.directory)
