@@ -25,13 +25,14 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "A manifest (tab-separated, with a file column) giving each image's groups.") var groups: String?
     @Option(help: "The manifest columns to group by, comma-separated.") var groupBy = "gender"
     @Option(help: "With --groups (its person column): also compare each person's first photo with a burst of their next N, by the first frame and by the mean of the burst.") var fusionFrames: Int?
+    @Option(help: "Write a self-contained HTML report (the tables, a DET curve per group, the distance histogram) to this file.") var report: String?
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var engine: EngineOptions
 
     func run() async throws {
         do {
             let (table, enrolment, faceEngine) = try await Enrolment.run(pairs: pairs, root: root, engine: engine)
-            var report = EvalReport(table: table, enrolment: enrolment, maxFMR: maxFmr, policyThreshold: threshold ?? faceEngine.suggestedPolicy.threshold)
+            var evaluation = EvalReport(table: table, enrolment: enrolment, maxFMR: maxFmr, policyThreshold: threshold ?? faceEngine.suggestedPolicy.threshold)
             if let groups {
                 let manifest = try Manifest(path: groups)
                 if let fusionFrames {
@@ -45,16 +46,30 @@ struct EvalCommand: AsyncParsableCommand {
                         let images = byPerson[name]!.sorted()
                         return FusionStudy.Person(name: name, stratum: stratum[images[0]] ?? "", embeddings: images.compactMap { enrolment.embeddings[$0] })
                     }
-                    report.fusion = FusionStudy(people: people, frames: fusionFrames).text(maximumFMR: maxFmr, policyThreshold: report.policyThreshold)
+                    evaluation.fusion = FusionStudy(people: people, frames: fusionFrames).text(maximumFMR: maxFmr, policyThreshold: evaluation.policyThreshold)
                 }
-                report.groups = try groupBy.split(separator: ",").map(String.init).map { column in
+                let columns = groupBy.split(separator: ",").map(String.init)
+                if let first = columns.first {
+                    let groupOf = try manifest.column(first)
+                    var members: [String: [ScoredPair]] = [:]
+                    for pair in evaluation.scoredPairs {
+                        if let a = groupOf[pair.a], a == groupOf[pair.b] { members[a, default: []].append(pair.scored) }
+                    }
+                    evaluation.groupMembers = members
+                }
+                let scored = evaluation.scoredPairs, policyThreshold = evaluation.policyThreshold
+                evaluation.groups = try columns.map { column in
                     let groupOf = try manifest.column(column)
                     return GroupedErrorRates(
-                        attribute: column, pairs: report.scoredPairs, groupOf: { groupOf[$0] }, policyThreshold: report.policyThreshold
+                        attribute: column, pairs: scored, groupOf: { groupOf[$0] }, policyThreshold: policyThreshold
                     )
                 }
             }
-            if json { printJSON(report) } else { print(report.text) }
+            if let report {
+                try Data(evaluation.html(modelVersion: faceEngine.modelVersion, command: CommandLine.arguments).utf8).write(to: URL(fileURLWithPath: report))
+            }
+            if json { printJSON(evaluation) } else { print(evaluation.text) }
+            if let report, !json { print("report written to \(report)") }
         } catch let error as ValidationError {
             throw error
         } catch {
@@ -220,6 +235,8 @@ struct EvalReport: Encodable {
     var fusion: String?
     /// The scored pairs, for grouping (not encoded).
     var scoredPairs: [(a: String, b: String, scored: ScoredPair)] = []
+    /// The pairs of each group of the first grouping, for the report's DET curves (not encoded).
+    var groupMembers: [String: [ScoredPair]]?
 
     enum CodingKeys: String, CodingKey {
         case images, failuresToEnrol, unreadable, severalFaces, genuinePairs, impostorPairs, pairsExcluded, genuineDistanceRange
@@ -262,6 +279,28 @@ struct EvalReport: Encodable {
         self.policyPoint = Row(
             threshold: policyThreshold, fmr: rates.falseMatchRate(at: policyThreshold),
             fnmr: rates.falseNonMatchRate(at: policyThreshold)
+        )
+    }
+
+    /// The report as a self-contained HTML page: how it was made, the tables, the pictures.
+    func html(modelVersion: String, command: [String]) -> String {
+        let all = self.scoredPairs.map(\.scored)
+        var pictures: [(heading: String, svg: String)] = []
+        if let grouped = self.groups?.first, let manifestGroups = self.groupMembers {
+            let series = grouped.groups.dropLast().map { g in (name: g.group, pairs: manifestGroups[g.group] ?? []) } + [(name: "all", pairs: all)]
+            pictures.append(("DET curve by \(grouped.attribute) (dots: the policy threshold \(String(format: "%.2f", self.policyThreshold)))", ErrorRatePlots.det(series, marks: [self.policyThreshold])))
+        } else {
+            pictures.append(("DET curve (dot: the policy threshold)", ErrorRatePlots.det([(name: "all", pairs: all)], marks: [self.policyThreshold])))
+        }
+        pictures.append(("Distances, genuine and impostor pairs (each as a share of its kind)", ErrorRatePlots.histogram(all, threshold: self.policyThreshold)))
+        let date = ISO8601DateFormatter().string(from: Date())
+        return ErrorRatePlots.page(
+            title: "simverify eval: match error rates",
+            sections: [
+                ("How it was made", "date \(date)\nmodel \(modelVersion)\ncommand: " + command.joined(separator: " ")),
+                ("Rates", self.text),
+            ],
+            pictures: pictures
         )
     }
 
