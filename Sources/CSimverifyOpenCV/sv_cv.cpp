@@ -22,6 +22,7 @@ struct sv_cv_models {
     cv::Ptr<cv::FaceRecognizerSF> recognizer;  // SFace; empty for an operator's model
     cv::dnn::Net custom;                        // an operator's model
     sv_cv_recognizer_spec spec;
+    bool mirror = false;                        // SFace: average with the mirrored chip's feature
 };
 
 namespace {
@@ -359,9 +360,9 @@ extern "C" sv_cv_status sv_cv_feature(sv_cv_models *models, const sv_cv_image *i
     }
     if (capacity != SV_CV_FEATURE_DIM) return SV_CV_ERR_ARGUMENT;
     return guarded([&] {
-        cv::Mat aligned, bgr, values;
+        cv::Mat aligned, bgr, values, flipped, mirrored;
         zeroing guard;
-        guard.mats = {&aligned, &bgr, &values};
+        guard.mats = {&aligned, &bgr, &values, &flipped, &mirrored};
         models->recognizer->alignCrop(view_of(image), face_row(face), aligned);
         // FaceRecognizerSF::feature swaps to RGB itself, so it wants BGR.
         cv::cvtColor(aligned, bgr, cv::COLOR_RGB2BGR);
@@ -369,9 +370,25 @@ extern "C" sv_cv_status sv_cv_feature(sv_cv_models *models, const sv_cv_image *i
         if (values.total() != SV_CV_FEATURE_DIM || values.type() != CV_32F) return SV_CV_ERR_MODEL;
         const float *v = values.ptr<float>();
         for (int i = 0; i < SV_CV_FEATURE_DIM; i++) feature[i] = v[i];
+        if (models->mirror) {
+            // The mirrored chip's feature, each normalised, summed (cosine distances only see the direction).
+            cv::flip(bgr, flipped, 1);
+            models->recognizer->feature(flipped, mirrored);
+            if (mirrored.total() != SV_CV_FEATURE_DIM || mirrored.type() != CV_32F) return SV_CV_ERR_MODEL;
+            const float *m = mirrored.ptr<float>();
+            double a = 0, b = 0;
+            for (int i = 0; i < SV_CV_FEATURE_DIM; i++) a += double(v[i]) * v[i], b += double(m[i]) * m[i];
+            a = std::sqrt(a), b = std::sqrt(b);
+            if (!(a > 0) || !(b > 0)) return SV_CV_ERR_MODEL;
+            for (int i = 0; i < SV_CV_FEATURE_DIM; i++) feature[i] = static_cast<float>(v[i] / a + m[i] / b);
+        }
         if (quality != nullptr) *quality = chip_quality(aligned);
         return SV_CV_OK;
     });
+}
+
+extern "C" void sv_cv_set_mirror(sv_cv_models *models, int32_t on) {
+    if (models != nullptr) models->mirror = on != 0;
 }
 
 extern "C" void sv_cv_set_threads(int32_t threads) { cv::setNumThreads(std::max(1, static_cast<int>(threads))); }

@@ -26,6 +26,9 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "SFace: YuNet's first input long side in pixels, for every image kind, instead of the policy's.")
     var detectorInput: Int?
 
+    @Flag(help: "SFace: average each feature with its mirrored chip's (test-time augmentation).")
+    var mirrorTta = false
+
     @Option(help: "Largest image file read, in bytes.")
     var maxFileBytes: Int = 16 << 20
 
@@ -41,6 +44,7 @@ struct EngineOptions: ParsableArguments {
         }
         if let models { configuration.models = FaceModelFiles(directory: models) }
         if let workers { configuration.workers = workers }
+        configuration.mirrorAugmentation = self.mirrorTta
         if let upsample { configuration.detection.fixedUpsampling = upsample }
         if let detectorInput {
             configuration.detection.selfieInputSide = detectorInput

@@ -272,3 +272,23 @@ struct OperatorModelTests {
         #expect(throws: SimverifyError.self) { try FaceEmbedding([Float](repeating: 1, count: 192), model: .onnx) }
     }
 }
+
+@Suite("Test-time augmentation")
+struct MirrorAugmentationTests {
+    @Test func theMirroredChipIsAveragedIn() async throws {
+        var configuration = FaceEngineConfiguration(model: .sface)
+        configuration.workers = 1
+        configuration.mirrorAugmentation = true
+        let mirrored = try FaceEngine(configuration: configuration, logger: Logger(label: "test"))
+        let plain = try SharedEngine.get(.sface)
+        let a = try await OperatorModelTests.embedding(mirrored, OperatorModelTests.photos[0]).embedding!
+        let b = try await OperatorModelTests.embedding(mirrored, OperatorModelTests.photos[1]).embedding!
+        let other = try await OperatorModelTests.embedding(mirrored, OperatorModelTests.photos[2]).embedding!
+        let single = try await OperatorModelTests.embedding(plain, OperatorModelTests.photos[0]).embedding!
+        // Another feature (the mirror's half), close to the plain one, in the same space.
+        let shift = a.distance(to: single)
+        #expect(shift > 1e-4 && shift < 0.2, "\(shift)")
+        #expect(a.distance(to: b) < 0.6 && a.distance(to: other) > 0.6)
+        await mirrored.shutdown()
+    }
+}

@@ -97,6 +97,10 @@ sv_cv_status sv_cv_detect(sv_cv_models *models, const sv_cv_image *image, int32_
 sv_cv_status sv_cv_feature(sv_cv_models *models, const sv_cv_image *image, const sv_cv_face *face, float *feature,
                            int32_t capacity, sv_cv_chip_quality *quality);
 
+/// SFace only: when `on`, each feature is the sum of the normalised features of the chip and of
+/// its mirror image (test-time augmentation; twice the network's cost).
+void sv_cv_set_mirror(sv_cv_models *models, int32_t on);
+
 /// Sets OpenCV's own thread pool to `threads` (1: each worker stays on its core).
 void sv_cv_set_threads(int32_t threads);
 

@@ -17,6 +17,9 @@ public struct FaceEngineConfiguration: Sendable, Hashable {
     public var decoding: JPEGDecodingLimits
     /// Detector upsampling and face count.
     public var detection: FaceDetectionPolicy
+    /// SFace only: average each feature with its mirrored chip's (test-time augmentation, twice
+    /// the feature's cost; measured in docs/DECISIONS.md, off by default).
+    public var mirrorAugmentation = false
 
     /// Creates a configuration with laptop-friendly defaults.
     public init(
