@@ -121,9 +121,8 @@ public struct LivenessChecker: LivenessCheck {
         let judged = usable.filter { $0 >= start }
         report.judgedFrames = judged
         let poses = judged.map { report.poses[$0]! }
-        report.bestFrame = judged.min(by: { a, b in
-            abs(report.poses[a]!.yaw) + abs(report.poses[a]!.roll) < abs(report.poses[b]!.yaw) + abs(report.poses[b]!.roll)
-        })
+        report.bestFrame = poses.indices.min(by: { abs(poses[$0].yaw) + abs(poses[$0].roll) < abs(poses[$1].yaw) + abs(poses[$1].roll) })
+            .map { judged[$0] }
 
         let steps = self.stepFrames(poses, challenge: challenge)
         report.stepFrames = steps.map { $0.map { judged[$0] } }

@@ -79,28 +79,37 @@ struct EvalCommand: AsyncParsableCommand {
 }
 
 /// A pairs file: imageA, imageB, same.
-/// A tab-separated manifest with a header and a `file` column (like ../shared/fixtures/faces-ea/MANIFEST.tsv).
+/// A tab-separated table with a header row and a key column (`file` in
+/// ../shared/fixtures/faces-ea/MANIFEST.tsv, `sequence` in the liveness manifests); lines
+/// starting with # are comments.
 struct Manifest {
+    var key: String
     var header: [String]
-    var rows: [[String]]
+    /// Every row as column name to value.
+    var records: [[String: String]]
 
-    init(path: String) throws {
+    init(path: String, key: String = "file") throws {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read \(path)") }
-        let lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
-        guard let header = lines.first?.split(separator: "\t", omittingEmptySubsequences: false).map(String.init), header.contains("file") else {
-            throw ValidationError("\(path): the header must name a file column")
+        let lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        guard let header = lines.first?.split(separator: "\t", omittingEmptySubsequences: false).map(String.init), header.contains(key) else {
+            throw ValidationError("\(path): the header must name a \(key) column")
         }
+        self.key = key
         self.header = header
-        self.rows = lines.dropFirst().map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        self.records = lines.dropFirst().map { line in
+            Dictionary(zip(header, line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)), uniquingKeysWith: { a, _ in a })
+        }
     }
 
-    /// Each file's value in `name`.
+    /// Each key's value in `name`.
     func column(_ name: String) throws -> [String: String] {
-        guard let index = self.header.firstIndex(of: name), let file = self.header.firstIndex(of: "file") else {
+        guard self.header.contains(name) else {
             throw ValidationError("the manifest has no column \(name) (it has \(self.header.joined(separator: ", ")))")
         }
         var values: [String: String] = [:]
-        for row in self.rows where row.count > max(index, file) && !row[index].isEmpty { values[row[file]] = row[index] }
+        for record in self.records {
+            if let key = record[self.key], let value = record[name], !value.isEmpty { values[key] = value }
+        }
         return values
     }
 }

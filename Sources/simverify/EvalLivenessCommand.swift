@@ -54,18 +54,9 @@ struct LivenessSequence: Decodable {
     /// Kinds: live_headturn performing a step is "live"; live_still, or a head movement that
     /// performs no step, "live_still"; print_attack "print"; screen_attack "screen".
     static func load(manifest: String, labels: String) throws -> [(name: String, path: String, sequence: LivenessSequence)] {
-        func rows(_ file: String) throws -> [[String: String]] {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw ValidationError("cannot read \(file)") }
-            let lines = text.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") && !$0.isEmpty }
-            guard let header = lines.first?.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) else { return [] }
-            return lines.dropFirst().map { line in
-                let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-                return Dictionary(uniqueKeysWithValues: zip(header, fields))
-            }
-        }
         let root = (manifest as NSString).deletingLastPathComponent
         var labelled: [String: (performs: [ChallengeStep]?, fps: Double)] = [:]
-        for row in try rows(labels) {
+        for row in try Manifest(path: labels, key: "sequence").records {
             guard let name = row["sequence"], let performs = row["performs"], let fps = row["fps"].flatMap(Double.init), fps > 0 else {
                 throw ValidationError("\(labels): each row needs sequence, performs and fps")
             }
@@ -79,7 +70,7 @@ struct LivenessSequence: Decodable {
                 labelled[name] = (steps, fps)
             }
         }
-        return try rows(manifest).map { row in
+        return try Manifest(path: manifest, key: "sequence").records.map { row in
             guard let name = row["sequence"], let kind = row["kind"] else { throw ValidationError("\(manifest): a row without sequence or kind") }
             guard let label = labelled[name] else { throw ValidationError("\(labels) has no label for \(name)") }
             let path = (root as NSString).appendingPathComponent(name)

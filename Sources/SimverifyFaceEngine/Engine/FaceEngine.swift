@@ -50,12 +50,7 @@ public final class FaceEngine: Sendable {
     private static func loadModels(_ configuration: FaceEngineConfiguration) throws -> any FaceModelSet {
         switch configuration.model {
         case .dlib: try DlibModelSet(files: configuration.models)
-        case .sface:
-            try {
-                let set = try YuNetModelSet(files: configuration.models)
-                sv_cv_set_mirror(set.handle, configuration.mirrorAugmentation ? 1 : 0)
-                return set
-            }()
+        case .sface: try YuNetModelSet(files: configuration.models, mirror: configuration.mirrorAugmentation)
         // init checked that the descriptor is there.
         case .onnx: try YuNetModelSet(files: configuration.models, descriptor: configuration.descriptor!)
         }

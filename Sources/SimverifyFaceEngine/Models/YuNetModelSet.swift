@@ -9,7 +9,8 @@ final class YuNetModelSet: FaceModelSet {
     var model: FaceModel { self.space.model }
 
     /// Loads the folded float32 ONNX files of YuNet and SFace. Call `FaceModelFiles.verify(for: .sface)` first.
-    init(files: FaceModelFiles) throws {
+    /// - Parameter mirror: Sum each feature with its mirrored chip's (test-time augmentation).
+    init(files: FaceModelFiles, mirror: Bool = false) throws {
         var handle: OpaquePointer?
         var message = [CChar](repeating: 0, count: 512)
         let status = sv_cv_models_load(
@@ -18,6 +19,7 @@ final class YuNetModelSet: FaceModelSet {
         guard status == SV_CV_OK, let handle else {
             throw FaceEngineError(modelLoadMessage: message, otherwise: "the YuNet and SFace models could not be loaded")
         }
+        sv_cv_set_mirror(handle, mirror ? 1 : 0)
         self.handle = handle
         self.space = .sface
     }
