@@ -152,9 +152,10 @@ struct HandshakeTimeoutTests {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: server.port).get()
         let start = ContinuousClock.now
-        while channel.isActive && ContinuousClock.now - start < .seconds(5) { try await Task.sleep(for: .milliseconds(20)) }
+        while channel.isActive && ContinuousClock.now - start < .seconds(20) { try await Task.sleep(for: .milliseconds(20)) }
         #expect(!channel.isActive)
-        #expect(ContinuousClock.now - start < .seconds(3))
+        // The 1-s handshake timeout, not the 300-s idle one; 3.7 s was seen on a loaded machine.
+        #expect(ContinuousClock.now - start < .seconds(15))
         await server.stop()
     }
 }
