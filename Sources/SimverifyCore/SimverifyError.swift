@@ -9,6 +9,7 @@ public struct SimverifyError: Error, Hashable, Sendable, CustomStringConvertible
             case fileUnreadable = "file_unreadable"
             case fileTooLarge = "file_too_large"
             case invalidArgument = "invalid_argument"
+            case permissionDenied = "permission_denied"
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -19,6 +20,8 @@ public struct SimverifyError: Error, Hashable, Sendable, CustomStringConvertible
         public static let fileTooLarge = Code(.fileTooLarge)
         /// An argument is outside its documented range.
         public static let invalidArgument = Code(.invalidArgument)
+        /// The operating system refused what was asked (e.g. reading another process's memory).
+        public static let permissionDenied = Code(.permissionDenied)
 
         public var description: String { self.base.rawValue }
     }

@@ -137,7 +137,7 @@ struct ComparisonReport: Encodable {
     var text: String {
         var lines = [first.summary, second.summary]
         if let distance {
-            lines.append(String(format: "distance %.4f, threshold %.2f: %@", distance, threshold, outcome == "same" ? "SAME person" : "DIFFERENT people"))
+            lines.append(String(format: "distance %.4f, threshold %@: %@", distance, MatchPolicy.text(threshold: threshold), outcome == "same" ? "SAME person" : "DIFFERENT people"))
         } else {
             lines.append(outcome == "no-face" ? "no comparison: an image has no face" : "no comparison: an image has several faces")
         }

@@ -26,44 +26,20 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "The manifest columns to group by, comma-separated.") var groupBy = "gender"
     @Option(help: "With --groups (its person column): also compare each person's first photo with a burst of their next N, by the first frame and by the mean of the burst.") var fusionFrames: Int?
     @Option(help: "Write a self-contained HTML report (the tables, a DET curve per group, the distance histogram) to this file.") var report: String?
+    @Option(help: "Kind of the imageA images: selfie, or id-card (analysed as the server analyses ID cards, and reported under the policy's ID-card rules).") var firstKind = "selfie"
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var engine: EngineOptions
 
     func run() async throws {
         do {
-            let (table, enrolment, faceEngine) = try await Enrolment.run(pairs: pairs, root: root, engine: engine)
+            guard let kind = ImageKind(rawValue: firstKind) else { throw ValidationError("--first-kind is selfie or id-card") }
+            let (table, enrolment, faceEngine) = try await Enrolment.run(pairs: pairs, root: root, engine: engine, firstKind: kind)
             var evaluation = EvalReport(table: table, enrolment: enrolment, maxFMR: maxFmr, policyThreshold: threshold ?? faceEngine.suggestedPolicy.threshold)
+            if kind == .idCard {
+                evaluation.idCards = IDCardCapture(cards: enrolment.faceWidths(of: table.pairs.map(\.a)), policy: faceEngine.suggestedPolicy)
+            }
             if let groups {
-                let manifest = try Manifest(path: groups)
-                if let fusionFrames {
-                    let person = try manifest.column("person")
-                    let stratum = (try? manifest.column("gender")) ?? [:]
-                    var byPerson: [String: [String]] = [:]
-                    for image in table.images where enrolment.embeddings[image] != nil {
-                        if let name = person[image] { byPerson[name, default: []].append(image) }
-                    }
-                    let people = byPerson.keys.sorted().map { name in
-                        let images = byPerson[name]!.sorted()
-                        return FusionStudy.Person(name: name, stratum: stratum[images[0]] ?? "", embeddings: images.compactMap { enrolment.embeddings[$0] })
-                    }
-                    evaluation.fusion = FusionStudy(people: people, frames: fusionFrames).text(maximumFMR: maxFmr, policyThreshold: evaluation.policyThreshold)
-                }
-                let columns = groupBy.split(separator: ",").map(String.init)
-                if let first = columns.first {
-                    let groupOf = try manifest.column(first)
-                    var members: [String: [ScoredPair]] = [:]
-                    for pair in evaluation.scoredPairs {
-                        if let a = groupOf[pair.a], a == groupOf[pair.b] { members[a, default: []].append(pair.scored) }
-                    }
-                    evaluation.groupMembers = members
-                }
-                let scored = evaluation.scoredPairs, policyThreshold = evaluation.policyThreshold
-                evaluation.groups = try columns.map { column in
-                    let groupOf = try manifest.column(column)
-                    return GroupedErrorRates(
-                        attribute: column, pairs: scored, groupOf: { groupOf[$0] }, policyThreshold: policyThreshold
-                    )
-                }
+                try evaluation.group(by: Manifest(path: groups), columns: groupBy.split(separator: ",").map(String.init), table: table, enrolment: enrolment, fusionFrames: fusionFrames)
             }
             if let report {
                 try Data(evaluation.html(modelVersion: faceEngine.modelVersion, command: CommandLine.arguments).utf8).write(to: URL(fileURLWithPath: report))
@@ -143,6 +119,13 @@ struct Enrolment {
     var noFace: [String] = []
     var severalFaces: [String] = []
     var unreadable: [String: String] = [:]
+    /// The box widths of every face found in each image.
+    var faceWidths: [String: [Int]] = [:]
+
+    /// The face widths of each of `images` that was analysed (each image once).
+    func faceWidths(of images: [String]) -> [[Int]] {
+        Set(images).sorted().compactMap { self.faceWidths[$0] }
+    }
 
     /// One image's analysis, as a child task's result: a reference, not a large value (see `run`).
     final class Outcome: Sendable {
@@ -156,16 +139,31 @@ struct Enrolment {
 
     /// Reads a pairs file, embeds every image it names with a new engine (shut down again), and
     /// returns the table, the enrolment and the engine (for its model and policy).
-    static func run(pairs: String, root: String?, engine options: EngineOptions) async throws -> (PairsFile, Enrolment, FaceEngine) {
-        let table = try PairsFile(path: pairs)
-        let base = root ?? URL(fileURLWithPath: pairs).deletingLastPathComponent().path
+    /// With `firstKind` other than selfie, the images of column imageA are analysed as that
+    /// kind (an ID card's portrait), and no image may be in both columns.
+    static func run(pairs: String, root: String?, engine options: EngineOptions, firstKind: ImageKind = .selfie) async throws -> (PairsFile, Enrolment, FaceEngine) {
         let engine = try options.makeEngine()
-        let enrolment = try await Enrolment.run(images: table.images, root: base, engine: engine)
+        let (table, enrolment) = try await Self.run(pairs: pairs, root: root, engine: engine, firstKind: firstKind)
         await engine.shutdown()
         return (table, enrolment, engine)
     }
 
-    static func run(images: [String], root: String, engine: FaceEngine) async throws -> Enrolment {
+    /// One pairs file's enrolment on a running engine.
+    static func run(pairs: String, root: String?, engine: FaceEngine, firstKind: ImageKind = .selfie) async throws -> (PairsFile, Enrolment) {
+        let table = try PairsFile(path: pairs)
+        let base = root ?? URL(fileURLWithPath: pairs).deletingLastPathComponent().path
+        var kinds: [String: ImageKind] = [:]
+        if firstKind != .selfie {
+            let first = Set(table.pairs.map(\.a))
+            if let both = table.pairs.first(where: { first.contains($0.b) }) {
+                throw ValidationError("\(pairs): with --first-kind \(firstKind.rawValue), \(both.b) cannot be in both columns")
+            }
+            for image in first { kinds[image] = firstKind }
+        }
+        return (table, try await Enrolment.run(images: table.images, root: base, engine: engine, kinds: kinds))
+    }
+
+    static func run(images: [String], root: String, engine: FaceEngine, kinds: [String: ImageKind] = [:]) async throws -> Enrolment {
         // At most `window` images in flight. Child tasks return a class reference: returning the
         // tuple (String, Result<FaceAnalysis, any Error>) by value from the group's children
         // crashed release builds (Swift 6.3, -O): with two workers a bad pointer in the runtime's
@@ -179,9 +177,10 @@ struct Enrolment {
             while true {
                 while running < window, let name = pending.popFirst() {
                     let bytes = try ZeroizingBuffer(contentsOfFile: root + "/" + name, maxBytes: 64 << 20)
+                    let kind = kinds[name] ?? .selfie
                     group.addTask {
                         do {
-                            return Outcome(name: name, result: .success(try await engine.analyze(jpeg: bytes, kind: .selfie, embeddings: .largestFace)))
+                            return Outcome(name: name, result: .success(try await engine.analyze(jpeg: bytes, kind: kind, embeddings: .largestFace)))
                         } catch {
                             return Outcome(name: name, result: .failure(error))
                         }
@@ -204,6 +203,7 @@ struct Enrolment {
                     result.noFace.append(outcome.name)
                 }
                 if analysis.faces.count > 1 { result.severalFaces.append(outcome.name) }
+                result.faceWidths[outcome.name] = analysis.faces.map(\.box.width)
             case .failure(let error):
                 result.unreadable[outcome.name] = (error as? FaceEngineError)?.description ?? "\(error)"
             }
@@ -242,6 +242,8 @@ struct EvalReport: Encodable {
     var groups: [GroupedErrorRates]?
     /// The multi-frame matching study, when asked for.
     var fusion: String?
+    /// With --first-kind id-card: the cards under the policy's ID-card rules.
+    var idCards: IDCardCapture?
     /// The scored pairs, for grouping (not encoded).
     var scoredPairs: [(a: String, b: String, scored: ScoredPair)] = []
     /// The pairs of each group of the first grouping, for the report's DET curves (not encoded).
@@ -250,8 +252,12 @@ struct EvalReport: Encodable {
     enum CodingKeys: String, CodingKey {
         case images, failuresToEnrol, unreadable, severalFaces, genuinePairs, impostorPairs, pairsExcluded, genuineDistanceRange
         case impostorDistanceRange, table, equalErrorRate, equalErrorRateThreshold, maxFMR, thresholdAtMaxFMR, fnmrAtMaxFMR
-        case fmrResolution, policyThreshold, policyPoint, groups, fusion
+        case fmrResolution, policyThreshold, policyPoint, groups, fusion, idCards, genuineDistanceMedian
     }
+
+    /// The median genuine distance (with a pairs file of cards against their own portraits: the
+    /// cards' shift).
+    var genuineDistanceMedian: Double?
 
     init(table: PairsFile, enrolment: Enrolment, maxFMR: Double, policyThreshold: Double) {
         var scored: [ScoredPair] = []
@@ -272,6 +278,9 @@ struct EvalReport: Encodable {
         self.genuinePairs = rates.genuineDistances.count
         self.impostorPairs = rates.impostorDistances.count
         self.pairsExcluded = excluded
+        let genuine = rates.genuineDistances
+        self.genuineDistanceMedian = genuine.isEmpty ? nil
+            : genuine.count % 2 == 1 ? genuine[genuine.count / 2] : (genuine[genuine.count / 2 - 1] + genuine[genuine.count / 2]) / 2
         self.genuineDistanceRange = [rates.genuineDistances.first, rates.genuineDistances.last].compactMap { $0 }
         self.impostorDistanceRange = [rates.impostorDistances.first, rates.impostorDistances.last].compactMap { $0 }
         self.table = stride(from: 0.20, through: 0.901, by: 0.05).map {
@@ -291,17 +300,53 @@ struct EvalReport: Encodable {
         )
     }
 
-    /// The report as a self-contained HTML page: how it was made, the tables, the pictures.
-    func html(modelVersion: String, command: [String]) -> String {
+    /// Adds rates by the manifest's `columns` (pairs whose two images share a group) and, with
+    /// `fusionFrames`, the multi-frame study over the manifest's people.
+    mutating func group(by manifest: Manifest, columns: [String], table: PairsFile, enrolment: Enrolment, fusionFrames: Int?) throws {
+        if let fusionFrames {
+            let person = try manifest.column("person")
+            let stratum = (try? manifest.column("gender")) ?? [:]
+            var byPerson: [String: [String]] = [:]
+            for image in table.images where enrolment.embeddings[image] != nil {
+                if let name = person[image] { byPerson[name, default: []].append(image) }
+            }
+            let people = byPerson.keys.sorted().map { name in
+                let images = byPerson[name]!.sorted()
+                return FusionStudy.Person(name: name, stratum: stratum[images[0]] ?? "", embeddings: images.compactMap { enrolment.embeddings[$0] })
+            }
+            self.fusion = FusionStudy(people: people, frames: fusionFrames).text(maximumFMR: self.maxFMR, policyThreshold: self.policyThreshold)
+        }
+        if let first = columns.first {
+            let groupOf = try manifest.column(first)
+            var members: [String: [ScoredPair]] = [:]
+            for pair in self.scoredPairs {
+                if let a = groupOf[pair.a], a == groupOf[pair.b] { members[a, default: []].append(pair.scored) }
+            }
+            self.groupMembers = members
+        }
+        let scored = self.scoredPairs, policyThreshold = self.policyThreshold
+        self.groups = try columns.map { column in
+            let groupOf = try manifest.column(column)
+            return GroupedErrorRates(attribute: column, pairs: scored, groupOf: { groupOf[$0] }, policyThreshold: policyThreshold)
+        }
+    }
+
+    /// The DET curves (by the first grouping when there is one) and the distance histogram.
+    var pictures: [(heading: String, svg: String)] {
         let all = self.scoredPairs.map(\.scored)
         var pictures: [(heading: String, svg: String)] = []
         if let grouped = self.groups?.first, let manifestGroups = self.groupMembers {
             let series = grouped.groups.dropLast().map { g in (name: g.group, pairs: manifestGroups[g.group] ?? []) } + [(name: "all", pairs: all)]
-            pictures.append(("DET curve by \(grouped.attribute) (dots: the policy threshold \(String(format: "%.2f", self.policyThreshold)))", ErrorRatePlots.det(series, marks: [self.policyThreshold])))
+            pictures.append(("DET curve by \(grouped.attribute) (dots: the policy threshold \(MatchPolicy.text(threshold: self.policyThreshold)))", ErrorRatePlots.det(series, marks: [self.policyThreshold])))
         } else {
             pictures.append(("DET curve (dot: the policy threshold)", ErrorRatePlots.det([(name: "all", pairs: all)], marks: [self.policyThreshold])))
         }
         pictures.append(("Distances, genuine and impostor pairs (each as a share of its kind)", ErrorRatePlots.histogram(all, threshold: self.policyThreshold)))
+        return pictures
+    }
+
+    /// The report as a self-contained HTML page: how it was made, the tables, the pictures.
+    func html(modelVersion: String, command: [String]) -> String {
         let date = ISO8601DateFormatter().string(from: Date())
         return ErrorRatePlots.page(
             title: "simverify eval: match error rates",
@@ -309,7 +354,7 @@ struct EvalReport: Encodable {
                 ("How it was made", "date \(date)\nmodel \(modelVersion)\ncommand: " + command.joined(separator: " ")),
                 ("Rates", self.text),
             ],
-            pictures: pictures
+            pictures: self.pictures
         )
     }
 
@@ -318,14 +363,18 @@ struct EvalReport: Encodable {
         var lines: [String] = []
         lines.append("images: \(images), failures to enrol (no face): \(failuresToEnrol.count)\(failuresToEnrol.isEmpty ? "" : " " + failuresToEnrol.joined(separator: ", "))")
         if !unreadable.isEmpty { lines.append("unreadable: " + unreadable.map { "\($0.key) (\($0.value))" }.sorted().joined(separator: ", ")) }
-        if !severalFaces.isEmpty { lines.append("several faces (largest used): " + severalFaces.joined(separator: ", ")) }
+        if !severalFaces.isEmpty {
+            lines.append("several faces (largest used): \(severalFaces.count): " + severalFaces.prefix(8).joined(separator: ", ") + (severalFaces.count > 8 ? ", ..." : ""))
+        }
         lines.append("pairs: \(genuinePairs) genuine, \(impostorPairs) impostor, \(pairsExcluded) excluded (an image failed to enrol)")
         lines.append("distances: genuine \(f(genuineDistanceRange.first))-\(f(genuineDistanceRange.last)), impostor \(f(impostorDistanceRange.first))-\(f(impostorDistanceRange.last))")
+        lines.append("genuine distance median \(f(genuineDistanceMedian))")
+        if let idCards { lines.append(idCards.text) }
         lines.append("threshold   FMR      FNMR")
         for row in table { lines.append(String(format: "  %.2f     %.4f   %.4f", row.threshold, row.fmr, row.fnmr)) }
         lines.append("EER \(f(equalErrorRate)) at threshold \(f(equalErrorRateThreshold))")
         lines.append("FMR <= \(maxFMR): threshold \(f(thresholdAtMaxFMR)), FNMR \(f(fnmrAtMaxFMR)) (FMR resolution 1/\(impostorPairs) = \(f(fmrResolution, 5)))")
-        lines.append("policy threshold \(f(policyThreshold, 2)): FMR \(f(policyPoint.fmr)), FNMR \(f(policyPoint.fnmr))")
+        lines.append("policy threshold \(MatchPolicy.text(threshold: policyThreshold)): FMR \(f(policyPoint.fmr)), FNMR \(f(policyPoint.fnmr))")
         for grouped in groups ?? [] { lines.append(grouped.text) }
         if let fusion { lines.append(fusion) }
         return lines.joined(separator: "\n")

@@ -122,6 +122,19 @@ struct EvalLivenessCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
+            for line in try await Self.evaluate(folder: folder, labels: labels, verbose: verbose, engine: engine) { print(line) }
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            reportAndExit(error)
+        }
+    }
+
+    /// Runs every burst of `folder` and returns what `eval-liveness` prints (with `verbose`, a
+    /// line per burst first).
+    static func evaluate(folder: String, labels: String?, verbose: Bool, engine: EngineOptions) async throws -> [String] {
+        var out: [String] = []
+        do {
             let manifest = (folder as NSString).appendingPathComponent("MANIFEST.tsv")
             let sequences: [(name: String, path: String, sequence: LivenessSequence)]
             if FileManager.default.fileExists(atPath: manifest) {
@@ -152,7 +165,7 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                 // A burst performing only steps the policy never asks for answers no challenge it could draw.
                 guard !challenges.isEmpty else {
                     notDrawn += 1
-                    if verbose { print("\(name) [\(sequence.kind)] SKIPPED: its challenge has a step the \(faceEngine.model) policy never draws") }
+                    if verbose { out.append("\(name) [\(sequence.kind)] SKIPPED: its challenge has a step the \(faceEngine.model) policy never draws") }
                     continue
                 }
                 let frames = try sequence.readFrames(at: path, maxBytes: engine.maxFileBytes)
@@ -184,7 +197,7 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                         + " challenge=\(challenges[0].map(\.rawValue).joined(separator: ">")) steps=\(report.stepFrames.map { $0.map(String.init) ?? "-" })"
                         : "accepted for \(acceptedChallenges.count) of \(challenges.count) challenges\(acceptedChallenges.isEmpty ? "" : " (" + acceptedChallenges.joined(separator: ", ") + ")")"
                         + "; last: " + (report.captureProblems + report.failures).map(\.rawValue).joined(separator: ",")
-                    print(
+                    out.append(
                         "\(name) [\(sequence.kind)] \(verdict)"
                             + " start=\(report.startFrame.map(String.init) ?? "-")"
                             + " missing=\(report.missingFrames.map { "\($0.frame):\($0.reason.rawValue)" }.joined(separator: ","))"
@@ -199,16 +212,13 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                 }
             }
             await faceEngine.shutdown()
-            print("model \(faceEngine.model), challenge steps drawn from \(policy.liveness.allowedSteps.map(\.rawValue).joined(separator: ", ")); \(notDrawn) bursts skipped whose challenge the policy never draws")
-            print(Self.summary(tally, policy: policy.liveness))
+            out.append("model \(faceEngine.model), challenge steps drawn from \(policy.liveness.allowedSteps.map(\.rawValue).joined(separator: ", ")); \(notDrawn) bursts skipped whose challenge the policy never draws")
+            out.append(Self.summary(tally, policy: policy.liveness))
             if replays.total > 0 {
-                print(String(format: "live bursts replayed against every other challenge of the %d the policy draws: accepted %d of %d (%.3f)", drawable.count, replays.accepted, replays.total, Double(replays.accepted) / Double(replays.total)))
+                out.append(String(format: "live bursts replayed against every other challenge of the %d the policy draws: accepted %d of %d (%.3f)", drawable.count, replays.accepted, replays.total, Double(replays.accepted) / Double(replays.total)))
             }
-        } catch let error as ValidationError {
-            throw error
-        } catch {
-            reportAndExit(error)
         }
+        return out
     }
 
     /// Trials (a burst against one challenge) of one kind.

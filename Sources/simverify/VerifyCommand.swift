@@ -104,7 +104,7 @@ struct VerifyCommand: AsyncParsableCommand {
         } else {
             var line = "\(result.decision.rawValue) (\(result.reasons.map(\.rawValue).joined(separator: ", ")))"
             if let distance = result.distance, let threshold = result.threshold {
-                line += String(format: ", distance %.4f, threshold %.2f", distance, threshold)
+                line += String(format: ", distance %.4f, threshold %@", distance, MatchPolicy.text(threshold: threshold))
             }
             if token != nil { line += ", attempts remaining \(result.attemptsRemaining)" }
             print(line + ", policy \(result.policyVersion)")

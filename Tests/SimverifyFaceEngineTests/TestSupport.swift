@@ -24,6 +24,10 @@ enum TestPaths {
     }()
 
     static func face(_ name: String) -> String { faces + "/" + name }
+
+    /// The ID cards scripts/make-id-cards.sh writes (scripts/test.sh runs it first).
+    static let idCards: String = ProcessInfo.processInfo.environment["SIMVERIFY_ID_CARDS"].flatMap { $0.isEmpty ? nil : $0 }
+        ?? FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/simverify/id-cards"
 }
 
 enum TestImages {

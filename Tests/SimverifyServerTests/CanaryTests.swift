@@ -12,56 +12,14 @@ import Testing
 struct CanaryTests {
     /// A fixture JPEG with a COM segment holding `marker` right after SOI.
     static func marked(_ name: String, marker: [UInt8]) throws -> [UInt8] {
-        Self.marked(bytes: try TestJPEG.bytes(Paths.face(name)).withUnsafeBytes { Array($0) }, marker: marker)
-    }
-
-    static func marked(bytes: [UInt8], marker: [UInt8]) -> [UInt8] {
-        let length = marker.count + 2
-        return Array(bytes[0..<2]) + [0xFF, 0xFE, UInt8(length >> 8), UInt8(length & 0xFF)] + marker + Array(bytes[2...])
-    }
-
-    /// 32 bytes from the middle of a JPEG's entropy-coded data: present only where the file's bytes are.
-    static func compressedPattern(of jpeg: [UInt8]) -> [UInt8] {
-        let scan = (2..<(jpeg.count - 1)).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xDA }!
-        let middle = (scan + jpeg.count) / 2
-        return Array(jpeg[middle..<(middle + 32)])
+        PrivacyCanary.marked(jpeg: try TestJPEG.bytes(Paths.face(name)).withUnsafeBytes { Array($0) }, marker: marker)
     }
 
     /// Every place a pattern occurs in the readable memory of process `pid`: "address (region)".
     static func occurrences(of patterns: [[UInt8]], inProcess pid: Int32) throws -> [String] {
-        let maps = try String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)
-        let memory = open("/proc/\(pid)/mem", O_RDONLY)
-        guard memory >= 0 else { throw TestError("cannot open /proc/\(pid)/mem: \(String(cString: strerror(errno)))") }
-        defer { close(memory) }
-        var found: [String] = []
-        var scanned = 0
-        for line in maps.split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 2, fields[1].hasPrefix("r") else { continue }
-            let range = fields[0].split(separator: "-").compactMap { UInt64($0, radix: 16) }
-            guard range.count == 2, !line.hasSuffix("[vvar]"), !line.hasSuffix("[vsyscall]") else { continue }
-            var offset = range[0]
-            let chunk: UInt64 = 16 << 20
-            while offset < range[1] {
-                let length = Int(min(chunk + 64, range[1] - offset))
-                var buffer = [UInt8](repeating: 0, count: length)
-                let read = buffer.withUnsafeMutableBytes { pread(memory, $0.baseAddress, length, off_t(Int64(bitPattern: offset))) }
-                if read > 0 {
-                    scanned += read
-                    let data = Data(buffer[0..<read])
-                    for pattern in patterns {
-                        var searchStart = data.startIndex
-                        while let hit = data.range(of: Data(pattern), in: searchStart..<data.endIndex) {
-                            found.append(String(format: "0x%llx", offset + UInt64(hit.lowerBound)) + " in " + String(line.dropFirst(fields[0].count)))
-                            searchStart = hit.upperBound
-                        }
-                    }
-                }
-                offset += chunk
-            }
-        }
-        #expect(scanned > 10 << 20, "the scan read the process's memory (\(scanned) bytes)")
-        return found
+        let scan = try PrivacyCanary.scanMemory(ofProcess: pid, for: patterns)
+        #expect(scan.scanned > 10 << 20, "the scan read the process's memory (\(scan.scanned) bytes)")
+        return scan.hits
     }
 
     @Test func theMarkerIsNowhereAfterTheRequests() async throws {
@@ -84,8 +42,9 @@ struct CanaryTests {
         let idCard = try Self.marked("obama__2012_official_portrait.jpg", marker: marker)
         let selfie = try Self.marked("obama__2009_congress_address.jpg", marker: marker)
         // A liveness burst too: every frame marked.
-        let burst = try Paths.burst("live_turn_right_look_up").map { Self.marked(bytes: $0.withUnsafeBytes { Array($0) }, marker: marker) }
-        let patterns = [marker, Self.compressedPattern(of: idCard), Self.compressedPattern(of: selfie)] + burst.map(Self.compressedPattern(of:))
+        let burst = try Paths.burst("live_turn_right_look_up").map { PrivacyCanary.marked(jpeg: $0.withUnsafeBytes { Array($0) }, marker: marker) }
+        let patterns = [marker] + ([idCard, selfie] + burst).compactMap(PrivacyCanary.compressedPattern(of:))
+        #expect(patterns.count == 3 + burst.count)
         func buffer(_ bytes: [UInt8]) -> ZeroizingBuffer { bytes.withUnsafeBytes { ZeroizingBuffer(copying: $0) } }
 
         var counterConfig = pki.client("counter-carrier-a-store-0001")
@@ -126,11 +85,8 @@ struct CanaryTests {
         try await Task.sleep(for: .milliseconds(500))
 
         // The server's log and every file it wrote (audit database, WAL, keys): no marker.
-        let enumerator = FileManager.default.enumerator(atPath: directory)
-        while let path = enumerator?.nextObject() as? String {
-            let data = (try? Data(contentsOf: URL(fileURLWithPath: directory + "/" + path))) ?? Data()
-            for pattern in patterns { #expect(data.range(of: Data(pattern)) == nil, "\(path) holds a copy of the image") }
-        }
+        let holding = PrivacyCanary.files(under: directory, holding: patterns)
+        #expect(holding.isEmpty, "\(holding) hold a copy of an image")
         // The whole readable memory of the server process.
         let hits = try Self.occurrences(of: patterns, inProcess: server.process.processIdentifier)
         #expect(hits.isEmpty, "image bytes survive in the server's memory at: \(hits.prefix(10))")

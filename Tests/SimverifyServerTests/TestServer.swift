@@ -24,6 +24,9 @@ enum Paths {
         return URL(fileURLWithPath: repository).deletingLastPathComponent().appendingPathComponent("shared").path
     }()
     static func face(_ name: String) -> String { shared + "/fixtures/faces/images/" + name }
+    /// The ID cards scripts/make-id-cards.sh writes (scripts/test.sh runs it first).
+    static let idCards: String = ProcessInfo.processInfo.environment["SIMVERIFY_ID_CARDS"].flatMap { $0.isEmpty ? nil : $0 }
+        ?? FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/simverify/id-cards"
     /// The bursts scripts/make-liveness-sequences.sh writes (scripts/test.sh runs it first).
     static let sequences: String = ProcessInfo.processInfo.environment["SIMVERIFY_LIVENESS_SEQUENCES"].flatMap { $0.isEmpty ? nil : $0 }
         ?? FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/simverify/liveness-sequences"

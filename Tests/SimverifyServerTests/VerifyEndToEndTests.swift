@@ -25,7 +25,7 @@ struct VerifyEndToEndTests {
 
         let different = try await backend.verify(Self.request(idCard: Self.face("obama__2010_blue_room.jpg"), selfie: Self.face("biden__2010_blue_room.jpg")))
         #expect(different.decision == .rejected && different.reasons == [.facesDiffer])
-        #expect((different.distance ?? 0) > 0.6 && abs((different.threshold ?? 0) - 0.6) < 1e-6)
+        #expect((different.distance ?? 0) > 0.6 && abs((different.threshold ?? 0) - MatchPolicy.standard.threshold) < 1e-6)
 
         let noFace = try await counter.verify(Self.request(idCard: try TestJPEG.blank(), selfie: Self.face("london_005__neutral.jpg")))
         #expect(noFace.decision == .retry && noFace.reasons == [.noFaceOnIDCard])
@@ -42,6 +42,28 @@ struct VerifyEndToEndTests {
         let tenantB = try await server.client("counter-carrier-b-store-0001")
         #expect(try await tenantB.verify(Self.request(idCard: Self.face("london_008__neutral.jpg"), selfie: Self.face("london_008__smiling.jpg"))).decision == .approved)
         for client in [counter, backend, tenantB] { await client.close() }
+        await server.stop()
+    }
+
+    /// A scanned ID card whose ghost portrait the engine finds as a second face (IDCardTests shows
+    /// it does on most of them): the server leaves the ghost out and compares the portrait.
+    @Test func anIDCardWithAGhostPortraitIsNotRefused() async throws {
+        let server = try await TestServer()
+        let backend = try await server.client("backend-carrier-a")
+        let manifest = try String(contentsOfFile: Paths.idCards + "/MANIFEST.tsv", encoding: .utf8)
+        let ghostScans = manifest.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+            .filter { $0.count >= 5 && $0[3] == "scan" && $0[4] == "yes" && $0[0].hasSuffix("__1__scan.jpg") }.prefix(6)
+        #expect(ghostScans.count == 6)
+        var approved = 0
+        for row in ghostScans {
+            // The card made from a person's first photo, against their second photo.
+            let selfie = Paths.shared + "/fixtures/faces-ea/images/" + row[0].replacingOccurrences(of: "cards/", with: "").replacingOccurrences(of: "__1__scan.jpg", with: "__2.jpg")
+            let result = try await backend.verify(Self.request(idCard: try TestJPEG.bytes(Paths.idCards + "/" + row[0]), selfie: try TestJPEG.bytes(selfie)))
+            #expect(!result.reasons.contains(.severalFacesOnIDCard) && result.decision != .retry, "\(row[0]): \(result.decision) \(result.reasons)")
+            if result.decision == .approved { approved += 1 }
+        }
+        #expect(approved >= 3, "\(approved) of 6 approved")
+        await backend.close()
         await server.stop()
     }
 

@@ -53,9 +53,9 @@ public struct FusionStudy: Sendable {
             let point = rates.operatingPoint(maximumFalseMatchRate: maximumFMR)
             let policy = rates.operatingPoint(at: policyThreshold)
             return "  " + name + String(
-                format: "EER %.4f; FMR <= %g: threshold %.4f, FNMR %.4f; at %.2f: FMR %.4f, FNMR %.4f",
+                format: "EER %.4f; FMR <= %g: threshold %.4f, FNMR %.4f; at %@: FMR %.4f, FNMR %.4f",
                 rates.equalErrorRate?.rate ?? .nan, maximumFMR, point?.threshold ?? .nan, point?.falseNonMatchRate ?? .nan,
-                policyThreshold, policy.falseMatchRate, policy.falseNonMatchRate
+                MatchPolicy.text(threshold: policyThreshold), policy.falseMatchRate, policy.falseNonMatchRate
             )
         }
         let genuine = self.single.filter(\.genuine).count

@@ -286,7 +286,10 @@ public final class VerificationService: Sendable {
         case .failure(let error): throw RPCStatus(error, field: field)
         }
         let largest = analysis.largestFace
-        return FaceSample(faceCount: analysis.faces.count, largestFaceWidth: largest?.box.width ?? 0, embedding: largest?.embedding)
+        return FaceSample(
+            faceCount: analysis.faces.count, largestFaceWidth: largest?.box.width ?? 0, embedding: largest?.embedding,
+            faceWidths: analysis.faces.map(\.box.width)
+        )
     }
 
     /// Decodes and validates a request payload as the server would, without the face engine or
