@@ -22,6 +22,9 @@ public struct LivenessReport: Sendable {
     public var nonPlanarity: Double?
     /// The frame to compare with the ID card: the most frontal one.
     public var bestFrame: Int?
+    /// The judged frames from the most frontal (the least |yaw| + |roll|) to the least: the
+    /// frames a multi-frame match averages (`MatchPolicy.matchFrames`), `bestFrame` first.
+    public var frontalFrames: [Int] = []
 
     /// Whether the burst passed every check.
     public var passed: Bool { self.captureProblems.isEmpty && self.failures.isEmpty }
@@ -53,6 +56,7 @@ extension LivenessReport {
         merged.identitySpread = merged.identitySpread ?? other.identitySpread
         merged.nonPlanarity = merged.nonPlanarity ?? other.nonPlanarity
         merged.bestFrame = merged.bestFrame ?? other.bestFrame
+        if merged.frontalFrames.isEmpty { merged.frontalFrames = other.frontalFrames }
         return merged
     }
 }
@@ -121,8 +125,11 @@ public struct LivenessChecker: LivenessCheck {
         let judged = usable.filter { $0 >= start }
         report.judgedFrames = judged
         let poses = judged.map { report.poses[$0]! }
-        report.bestFrame = poses.indices.min(by: { abs(poses[$0].yaw) + abs(poses[$0].roll) < abs(poses[$1].yaw) + abs(poses[$1].roll) })
-            .map { judged[$0] }
+        report.frontalFrames = poses.indices.sorted { a, b in
+            let (x, y) = (abs(poses[a].yaw) + abs(poses[a].roll), abs(poses[b].yaw) + abs(poses[b].roll))
+            return x != y ? x < y : a < b
+        }.map { judged[$0] }
+        report.bestFrame = report.frontalFrames.first
 
         let steps = self.stepFrames(poses, challenge: challenge)
         report.stepFrames = steps.map { $0.map { judged[$0] } }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import Foundation
 import SimverifyAudit
 import SimverifyClient
@@ -107,7 +108,7 @@ struct AssessCommand: AsyncParsableCommand {
             let policyJSON = (try? JSONEncoder.sorted.encode(policy)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
             let made = [
                 "date \(ISO8601DateFormatter().string(from: started)) (took \(Int(Date().timeIntervalSince(started))) s)",
-                "software simverify \(VerificationService.version)",
+                "software simverify \(VerificationService.version), executable sha256 \(Self.executableDigest)",
                 "model \(faceEngine.modelVersion)",
                 "model files (checked against these hashes when loaded):",
             ] + models + [
@@ -134,6 +135,12 @@ struct AssessCommand: AsyncParsableCommand {
         differs from another's only where their intervals do not overlap. A rate of 0 on n pairs
         means at most about 3/n, not none.
         """
+
+    /// The SHA-256 of this binary, so that a reader can tell which build made the report.
+    static var executableDigest: String {
+        guard let data = FileManager.default.contents(atPath: Self.executable) else { return "unreadable" }
+        return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
 
     /// This binary's path.
     static var executable: String {
@@ -263,7 +270,7 @@ struct CanaryRun {
                 let answer = try await client.verify(VerificationRequest(
                     idCardImage: try marked(first.0), selfieFrames: try burst.map(marked), consentGiven: true, sessionToken: session.token
                 ))
-                result.calls.append("StartSession, then Verify with a burst of \(burst.count) frames: \(answer.decision.rawValue)")
+                result.calls.append("StartSession, then Verify with a burst of \(burst.count) frames (against a challenge drawn at random, so any decision): \(answer.decision.rawValue)")
             }
             await client.close()
             // As the canary test: what is kept is still there once the server has finished with

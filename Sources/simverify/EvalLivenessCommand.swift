@@ -17,6 +17,8 @@ struct LivenessSequence: Decodable {
     var tryEveryChallenge = false
     /// From a manifest: `challenge` is what the burst performs, of which the policy's steps are asked.
     var fromManifest = false
+    /// From a manifest: who is filmed (the note's leading "P01", "P02", ...).
+    var person: String?
 
     init(kind: String, challenge: [ChallengeStep], frames: [String], frameTimesMs: [Int]?, note: String?) {
         self.kind = kind
@@ -88,6 +90,10 @@ struct LivenessSequence: Decodable {
             )
             sequence.tryEveryChallenge = label.performs == nil
             sequence.fromManifest = true
+            if let note = row["motion_observed"], note.hasPrefix("P") {
+                let id = note.prefix { $0.isLetter || $0.isNumber }
+                if id.count > 1 && id.dropFirst().allSatisfy(\.isNumber) { sequence.person = String(id) }
+            }
             return (name, path, sequence)
         }
     }
@@ -118,11 +124,12 @@ struct EvalLivenessCommand: AsyncParsableCommand {
     @Argument(help: "Folder of labelled sequences.") var folder: String
     @Option(help: "For a folder with MANIFEST.tsv: the steps each burst performs (Fixtures/liveness-video/challenges.tsv).") var labels: String?
     @Flag(help: "Print every sequence's checks.") var verbose = false
+    @Option(help: "Also measure multi-frame matching on the bona fide bursts of people seen in several (a manifest's P01, P02, ...): each burst's best frame plays the ID photo of another burst of the same person (and of everyone else's), matched by that burst's best frame and by the mean of its N most frontal frames.") var fusionFrames: Int?
     @OptionGroup var engine: EngineOptions
 
     func run() async throws {
         do {
-            for line in try await Self.evaluate(folder: folder, labels: labels, verbose: verbose, engine: engine) { print(line) }
+            for line in try await Self.evaluate(folder: folder, labels: labels, verbose: verbose, engine: engine, fusionFrames: fusionFrames) { print(line) }
         } catch let error as ValidationError {
             throw error
         } catch {
@@ -132,8 +139,9 @@ struct EvalLivenessCommand: AsyncParsableCommand {
 
     /// Runs every burst of `folder` and returns what `eval-liveness` prints (with `verbose`, a
     /// line per burst first).
-    static func evaluate(folder: String, labels: String?, verbose: Bool, engine: EngineOptions) async throws -> [String] {
+    static func evaluate(folder: String, labels: String?, verbose: Bool, engine: EngineOptions, fusionFrames: Int? = nil) async throws -> [String] {
         var out: [String] = []
+        var bonaFide: [BurstFusionStudy.Burst] = []
         do {
             let manifest = (folder as NSString).appendingPathComponent("MANIFEST.tsv")
             let sequences: [(name: String, path: String, sequence: LivenessSequence)]
@@ -190,6 +198,11 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                         replays.add(checker.check(frames: observations, challenge: challenge, frameTimes: sequence.frameTimesMs ?? []))
                     }
                 }
+                if let report = last, !sequence.isAttack, let person = sequence.person {
+                    bonaFide.append(BurstFusionStudy.Burst(
+                        name: name, person: person, frontal: report.frontalFrames.compactMap { observations[$0].face?.embedding }
+                    ))
+                }
                 if verbose, let report = last {
                     let poses = report.poses.map { $0.map { String(format: "%+.2f/%.2f/%.0f", $0.yaw, $0.pitch, $0.eyeDistance) } ?? "-" }
                     let verdict = challenges.count == 1
@@ -214,6 +227,9 @@ struct EvalLivenessCommand: AsyncParsableCommand {
             await faceEngine.shutdown()
             out.append("model \(faceEngine.model), challenge steps drawn from \(policy.liveness.allowedSteps.map(\.rawValue).joined(separator: ", ")); \(notDrawn) bursts skipped whose challenge the policy never draws")
             out.append(Self.summary(tally, policy: policy.liveness))
+            if let fusionFrames {
+                out.append(BurstFusionStudy(bursts: bonaFide, frames: fusionFrames).text(policyThreshold: policy.threshold))
+            }
             if replays.total > 0 {
                 out.append(String(format: "live bursts replayed against every other challenge of the %d the policy draws: accepted %d of %d (%.3f)", drawable.count, replays.accepted, replays.total, Double(replays.accepted) / Double(replays.total)))
             }

@@ -52,6 +52,12 @@ struct ServeCommand: AsyncParsableCommand {
                     "policy \(configuration.policy.version) was set for the \(configuration.policy.model) model but engine.model is \(configuration.engine.model): set policy.model and a threshold calibrated for it"
                 )
             }
+            guard (1...32).contains(configuration.policy.matchFrames) else {
+                throw SimverifyError(.invalidArgument, "policy.matchFrames is 1 (the most frontal frame alone) to 32, not \(configuration.policy.matchFrames)")
+            }
+            guard (0.0..<1.0).contains(configuration.policy.idCardGhostShare) else {
+                throw SimverifyError(.invalidArgument, "policy.idCardGhostShare is a share of the portrait's width from 0 to under 1, not \(configuration.policy.idCardGhostShare)")
+            }
             var engineConfiguration = FaceEngineConfiguration(model: configuration.engine.model)
             if configuration.engine.model == .onnx {
                 guard let path = configuration.engine.modelDescriptor else {

@@ -93,3 +93,40 @@ import Testing
         #expect(MatchPolicy.text(threshold: 1) == "1.00")
     }
 }
+
+@Suite struct BurstFusionStudyTests {
+    /// Unit vectors at the given angles (radians) in one plane: cosine distance 1 - cos(a - b).
+    static func at(_ angle: Double) throws -> FaceEmbedding {
+        var v = [Float](repeating: 0, count: 128)
+        v[0] = Float(cos(angle))
+        v[1] = Float(sin(angle))
+        return try FaceEmbedding(v, model: .sface)
+    }
+
+    /// Two bursts of P1 (best frames at 0 and 0.2 rad), one of P2 (best frame at 1.6 rad), each
+    /// burst's next frame 0.1 rad further from its best. Hand-computed:
+    /// genuine A->B: best frame 1 - cos(0.2) = 0.01993; mean of 2 (directions 0.2 and 0.3, i.e. 0.25) 1 - cos(0.25) = 0.03109.
+    /// genuine B->A: best 1 - cos(0.2); mean of A's 0 and 0.1 (0.05): 1 - cos(0.15) = 0.01123.
+    /// impostors: 4 comparisons with P2, all above 0.597 (1 - cos(1.4) = 0.830 at the nearest).
+    @Test func aHandComputedSetOfBursts() throws {
+        let bursts = [
+            BurstFusionStudy.Burst(name: "a", person: "P1", frontal: [try Self.at(0), try Self.at(0.1)]),
+            BurstFusionStudy.Burst(name: "b", person: "P1", frontal: [try Self.at(0.2), try Self.at(0.3)]),
+            BurstFusionStudy.Burst(name: "c", person: "P2", frontal: [try Self.at(1.6), try Self.at(1.7)]),
+        ]
+        let study = BurstFusionStudy(bursts: bursts, frames: 2)
+        #expect(study.bursts == 3 && study.people == 2)
+        #expect(study.single.count == 6 && study.single.filter(\.genuine).count == 2)
+        let singleGenuine = study.single.filter(\.genuine).map(\.distance)
+        let fusedGenuine = study.fused.filter(\.genuine).map(\.distance).sorted()
+        for d in singleGenuine { #expect(abs(d - (1 - cos(0.2))) < 1e-5) }
+        #expect(abs(fusedGenuine[0] - (1 - cos(0.15))) < 1e-5)
+        #expect(abs(fusedGenuine[1] - (1 - cos(0.25))) < 1e-5)
+        #expect(study.single.filter { !$0.genuine }.allSatisfy { $0.distance > 0.8 })
+        let text = study.text(policyThreshold: 0.597)
+        #expect(text.contains("3 bona fide bursts of 2 people") && text.contains("(2 genuine, 4 impostor comparisons)"))
+        #expect(text.contains("FMR 0.0000 (0/4), FNMR 0.0000 (0/2)"))
+        // A burst shorter than the frames asked for is left out.
+        #expect(BurstFusionStudy(bursts: bursts, frames: 3).bursts == 0)
+    }
+}

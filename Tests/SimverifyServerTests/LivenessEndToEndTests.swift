@@ -2,6 +2,7 @@ import Foundation
 import SimverifyAudit
 import SimverifyClient
 import SimverifyCore
+import SimverifyFaceEngine
 import SimverifyWire
 import SimverifyLiveness
 import SimverifyServer
@@ -37,6 +38,40 @@ struct LivenessEndToEndTests {
     }
 
     static func still(_ path: String) throws -> ZeroizingBuffer { try ZeroizingBuffer(contentsOfFile: Paths.shared + "/fixtures/liveness/" + path, maxBytes: 4 << 20) }
+
+    /// `matchFrames` 3: the ID card is matched with the mean of the burst's three most frontal
+    /// judged frames (the gain is measured on real bursts: docs/DECISIONS.md); with 1, with the
+    /// most frontal frame alone. The server's distances are recomputed here from the engine's
+    /// own observations of the same burst.
+    @Test func matchingTheMeanOfTheMostFrontalFrames() async throws {
+        let idCard = try Self.still("aws_office_pose/001.jpg")
+        let engine = try TestServer.sharedEngine.get()
+        for frames in [1, 3] {
+            let server = try await TestServer { $0.policy.matchFrames = frames }
+            let backend = try await server.client("backend-carrier-a")
+            let (session, burst) = try await Self.performableSession(backend)
+            let result = try await backend.verify(Self.request(session, frames: burst, idCard: idCard))
+            #expect(result.decision == .approved, "\(result)")
+
+            let analysis = try await engine.analyze(session: burst, reference: idCard)
+            let observations = try analysis.frames.map { try $0.get() }
+            let reference = try #require(try analysis.reference?.get().largestFace?.embedding)
+            let policy = MatchPolicy.standard
+            let report = LivenessChecker(policy: policy.liveness, minimumFaceWidth: policy.minimumSelfieFaceWidth)
+                .check(frames: observations, challenge: session.challenge, frameTimes: burst.indices.map { $0 * 250 })
+            #expect(report.frontalFrames.count >= 3 && report.frontalFrames.first == report.bestFrame)
+            let chosen = report.frontalFrames.prefix(frames).compactMap { observations[$0].face?.embedding }
+            let expected = try #require(frames == 1 ? chosen.first : FaceEmbedding.mean(chosen)).distance(to: reference)
+            let distance = try #require(result.distance)
+            #expect(abs(distance - expected) < 1e-4, "\(frames) frames: the server's \(distance), recomputed \(expected)")
+            if frames == 3 {
+                let single = try #require(chosen.first).distance(to: reference)
+                #expect(abs(distance - single) > 1e-4, "the mean differs from the most frontal frame alone")
+            }
+            await backend.close()
+            await server.stop()
+        }
+    }
 
     @Test func liveAttackDifferentPersonAndTheFourthAttempt() async throws {
         let server = try await TestServer()

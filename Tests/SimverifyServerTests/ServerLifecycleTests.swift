@@ -93,6 +93,21 @@ struct ServerLifecycleTests {
         return (process.terminationStatus, text)
     }
 
+    /// Out-of-range multi-frame and ghost-portrait settings stop the server at start, named.
+    @Test func outOfRangeMatchFramesAndGhostShareAreRefused() async throws {
+        let pki = try TestPKI()
+        try AuditKeys.writeDevelopmentKeys(to: pki.directory + "/keys.json", origin: "simverify.test/policy")
+        let config = pki.directory + "/config.json"
+        for (field, message) in [("\"matchFrames\": 0", "policy.matchFrames is 1"), ("\"matchFrames\": 33", "policy.matchFrames is 1"), ("\"idCardGhostShare\": 1.5", "policy.idCardGhostShare is a share")] {
+            try Data("""
+                {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+                 "policy": {\(field)}, "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json"}}
+                """.utf8).write(to: URL(fileURLWithPath: config))
+            let (status, text) = try Self.serveUntilExit(config: config, in: pki.directory)
+            #expect(status != 0 && text.contains(message), "\(field): \(status) \(text)")
+        }
+    }
+
     /// A threshold belongs to its model: the real server refuses to start with a policy set for
     /// one model and an engine running the other, and says why.
     @Test func aPolicyForAnotherModelStopsTheServerAtStart() async throws {

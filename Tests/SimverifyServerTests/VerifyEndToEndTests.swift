@@ -56,13 +56,14 @@ struct VerifyEndToEndTests {
         #expect(ghostScans.count == 6)
         var approved = 0
         for row in ghostScans {
-            // The card made from a person's first photo, against their second photo.
-            let selfie = Paths.shared + "/fixtures/faces-ea/images/" + row[0].replacingOccurrences(of: "cards/", with: "").replacingOccurrences(of: "__1__scan.jpg", with: "__2.jpg")
+            // The card against the photo its portrait was printed from (2.4 % of scanned cards are
+            // past the threshold from it: docs/DECISIONS.md).
+            let selfie = Paths.shared + "/fixtures/faces-ea/images/" + row[0].replacingOccurrences(of: "cards/", with: "").replacingOccurrences(of: "__1__scan.jpg", with: "__1.jpg")
             let result = try await backend.verify(Self.request(idCard: try TestJPEG.bytes(Paths.idCards + "/" + row[0]), selfie: try TestJPEG.bytes(selfie)))
             #expect(!result.reasons.contains(.severalFacesOnIDCard) && result.decision != .retry, "\(row[0]): \(result.decision) \(result.reasons)")
             if result.decision == .approved { approved += 1 }
         }
-        #expect(approved >= 3, "\(approved) of 6 approved")
+        #expect(approved >= 5, "\(approved) of 6 approved")
         await backend.close()
         await server.stop()
     }

@@ -57,6 +57,10 @@ public struct MatchPolicy: Sendable, Hashable, Codable {
     /// Set on generated cards (docs/DECISIONS.md, "ID cards as they are"): ghosts measure 0.3-0.4
     /// of the portrait. 0 counts every face.
     public var idCardGhostShare: Double
+    /// With a liveness burst: how many of its most frontal judged frames are matched with the ID
+    /// card, by the mean of their embeddings (1: the most frontal frame alone). Measured on real
+    /// bursts in docs/DECISIONS.md ("Multi-frame matching").
+    public var matchFrames: Int
     /// Whether backends receive the distance and threshold.
     public var scoresForBackends: Bool
     /// Whether a Verify without a liveness session (one frame) is refused. True in the shipped
@@ -96,8 +100,8 @@ public struct MatchPolicy: Sendable, Hashable, Codable {
     /// Creates a policy.
     public init(
         version: String, model: FaceModel = .sface, threshold: Double, reviewBand: Double, minimumSelfieFaceWidth: Int,
-        minimumIDCardFaceWidth: Int, idCardGhostShare: Double = 0, scoresForBackends: Bool, livenessRequired: Bool = false,
-        liveness: LivenessPolicy = .standard
+        minimumIDCardFaceWidth: Int, idCardGhostShare: Double = 0, matchFrames: Int = 1, scoresForBackends: Bool,
+        livenessRequired: Bool = false, liveness: LivenessPolicy = .standard
     ) {
         self.version = version
         self.model = model
@@ -106,6 +110,7 @@ public struct MatchPolicy: Sendable, Hashable, Codable {
         self.minimumSelfieFaceWidth = minimumSelfieFaceWidth
         self.minimumIDCardFaceWidth = minimumIDCardFaceWidth
         self.idCardGhostShare = idCardGhostShare
+        self.matchFrames = matchFrames
         self.scoresForBackends = scoresForBackends
         self.livenessRequired = livenessRequired
         self.liveness = liveness

@@ -117,6 +117,9 @@ extension VerificationService {
         guard let best = report.bestFrame, let face = observations[best].face else {
             return VerificationOutcome(decision: .retry, reasons: [.noFaceInSelfie], distance: nil)
         }
-        return self.policy.decide(selfie: FaceSample(faceCount: 1, largestFaceWidth: face.width, embedding: face.embedding), idCard: idCard)
+        // The most frontal frame, or the mean of the policy's number of most frontal frames.
+        let matched = report.frontalFrames.prefix(max(1, self.policy.matchFrames)).compactMap { observations[$0].face?.embedding }
+        let embedding = matched.count > 1 ? FaceEmbedding.mean(matched) ?? face.embedding : face.embedding
+        return self.policy.decide(selfie: FaceSample(faceCount: 1, largestFaceWidth: face.width, embedding: embedding), idCard: idCard)
     }
 }
