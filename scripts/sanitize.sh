@@ -10,6 +10,10 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 shared=${SIMVERIFY_SHARED:-$root/../shared}
 cd "$root"
 bash scripts/setup.sh
+# The ID-card tests read the generated cards (made once; scripts/test.sh makes them too).
+SIMVERIFY_ID_CARDS=${SIMVERIFY_ID_CARDS:-${XDG_CACHE_HOME:-$HOME/.cache}/simverify/id-cards}
+bash scripts/make-id-cards.sh "$SIMVERIFY_ID_CARDS"
+export SIMVERIFY_ID_CARDS
 export OPENBLAS_NUM_THREADS=1
 # The engine's suites that reach native code and threads; the server's suites are covered by
 # the fuzz harnesses (ASan) and would take the sanitizers' slowdown times their load tests.

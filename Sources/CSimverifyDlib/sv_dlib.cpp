@@ -64,6 +64,7 @@ struct sv_dlib_models {
     dlib::frontal_face_detector detector = dlib::get_frontal_face_detector();
     dlib::shape_predictor landmarks;
     sv::embedding_net net;
+    int32_t jitters = 0;
 };
 
 namespace {
@@ -191,8 +192,20 @@ extern "C" sv_dlib_status sv_dlib_embed(sv_dlib_models *models, const sv_dlib_im
         try {
             dlib::extract_image_chip(view_of(image), dlib::get_face_chip_details(shape, SV_DLIB_CHIP_SIZE, 0.25),
                                      chip);
-            const dlib::matrix<float, 0, 1> descriptor = models->net(chip);
-            for (long i = 0; i < SV_DLIB_EMBEDDING_DIM; i++) embedding[i] = descriptor(i);
+            if (models->jitters > 1) {
+                // As dlib's compute_face_descriptor with num_jitters: the mean over jittered chips.
+                dlib::rand rnd(20261202);
+                dlib::matrix<float, 0, 1> sum = dlib::zeros_matrix<float>(SV_DLIB_EMBEDDING_DIM, 1);
+                for (int32_t j = 0; j < models->jitters; j++) {
+                    dlib::matrix<dlib::rgb_pixel> jittered = dlib::jitter_image(chip, rnd);
+                    sum += models->net(jittered);
+                    sv::zero_pixels(jittered);
+                }
+                for (long i = 0; i < SV_DLIB_EMBEDDING_DIM; i++) embedding[i] = sum(i) / models->jitters;
+            } else {
+                const dlib::matrix<float, 0, 1> descriptor = models->net(chip);
+                for (long i = 0; i < SV_DLIB_EMBEDDING_DIM; i++) embedding[i] = descriptor(i);
+            }
             if (quality != nullptr) {
                 // Grey levels of the chip's central half: the face, not the padding around it.
                 const long lo = SV_DLIB_CHIP_SIZE / 4, hi = SV_DLIB_CHIP_SIZE - SV_DLIB_CHIP_SIZE / 4;
@@ -222,6 +235,10 @@ extern "C" sv_dlib_status sv_dlib_embed(sv_dlib_models *models, const sv_dlib_im
         sv::zero_pixels(chip);
         return SV_DLIB_OK;
     });
+}
+
+extern "C" void sv_dlib_set_jitters(sv_dlib_models *models, int32_t jitters) {
+    if (models != nullptr) models->jitters = std::max<int32_t>(0, std::min<int32_t>(jitters, 100));
 }
 
 extern "C" int32_t sv_dlib_set_blas_threads(int32_t threads) {

@@ -29,6 +29,9 @@ struct EngineOptions: ParsableArguments {
     @Flag(help: "SFace: average each feature with its mirrored chip's (test-time augmentation).")
     var mirrorTta = false
 
+    @Option(help: "dlib: embed the mean over N jittered chips (face_recognition's num_jitters; test-time augmentation).")
+    var jitters: Int?
+
     @Option(help: "Largest image file read, in bytes.")
     var maxFileBytes: Int = 16 << 20
 
@@ -45,6 +48,12 @@ struct EngineOptions: ParsableArguments {
         if let models { configuration.models = FaceModelFiles(directory: models) }
         if let workers { configuration.workers = workers }
         configuration.mirrorAugmentation = self.mirrorTta
+        if let jitters {
+            guard self.model == .dlib, (0...100).contains(jitters) else {
+                throw SimverifyError(.invalidArgument, "--jitters (0-100) is dlib's test-time augmentation: it goes with --model dlib")
+            }
+            configuration.jitters = jitters
+        }
         if let upsample { configuration.detection.fixedUpsampling = upsample }
         if let detectorInput {
             configuration.detection.selfieInputSide = detectorInput

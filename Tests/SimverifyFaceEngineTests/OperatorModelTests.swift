@@ -291,4 +291,24 @@ struct MirrorAugmentationTests {
         #expect(a.distance(to: b) < 0.6 && a.distance(to: other) > 0.6)
         await mirrored.shutdown()
     }
+
+    /// dlib's jitters (face_recognition's num_jitters): the mean over jittered chips, another
+    /// embedding close to the plain one, the same on every run, still telling people apart.
+    @Test func dlibsJitteredChipsAreAveraged() async throws {
+        var configuration = FaceEngineConfiguration(model: .dlib)
+        configuration.workers = 1
+        configuration.jitters = 5
+        let jittered = try FaceEngine(configuration: configuration, logger: Logger(label: "test"))
+        let plain = try SharedEngine.get(.dlib)
+        let a = try await OperatorModelTests.embedding(jittered, OperatorModelTests.photos[0]).embedding!
+        let again = try await OperatorModelTests.embedding(jittered, OperatorModelTests.photos[0]).embedding!
+        let b = try await OperatorModelTests.embedding(jittered, OperatorModelTests.photos[1]).embedding!
+        let other = try await OperatorModelTests.embedding(jittered, OperatorModelTests.photos[2]).embedding!
+        let single = try await OperatorModelTests.embedding(plain, OperatorModelTests.photos[0]).embedding!
+        let shift = a.distance(to: single)
+        #expect(shift > 1e-4 && shift < 0.2, "\(shift)")
+        #expect(a.distance(to: again) == 0, "a fixed seed per face: reproducible")
+        #expect(a.distance(to: b) < 0.6 && a.distance(to: other) > 0.6)
+        await jittered.shutdown()
+    }
 }

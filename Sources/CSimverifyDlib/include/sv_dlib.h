@@ -68,6 +68,12 @@ sv_dlib_status sv_dlib_landmarks(sv_dlib_models *models, const sv_dlib_image *im
 sv_dlib_status sv_dlib_embed(sv_dlib_models *models, const sv_dlib_image *image, const sv_dlib_box *box,
                              const sv_dlib_point *points, float *embedding, sv_dlib_chip_quality *quality);
 
+/// Test-time augmentation as face_recognition's num_jitters: with `jitters` > 1, the embedding is
+/// the mean of the network's output on that many randomly jittered copies of the chip (dlib's
+/// jitter_image: small shifts, rotations, scalings and mirroring; a fixed seed per face, so the
+/// result is reproducible). 0 or 1: the chip alone.
+void sv_dlib_set_jitters(sv_dlib_models *models, int32_t jitters);
+
 /// Sets OpenBLAS to `threads` threads when OpenBLAS is the BLAS in use; returns 1 if it was.
 int32_t sv_dlib_set_blas_threads(int32_t threads);
 

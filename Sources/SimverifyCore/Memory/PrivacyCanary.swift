@@ -30,11 +30,15 @@ public enum PrivacyCanary {
         public var scanned: Int
         /// Every place a pattern occurs: "address (region)".
         public var hits: [String]
+        /// Mappings left unread for their size (address-space reservations, e.g. a sanitizer's shadow).
+        public var skippedRegions: Int = 0
     }
 
     /// Every place one of `patterns` occurs in the readable memory of process `pid` (through
     /// /proc/PID/mem: the caller needs the right to trace it, e.g. root for a non-dumpable server).
-    public static func scanMemory(ofProcess pid: Int32, for patterns: [[UInt8]]) throws -> MemoryScan {
+    /// A mapping larger than `maximumRegionBytes` is not read but counted: no heap of ours is that
+    /// large, while AddressSanitizer's and ThreadSanitizer's shadow reservations are terabytes.
+    public static func scanMemory(ofProcess pid: Int32, for patterns: [[UInt8]], maximumRegionBytes: UInt64 = 64 << 30) throws -> MemoryScan {
         let maps = try String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)
         let memory = open("/proc/\(pid)/mem", O_RDONLY)
         guard memory >= 0 else {
@@ -48,6 +52,10 @@ public enum PrivacyCanary {
             guard fields.count >= 2, fields[1].hasPrefix("r") else { continue }
             let range = fields[0].split(separator: "-").compactMap { UInt64($0, radix: 16) }
             guard range.count == 2, !line.hasSuffix("[vvar]"), !line.hasSuffix("[vsyscall]") else { continue }
+            guard range[1] - range[0] <= maximumRegionBytes else {
+                scan.skippedRegions += 1
+                continue
+            }
             var offset = range[0]
             let chunk: UInt64 = 16 << 20
             while offset < range[1] {

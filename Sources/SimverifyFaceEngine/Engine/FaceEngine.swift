@@ -49,7 +49,7 @@ public final class FaceEngine: Sendable {
 
     private static func loadModels(_ configuration: FaceEngineConfiguration) throws -> any FaceModelSet {
         switch configuration.model {
-        case .dlib: try DlibModelSet(files: configuration.models)
+        case .dlib: try DlibModelSet(files: configuration.models, jitters: configuration.jitters)
         case .sface: try YuNetModelSet(files: configuration.models, mirror: configuration.mirrorAugmentation)
         // init checked that the descriptor is there.
         case .onnx: try YuNetModelSet(files: configuration.models, descriptor: configuration.descriptor!)

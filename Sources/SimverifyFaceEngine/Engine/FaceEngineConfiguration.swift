@@ -20,6 +20,9 @@ public struct FaceEngineConfiguration: Sendable, Hashable {
     /// SFace only: average each feature with its mirrored chip's (test-time augmentation, twice
     /// the feature's cost; measured in docs/DECISIONS.md, off by default).
     public var mirrorAugmentation = false
+    /// dlib only: embed the mean over this many jittered chips (face_recognition's num_jitters;
+    /// 0 or 1: the chip alone). Measured in docs/DECISIONS.md, off by default.
+    public var jitters = 0
 
     /// Creates a configuration with laptop-friendly defaults.
     public init(

@@ -27,7 +27,7 @@ final class DlibModelSet: FaceModelSet {
     let model = FaceModel.dlib
 
     /// Loads the models. Call `FaceModelFiles.verify()` first: this only deserialises.
-    init(files: FaceModelFiles) throws {
+    init(files: FaceModelFiles, jitters: Int = 0) throws {
         var handle: OpaquePointer?
         var message = [CChar](repeating: 0, count: 512)
         let status = sv_dlib_models_load(
@@ -38,6 +38,7 @@ final class DlibModelSet: FaceModelSet {
             throw FaceEngineError(modelLoadMessage: message, otherwise: "the dlib models could not be loaded")
         }
         self.handle = handle
+        sv_dlib_set_jitters(handle, Int32(clamping: jitters))
     }
 
     deinit {
