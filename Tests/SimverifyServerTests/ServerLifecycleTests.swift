@@ -6,8 +6,10 @@ import SimverifyAudit
 import SimverifyClient
 import SimverifyCore
 import SimverifyFaceEngine
+import SimverifyLiveness
 import SimverifyServer
 import SimverifyWire
+import Synchronization
 import Testing
 
 @Suite("Server lifecycle and load", .serialized)
@@ -41,24 +43,50 @@ struct ServerLifecycleTests {
         await engine.shutdown()
     }
 
+    /// Holds a liveness Verify inside the service until released: while it waits, the call is
+    /// surely in flight, however loaded the machine (polling the engine's busy count for a 70-ms
+    /// job once missed it in a loaded clean-clone run).
+    final class Gate: LivenessCheck, Sendable {
+        let entered = Atomic<Bool>(false)
+        let released = Atomic<Bool>(false)
+
+        func check(frames: [FrameObservation], challenge: [ChallengeStep], frameTimes: [Int]) -> LivenessReport {
+            self.entered.store(true, ordering: .sequentiallyConsistent)
+            let patience = ContinuousClock.now + .seconds(30)
+            while !self.released.load(ordering: .sequentiallyConsistent) && ContinuousClock.now < patience { usleep(2_000) }
+            return LivenessReport()
+        }
+    }
+
     @Test func gracefulShutdownFinishesInFlightCalls() async throws {
-        var configuration = FaceEngineConfiguration()
-        configuration.workers = 1
-        let engine = try FaceEngine(configuration: configuration, logger: Logger(label: "test"))
-        let server = try await TestServer(engine: engine)
+        let gate = Gate()
+        let server = try await TestServer(extraLivenessChecks: [gate])
         let client = try await server.client()
-        let photo = try TestJPEG.bytes(Paths.face("obama__2012_official_portrait.jpg"))
-        let selfie = try TestJPEG.bytes(Paths.face("obama__2009_congress_address.jpg"))
-        let call = Task { try await client.verify(VerificationRequest(idCardImage: photo, selfieFrames: [selfie], consentGiven: true)) }
-        // Shut down only once the call is in flight (being worked on), not while it is still uploading.
-        // Up to 30 s: beside the other suites on two cores, the upload can take a while.
-        for _ in 0..<15_000 where engine.load.busy == 0 { try await Task.sleep(for: .milliseconds(2)) }
-        #expect(engine.load.busy == 1)
-        await server.stop()
+        let (session, burst) = try await LivenessEndToEndTests.performableSession(client)
+        let idCard = try LivenessEndToEndTests.still("aws_office_pose/001.jpg")
+        let call = Task { try await client.verify(LivenessEndToEndTests.request(session, frames: burst, idCard: idCard)) }
+        // Bounded waits: the call reaches the liveness checks (it is being worked on), then the
+        // shutdown begins and the listener closes while the call is held.
+        for _ in 0..<30_000 where !gate.entered.load(ordering: .sequentiallyConsistent) { try await Task.sleep(for: .milliseconds(2)) }
+        let entered = gate.entered.load(ordering: .sequentiallyConsistent)
+        #expect(entered, "the call reached the service")
+        let stopping = Task { await server.stop() }
+        var refused = false
+        for _ in 0..<500 where !refused {
+            do {
+                let probe = try await server.client()
+                await probe.close()
+                try await Task.sleep(for: .milliseconds(20))
+            } catch {
+                refused = true
+            }
+        }
+        #expect(refused, "the listener closed while the call was in flight")
+        gate.released.store(true, ordering: .sequentiallyConsistent)
+        await stopping.value
         #expect(try await call.value.decision == .approved)
         await #expect(throws: (any Error).self) { _ = try await server.client().health(deadline: .seconds(2)) }
         #expect(server.server.connectionCount == 0)
-        await engine.shutdown()
     }
 
     @Test func configurationFilesKeepDefaultsAndRefuseUnknownFields() throws {
