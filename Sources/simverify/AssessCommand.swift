@@ -187,6 +187,7 @@ struct CanaryRun {
     var calls: [String] = []
     var scanned = 0
     var skippedRegions = 0
+    var regions = 0
     var memoryHits: [String] = []
     var fileHits: [String] = []
     var problem: String?
@@ -199,7 +200,7 @@ struct CanaryRun {
             "databases in a scratch folder) received these calls, each image carrying a unique marker:",
         ] + self.calls.map { "  " + $0 }
         if let problem { lines.append("NOT COMPLETED: \(problem)") }
-        lines.append("server memory read: \(self.scanned) bytes (\(self.skippedRegions) address-space reservations over 64 GiB not read); copies of an image found: \(self.memoryHits.count)\(self.memoryHits.isEmpty ? "" : " at " + self.memoryHits.prefix(10).joined(separator: ", "))")
+        lines.append("server memory read: \(self.scanned) bytes in \(self.regions) mappings (\(self.skippedRegions) address-space reservations over 64 GiB not read); copies of an image found: \(self.memoryHits.count)\(self.memoryHits.isEmpty ? "" : " at " + self.memoryHits.prefix(10).joined(separator: ", "))")
         lines.append("server files (log, audit log, sessions, keys) holding an image byte pattern: \(self.fileHits.isEmpty ? "none" : self.fileHits.joined(separator: ", "))")
         lines.append(self.passed ? "PASSED: no image byte outlived its request." : "FAILED")
         return lines.joined(separator: "\n")
@@ -281,6 +282,7 @@ struct CanaryRun {
             let scan = try PrivacyCanary.scanMemory(ofProcess: process.processIdentifier, for: patterns)
             result.scanned = scan.scanned
             result.skippedRegions = scan.skippedRegions
+            result.regions = scan.regions
             result.memoryHits = scan.hits
             result.fileHits = PrivacyCanary.files(under: directory, holding: patterns)
         } catch {

@@ -32,6 +32,8 @@ public enum PrivacyCanary {
         public var hits: [String]
         /// Mappings left unread for their size (address-space reservations, e.g. a sanitizer's shadow).
         public var skippedRegions: Int = 0
+        /// Mappings read.
+        public var regions: Int = 0
     }
 
     /// Every place one of `patterns` occurs in the readable memory of process `pid` (through
@@ -39,7 +41,13 @@ public enum PrivacyCanary {
     /// A mapping larger than `maximumRegionBytes` is not read but counted: no heap of ours is that
     /// large, while AddressSanitizer's and ThreadSanitizer's shadow reservations are terabytes.
     public static func scanMemory(ofProcess pid: Int32, for patterns: [[UInt8]], maximumRegionBytes: UInt64 = 64 << 30) throws -> MemoryScan {
-        let maps = try String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)
+        // Read to its end: String(contentsOfFile:) stops after the first 4 KiB of a procfs file
+        // (its size reads as 0), which left every mapping after the first ~40 unscanned.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/\(pid)/maps") else {
+            throw SimverifyError(.permissionDenied, "cannot read the memory map of process \(pid)")
+        }
+        let maps = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        try? handle.close()
         let memory = open("/proc/\(pid)/mem", O_RDONLY)
         guard memory >= 0 else {
             throw SimverifyError(.permissionDenied, "cannot read the memory of process \(pid): \(String(cString: strerror(errno)))")
@@ -56,6 +64,7 @@ public enum PrivacyCanary {
                 scan.skippedRegions += 1
                 continue
             }
+            scan.regions += 1
             var offset = range[0]
             let chunk: UInt64 = 16 << 20
             while offset < range[1] {
