@@ -67,18 +67,24 @@ struct AssessCommand: AsyncParsableCommand {
 
             // ID cards as they reach the counter.
             if let idCards {
+                // The four files share their cards and photos: each image is analysed once.
+                let files = ["scan", "photo"].flatMap { variant in
+                    [("shift", variant, "shift-\(variant).tsv"), ("pairs", variant, "pairs-\(variant).tsv")]
+                }.map { kind, variant, name in (kind, variant, (idCards as NSString).appendingPathComponent(name)) }
+                let tables = try files.map { try PairsFile(path: $0.2) }
+                var kinds: [String: ImageKind] = [:]
+                for (table, file) in zip(tables, files) { kinds.merge(try table.kinds(firstKind: .idCard, path: file.2)) { a, _ in a } }
+                let images = Array(Set(tables.flatMap(\.images))).sorted()
+                let cardEnrolment = try await Enrolment.run(images: images, root: idCards, engine: faceEngine, kinds: kinds)
                 var lines: [String] = []
-                for variant in ["scan", "photo"] {
-                    for (kind, name) in [("shift", "shift-\(variant).tsv"), ("pairs", "pairs-\(variant).tsv")] {
-                        let path = (idCards as NSString).appendingPathComponent(name)
-                        let (cards, cardEnrolment) = try await Enrolment.run(pairs: path, root: nil, engine: faceEngine, firstKind: .idCard)
-                        var report = EvalReport(table: cards, enrolment: cardEnrolment, maxFMR: maxFmr, policyThreshold: policy.threshold)
-                        report.idCards = IDCardCapture(cards: cardEnrolment.faceWidths(of: cards.pairs.map(\.a)), policy: policy)
-                        lines.append("\(variant) \(kind == "shift" ? "cards against their own portraits (the shift)" : "cards against the other photos"):")
-                        lines.append(report.text)
-                        lines.append("")
-                        reproduce.append(([me, "eval", path, "--first-kind", "id-card", "--max-fmr", String(maxFmr)] + engine.arguments).joined(separator: " "))
-                    }
+                for (cards, (kind, variant, path)) in zip(tables, files) {
+                    let enrolment = cardEnrolment.restricted(to: cards.images)
+                    var report = EvalReport(table: cards, enrolment: enrolment, maxFMR: maxFmr, policyThreshold: policy.threshold)
+                    report.idCards = IDCardCapture(cards: enrolment.faceWidths(of: cards.pairs.map(\.a)), policy: policy)
+                    lines.append("\(variant) \(kind == "shift" ? "cards against their own portraits (the shift)" : "cards against the other photos"):")
+                    lines.append(report.text)
+                    lines.append("")
+                    reproduce.append(([me, "eval", path, "--first-kind", "id-card", "--max-fmr", String(maxFmr)] + engine.arguments).joined(separator: " "))
                 }
                 sections.append(("ID cards (\(idCards))", lines.joined(separator: "\n")))
                 print("id cards: measured")

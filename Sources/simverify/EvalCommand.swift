@@ -95,6 +95,17 @@ struct PairsFile {
     var pairs: [Pair]
     var images: [String] { Array(Set(pairs.flatMap { [$0.a, $0.b] })).sorted() }
 
+    /// The kind each image is analysed as: with `firstKind` other than selfie, the images of
+    /// column imageA are that kind (an ID card's portrait), and no image may be in both columns.
+    func kinds(firstKind: ImageKind, path: String) throws -> [String: ImageKind] {
+        guard firstKind != .selfie else { return [:] }
+        let first = Set(self.pairs.map(\.a))
+        if let both = self.pairs.first(where: { first.contains($0.b) }) {
+            throw ValidationError("\(path): with --first-kind \(firstKind.rawValue), \(both.b) cannot be in both columns")
+        }
+        return Dictionary(uniqueKeysWithValues: first.map { ($0, firstKind) })
+    }
+
     init(path: String) throws {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         var lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
@@ -152,15 +163,20 @@ struct Enrolment {
     static func run(pairs: String, root: String?, engine: FaceEngine, firstKind: ImageKind = .selfie) async throws -> (PairsFile, Enrolment) {
         let table = try PairsFile(path: pairs)
         let base = root ?? URL(fileURLWithPath: pairs).deletingLastPathComponent().path
-        var kinds: [String: ImageKind] = [:]
-        if firstKind != .selfie {
-            let first = Set(table.pairs.map(\.a))
-            if let both = table.pairs.first(where: { first.contains($0.b) }) {
-                throw ValidationError("\(pairs): with --first-kind \(firstKind.rawValue), \(both.b) cannot be in both columns")
-            }
-            for image in first { kinds[image] = firstKind }
-        }
-        return (table, try await Enrolment.run(images: table.images, root: base, engine: engine, kinds: kinds))
+        return (table, try await Enrolment.run(images: table.images, root: base, engine: engine, kinds: table.kinds(firstKind: firstKind, path: pairs)))
+    }
+
+    /// The part of this enrolment that concerns `images` (one enrolment can serve several pairs
+    /// files over the same folder, each image analysed once).
+    func restricted(to images: [String]) -> Enrolment {
+        let keep = Set(images)
+        var part = Enrolment()
+        part.embeddings = self.embeddings.filter { keep.contains($0.key) }
+        part.noFace = self.noFace.filter(keep.contains)
+        part.severalFaces = self.severalFaces.filter(keep.contains)
+        part.unreadable = self.unreadable.filter { keep.contains($0.key) }
+        part.faceWidths = self.faceWidths.filter { keep.contains($0.key) }
+        return part
     }
 
     static func run(images: [String], root: String, engine: FaceEngine, kinds: [String: ImageKind] = [:]) async throws -> Enrolment {

@@ -300,7 +300,8 @@ struct EvalLivenessCommand: AsyncParsableCommand {
             lines.append(String(format: "BPCER (live, performing the challenge): %.3f (%d of %d rejected)", Double(live.total - live.accepted) / Double(live.total), live.total - live.accepted, live.total))
         }
         let attacks = tally.filter { !LivenessSequence.bonaFideKinds.contains($0.key) }
-        if let worst = attacks.max(by: { Double($0.value.accepted) / Double($0.value.total) < Double($1.value.accepted) / Double($1.value.total) }) {
+        // Ties (every attack type at 0) name the first type alphabetically, not a hash order's.
+        if let worst = attacks.sorted(by: { $0.key < $1.key }).max(by: { Double($0.value.accepted) / Double($0.value.total) < Double($1.value.accepted) / Double($1.value.total) }) {
             lines.append(String(format: "worst APCER: %@ %.3f", worst.key, Double(worst.value.accepted) / Double(worst.value.total)))
         }
         let past = attacks.values.reduce(0) { $0 + $1.pastCapture }, refused = attacks.values.reduce(0) { $0 + $1.refusedByCheck }
