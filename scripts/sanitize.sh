@@ -14,6 +14,10 @@ bash scripts/setup.sh
 SIMVERIFY_ID_CARDS=${SIMVERIFY_ID_CARDS:-${XDG_CACHE_HOME:-$HOME/.cache}/simverify/id-cards}
 bash scripts/make-id-cards.sh "$SIMVERIFY_ID_CARDS"
 export SIMVERIFY_ID_CARDS
+# The covered-face tests read the portraits with a mask drawn on (made once, cached).
+SIMVERIFY_MASKED_FACES=${SIMVERIFY_MASKED_FACES:-${XDG_CACHE_HOME:-$HOME/.cache}/simverify/masked-faces}
+bash scripts/make-masked-faces.sh "$SIMVERIFY_MASKED_FACES"
+export SIMVERIFY_MASKED_FACES
 export OPENBLAS_NUM_THREADS=1
 # The engine's suites that reach native code and threads; the server's suites are covered by
 # the fuzz harnesses (ASan) and would take the sanitizers' slowdown times their load tests.

@@ -17,6 +17,10 @@ export SIMVERIFY_LIVENESS_SEQUENCES
 SIMVERIFY_ID_CARDS=${SIMVERIFY_ID_CARDS:-${XDG_CACHE_HOME:-$HOME/.cache}/simverify/id-cards}
 bash "$root/scripts/make-id-cards.sh" "$SIMVERIFY_ID_CARDS"
 export SIMVERIFY_ID_CARDS
+# The covered-face tests read the portraits with a mask drawn on (made once, cached).
+SIMVERIFY_MASKED_FACES=${SIMVERIFY_MASKED_FACES:-${XDG_CACHE_HOME:-$HOME/.cache}/simverify/masked-faces}
+bash "$root/scripts/make-masked-faces.sh" "$SIMVERIFY_MASKED_FACES"
+export SIMVERIFY_MASKED_FACES
 cd "$root"
 export OPENBLAS_NUM_THREADS=1
 bash scripts/generate-protos.sh --check

@@ -49,12 +49,15 @@ public struct FrameObservation: Sendable {
         /// Whether the image's border cuts the face (its box reaches past an edge by more than 2 %
         /// of its size): its landmarks and pose are guesses.
         public var cutByBorder: Bool
+        /// Share of the region below the nose with the colour of the skin around the eyes (0-1;
+        /// nil: not measured): near 0 when a mask covers it.
+        public var lowerFaceSkin: Double?
 
         /// Creates a face.
         /// - Parameter keypoints: Eyes and nose; nil reads `landmarks` in dlib's order.
         public init(
             width: Int, landmarks: [Point2], keypoints: FaceKeypoints? = nil, embedding: FaceEmbedding?, sharpness: Double,
-            brightness: Double, crop: FaceCrop?, cutByBorder: Bool = false
+            brightness: Double, crop: FaceCrop?, cutByBorder: Bool = false, lowerFaceSkin: Double? = nil
         ) {
             self.width = width
             self.landmarks = landmarks
@@ -64,6 +67,7 @@ public struct FrameObservation: Sendable {
             self.brightness = brightness
             self.crop = crop
             self.cutByBorder = cutByBorder
+            self.lowerFaceSkin = lowerFaceSkin
         }
     }
 

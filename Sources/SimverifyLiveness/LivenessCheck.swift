@@ -79,7 +79,7 @@ public struct LivenessChecker: LivenessCheck {
     /// first frame; empty when the client sent none), against `challenge`.
     ///
     /// A burst is judged on its usable frames: a frame with no face, a face cut by the image's
-    /// border, too small, blurred or badly exposed is missing, not fatal. The burst is judged when
+    /// border, too small, blurred, badly exposed or covered by a mask is missing, not fatal. The burst is judged when
     /// at least `minimumUsableFrames` and `minimumUsableShare` of its frames are usable; otherwise
     /// it is RETRY with the reasons that removed frames, the most frequent first. A frame nearly
     /// the same picture as an earlier usable one is left out too (DUPLICATE_FRAMES); the same
@@ -152,13 +152,14 @@ public struct LivenessChecker: LivenessCheck {
     }
 
     /// Why a frame cannot be judged (nil: it can): no single face, a face cut by the border, too
-    /// small, blurred, badly exposed, or landmarks that give no pose.
+    /// small, blurred, badly exposed, covered below the nose (a mask), or landmarks that give no pose.
     func problem(_ frame: FrameObservation, pose: HeadPose?) -> ReasonCode? {
         guard !frame.hasAnotherPerson, let face = frame.face else { return frame.hasAnotherPerson ? .severalFacesInSelfie : .noFaceInSelfie }
         if face.cutByBorder { return .selfieFaceCut }
         if face.width < self.minimumFaceWidth { return .selfieFaceTooSmall }
         if face.sharpness < self.policy.minimumSharpness { return .selfieBlurred }
         if !self.policy.brightnessRange.contains(face.brightness) { return .selfiePoorlyExposed }
+        if let skin = face.lowerFaceSkin, skin < self.policy.minimumLowerFaceSkin { return .selfieFaceCovered }
         if pose == nil { return .noFaceInSelfie }
         return nil
     }

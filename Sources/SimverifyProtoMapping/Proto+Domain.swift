@@ -50,6 +50,7 @@ extension Simverify_V1_ReasonCode {
         case .selfiePoorlyExposed: self = .selfiePoorlyExposed
         case .implausibleTiming: self = .implausibleTiming
         case .selfieFaceCut: self = .selfieFaceCut
+        case .selfieFaceCovered: self = .selfieFaceCovered
         }
     }
 }

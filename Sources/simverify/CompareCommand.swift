@@ -98,6 +98,7 @@ struct ImageReport: Encodable {
             if let s = q.sharpness, let b = q.brightness {
                 line += String(format: ", sharpness %.0f, brightness %.0f", s, b)
             }
+            if let skin = q.lowerFaceSkin { line += String(format: ", lower face skin %.2f", skin) }
             lines.append(line)
         }
         lines.append(

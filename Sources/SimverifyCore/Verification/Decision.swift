@@ -47,4 +47,6 @@ public enum ReasonCode: String, Sendable, Hashable, CaseIterable, Codable {
     case implausibleTiming = "IMPLAUSIBLE_TIMING"
     /// Too many frames show the face cut by the image's border: step back into the frame.
     case selfieFaceCut = "SELFIE_FACE_CUT"
+    /// The face is found but its lower half is covered (a mask): ask the customer to lower it.
+    case selfieFaceCovered = "SELFIE_FACE_COVERED"
 }

@@ -55,6 +55,10 @@ public struct LivenessPolicy: Sendable, Hashable, Codable {
     public var minimumSharpness: Double
     /// Usable mean grey level of the face, inclusive.
     public var brightnessRange: ClosedRange<Double>
+    /// Smallest share of the region below the nose with the colour of the skin around the eyes
+    /// (0-1): below it the lower face is covered (a mask), and the frame or selfie is not usable
+    /// (SELFIE_FACE_COVERED). 0 turns the check off.
+    public var minimumLowerFaceSkin: Double
     /// Shortest gap between frame times, milliseconds (no camera runs faster).
     public var minimumFrameIntervalMilliseconds: Int
     /// Longest span of a burst, milliseconds.
@@ -68,7 +72,7 @@ public struct LivenessPolicy: Sendable, Hashable, Codable {
         challengeSteps: 2, allowedSteps: [.turnLeft, .turnRight, .moveCloser], sessionLifetimeSeconds: 120, attemptsPerSession: 3, minimumFrames: 5,
         minimumUsableFrames: 5, minimumUsableShare: 0.6, startWithinFrames: 3, maximumStartYaw: 0.12, turnYaw: 0.15, lookUpPitch: 0.15, lookDownPitch: 0.15, moveCloserScale: 1.2,
         maximumIdentitySpread: 0.7, duplicateFrameDifference: 0.5, minimumNonPlanarity: 0.3, minimumTrackedPoints: 12,
-        homographyTolerance: 1.5, minimumSharpness: 20, brightnessRange: 40...225,
+        homographyTolerance: 1.5, minimumSharpness: 20, brightnessRange: 40...225, minimumLowerFaceSkin: 0.1,
         minimumFrameIntervalMilliseconds: 20, maximumBurstMilliseconds: 20_000
     )
 
@@ -85,7 +89,7 @@ public struct LivenessPolicy: Sendable, Hashable, Codable {
         minimumUsableFrames: Int = 5, minimumUsableShare: Double = 0.6, startWithinFrames: Int = 3, maximumStartYaw: Double, turnYaw: Double, lookUpPitch: Double, lookDownPitch: Double, moveCloserScale: Double,
         maximumIdentitySpread: Double, duplicateFrameDifference: Double, minimumNonPlanarity: Double,
         minimumTrackedPoints: Int, homographyTolerance: Double, minimumSharpness: Double,
-        brightnessRange: ClosedRange<Double>, minimumFrameIntervalMilliseconds: Int, maximumBurstMilliseconds: Int
+        brightnessRange: ClosedRange<Double>, minimumLowerFaceSkin: Double = 0.1, minimumFrameIntervalMilliseconds: Int, maximumBurstMilliseconds: Int
     ) {
         self.challengeSteps = challengeSteps
         self.allowedSteps = allowedSteps.isEmpty ? ChallengeStep.allCases : allowedSteps
@@ -107,6 +111,7 @@ public struct LivenessPolicy: Sendable, Hashable, Codable {
         self.homographyTolerance = homographyTolerance
         self.minimumSharpness = minimumSharpness
         self.brightnessRange = brightnessRange
+        self.minimumLowerFaceSkin = minimumLowerFaceSkin
         self.minimumFrameIntervalMilliseconds = minimumFrameIntervalMilliseconds
         self.maximumBurstMilliseconds = maximumBurstMilliseconds
     }

@@ -8,13 +8,17 @@ public struct FaceSample: Sendable, Hashable {
     public var embedding: FaceEmbedding?
     /// Box widths of every face found, when known (empty: only the count is known).
     public var faceWidths: [Int]
+    /// The largest face's share of skin colour below the nose (`LivenessPolicy.minimumLowerFaceSkin`;
+    /// nil: not measured).
+    public var lowerFaceSkin: Double?
 
     /// Creates a sample.
-    public init(faceCount: Int, largestFaceWidth: Int, embedding: FaceEmbedding?, faceWidths: [Int] = []) {
+    public init(faceCount: Int, largestFaceWidth: Int, embedding: FaceEmbedding?, faceWidths: [Int] = [], lowerFaceSkin: Double? = nil) {
         self.faceCount = faceCount
         self.largestFaceWidth = largestFaceWidth
         self.embedding = embedding
         self.faceWidths = faceWidths
+        self.lowerFaceSkin = lowerFaceSkin
     }
 }
 
@@ -116,11 +120,13 @@ public struct MatchPolicy: Sendable, Hashable, Codable {
         self.liveness = liveness
     }
 
-    /// What makes a selfie unusable: no face, several faces, a face too small (empty: usable).
+    /// What makes a selfie unusable: no face, several faces, a face too small, a face covered
+    /// below the nose (a mask; the liveness policy's `minimumLowerFaceSkin`) (empty: usable).
     public func captureProblems(selfie: FaceSample) -> [ReasonCode] {
         switch selfie.faceCount {
         case 0: [.noFaceInSelfie]
         case 1 where selfie.largestFaceWidth < self.minimumSelfieFaceWidth: [.selfieFaceTooSmall]
+        case 1 where (selfie.lowerFaceSkin ?? 1) < self.liveness.minimumLowerFaceSkin: [.selfieFaceCovered]
         case 1: []
         default: [.severalFacesInSelfie]
         }

@@ -136,6 +136,7 @@ extension DlibModelSet {
                 faces[index].embedding = embedding
                 faces[index].quality.sharpness = Double(quality.sharpness)
                 faces[index].quality.brightness = Double(quality.brightness)
+                faces[index].quality.lowerFaceSkin = FaceCover.lowerFaceSkinShare(image, face: faces[index], model: .dlib)
             }
             timings.embed += clock.now - embedStart
 

@@ -51,6 +51,9 @@ public struct FaceQuality: Sendable, Hashable, Codable {
     public var sharpness: Double?
     /// Mean grey level (0-255) over the chip's centre. Nil if not embedded.
     public var brightness: Double?
+    /// Share of the region below the nose that has the colour of the skin around the eyes
+    /// (0-1; `FaceCover`): near 0 under a mask. Nil if not embedded or not measurable (a grey image).
+    public var lowerFaceSkin: Double?
 }
 
 /// One face found in an image.

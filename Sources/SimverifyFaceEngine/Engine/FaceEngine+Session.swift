@@ -67,7 +67,8 @@ extension FaceEngine {
                 width: face.box.width, landmarks: points, keypoints: keypoints, embedding: face.embedding,
                 sharpness: face.quality.sharpness ?? 0, brightness: face.quality.brightness ?? 0,
                 crop: keypoints.flatMap { Self.interiorCrop(image, keypoints: $0) },
-                cutByBorder: Self.cutByBorder(face.box, width: image.width, height: image.height)
+                cutByBorder: Self.cutByBorder(face.box, width: image.width, height: image.height),
+                lowerFaceSkin: face.quality.lowerFaceSkin
             )
         }
         return FrameObservation(

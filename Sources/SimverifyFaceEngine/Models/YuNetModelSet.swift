@@ -170,6 +170,7 @@ final class YuNetModelSet: FaceModelSet {
                 faces[index].embedding = embedding
                 faces[index].quality.sharpness = Double(quality.sharpness)
                 faces[index].quality.brightness = Double(quality.brightness)
+                faces[index].quality.lowerFaceSkin = FaceCover.lowerFaceSkinShare(image, face: faces[index], model: self.model)
             }
             timings.embed += clock.now - embedStart
             return FaceAnalysis(

@@ -288,7 +288,7 @@ public final class VerificationService: Sendable {
         let largest = analysis.largestFace
         return FaceSample(
             faceCount: analysis.faces.count, largestFaceWidth: largest?.box.width ?? 0, embedding: largest?.embedding,
-            faceWidths: analysis.faces.map(\.box.width)
+            faceWidths: analysis.faces.map(\.box.width), lowerFaceSkin: largest?.quality.lowerFaceSkin
         )
     }
 
