@@ -278,6 +278,7 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                 + "closer >= x\(policy.moveCloserScale), identity spread <= \(policy.maximumIdentitySpread), "
                 + "non-planarity >= \(policy.minimumNonPlanarity) (tolerance \(policy.homographyTolerance) px, >= \(policy.minimumTrackedPoints) points), "
                 + "duplicate < \(policy.duplicateFrameDifference) grey levels, sharpness >= \(policy.minimumSharpness), "
+                + "lower-face skin >= \(policy.minimumLowerFaceSkin), "
                 + "usable frames >= \(policy.minimumUsableFrames) and \(Int(policy.minimumUsableShare * 100)) %",
             "kind            trials  accepted  capture-failures  error rate     past capture: refused by a check",
         ]

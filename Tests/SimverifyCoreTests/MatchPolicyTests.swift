@@ -40,6 +40,19 @@ import Testing
         #expect(outcome.decision == .retry && outcome.reasons == [.noFaceInSelfie, .severalFacesOnIDCard] && outcome.distance == nil)
     }
 
+    @Test func aSelfieCoveredBelowTheNoseIsRetry() throws {
+        let (a, b) = try Self.pair(0.2)
+        let card = FaceSample(faceCount: 1, largestFaceWidth: 200, embedding: b)
+        func selfie(_ skin: Double?) -> FaceSample { FaceSample(faceCount: 1, largestFaceWidth: 200, embedding: a, lowerFaceSkin: skin) }
+        let policy = MatchPolicy.standard
+        #expect(policy.liveness.minimumLowerFaceSkin == 0.1)
+        #expect(policy.decide(selfie: selfie(0.05), idCard: card).reasons == [.selfieFaceCovered])
+        #expect(policy.decide(selfie: selfie(0.05), idCard: card).decision == .retry)
+        // At the minimum, and not measured (a grey image): judged as usual.
+        #expect(policy.decide(selfie: selfie(0.1), idCard: card).reasons == [.facesMatch])
+        #expect(policy.decide(selfie: selfie(nil), idCard: card).reasons == [.facesMatch])
+    }
+
     @Test func aGhostPortraitIsNotAnotherFaceButASecondPortraitIs() throws {
         let (a, b) = try Self.pair(0.2)
         let selfie = FaceSample(faceCount: 1, largestFaceWidth: 200, embedding: a)

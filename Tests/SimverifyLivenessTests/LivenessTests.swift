@@ -196,6 +196,24 @@ func unit(_ angle: Double, axis: Int = 0) -> FaceEmbedding {
         #expect(report.failures == [.noParallax])
     }
 
+    @Test func framesWithTheLowerFaceCoveredAreLeftOutAsCovered() {
+        // One masked frame costs a frame; a masked burst is RETRY saying so; 0 turns the check off.
+        var frames = self.performing
+        var masked = frame(landmarks(yaw: 0.1), id: 31)
+        masked.face?.lowerFaceSkin = 0.02
+        frames.insert(masked, at: 1)
+        frames[0].face?.lowerFaceSkin = 0.6
+        let report = self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: [])
+        #expect(report.missingFrames.map(\.frame) == [1] && report.missingFrames.map(\.reason) == [.selfieFaceCovered])
+        #expect(report.captureProblems.isEmpty)
+        var allMasked = self.performing
+        for i in allMasked.indices { allMasked[i].face?.lowerFaceSkin = 0.05 }
+        #expect(self.checker.check(frames: allMasked, challenge: [.turnLeft, .lookUp], frameTimes: []).captureProblems == [.selfieFaceCovered])
+        var off = self.checker
+        off.policy.minimumLowerFaceSkin = 0
+        #expect(off.check(frames: allMasked, challenge: [.turnLeft, .lookUp], frameTimes: []).captureProblems.isEmpty)
+    }
+
     @Test func tooFewUsableFramesIsRetryNamingWhatRemovedThem() {
         var frames = self.performing
         frames.append(frame(landmarks(), id: 6, sharpness: 3))

@@ -39,6 +39,14 @@ struct VerifyEndToEndTests {
         let small = try await counter.verify(Self.request(idCard: Self.face("london_005__smiling.jpg"), selfie: try TestJPEG.shrunk("london_005__neutral.jpg", by: 5)))
         #expect(small.decision == .retry && small.reasons == [.selfieFaceTooSmall])
 
+        // A mask over nose and mouth (scripts/make-masked-faces.sh): RETRY, asking to lower it.
+        let masked = (ProcessInfo.processInfo.environment["SIMVERIFY_MASKED_FACES"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/simverify/masked-faces") + "/masked/images_ea_bogeom__2__black.jpg"
+        let covered = try await counter.verify(
+            Self.request(idCard: try TestJPEG.bytes(Paths.shared + "/fixtures/faces-ea/images/ea_bogeom__1.jpg"), selfie: try TestJPEG.bytes(masked))
+        )
+        #expect(covered.decision == .retry && covered.reasons == [.selfieFaceCovered], "\(covered)")
+
         let tenantB = try await server.client("counter-carrier-b-store-0001")
         #expect(try await tenantB.verify(Self.request(idCard: Self.face("london_008__neutral.jpg"), selfie: Self.face("london_008__smiling.jpg"))).decision == .approved)
         for client in [counter, backend, tenantB] { await client.close() }
