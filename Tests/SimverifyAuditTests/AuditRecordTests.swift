@@ -35,12 +35,43 @@ struct AuditRecordTests {
         for cut in [0, 1, 9, bytes.count / 2, bytes.count - 1] {
             #expect(throws: AuditError.self) { try AuditRecord(encoded: Array(bytes.prefix(cut))) }
         }
+        // Version 2: the event id follows the time (1 + 8 bytes), then the event.
+        #expect(bytes[0] == 2 && Array(bytes[9..<25]) == record.eventID)
         var badEvent = bytes
-        badEvent[9] = 99
+        badEvent[25] = 99
         #expect(throws: AuditError.self) { try AuditRecord(encoded: badEvent) }
         var badVersion = bytes
-        badVersion[0] = 2
+        badVersion[0] = 3
         #expect(throws: AuditError.self) { try AuditRecord(encoded: badVersion) }
+        var shortID = record
+        shortID.eventID = [1, 2, 3]
+        #expect(throws: AuditError.self) { try shortID.encoded() }
+    }
+
+    /// Two events alike in every field (the same images, caller and decision in the same second)
+    /// are two records: an independent client found identical leaves before the event id.
+    @Test func eventsAlikeInEveryFieldAreDifferentRecords() throws {
+        let a = try Self.sample(), b = try Self.sample()
+        #expect(a.eventID.count == 16 && a.eventID != b.eventID)
+        #expect(try a.encoded() != b.encoded())
+        var same = b
+        same.eventID = a.eventID
+        #expect(try same.encoded() == a.encoded(), "the event id is the only difference")
+    }
+
+    /// A log written before version 2 still reads: a version-1 record decodes without an event
+    /// id and encodes back to its own bytes (its leaf hash is unchanged).
+    @Test func versionOneRecordsStillReadAndKeepTheirBytes() throws {
+        let record = try Self.sample()
+        var v2 = try record.encoded()
+        v2.removeSubrange(9..<25)
+        v2[0] = 1
+        let v1 = try AuditRecord(encoded: v2)
+        #expect(v1.eventID.isEmpty && v1.tenant == record.tenant && v1.reasons == record.reasons)
+        #expect(try v1.encoded() == v2)
+        var badEvent = v2
+        badEvent[9] = 99
+        #expect(throws: AuditError.self) { try AuditRecord(encoded: badEvent) }
     }
 
     @Test func noRawIdentifierOrImageByteInTheEncoding() throws {

@@ -21,6 +21,9 @@ struct AuditEndToEndTests {
             results.append(try await backend.verify(VerificationRequest(idCardImage: idCard, selfieFrames: [selfie], subject: subject, consentGiven: true)))
         }
         #expect(results.map(\.receiptLeafIndex) == [0, 1, 2])
+        // The same request three times within a second: three different records (each has its
+        // own event id), never one leaf hash twice.
+        #expect(Set(results.compactMap(\.receiptLeafHash)).count == 3)
         let note = try await server.audit.latestSignedCheckpoint()
         let checkpoint = try Checkpoint.open(note, verifier: server.auditKeys.signer.verifier)
         #expect(checkpoint.size == 3)

@@ -1,12 +1,15 @@
 import SimverifyCore
 
-/// The canonical binary encoding of an audit record, version 1 (docs/AUDIT.md). Every record has
+/// The canonical binary encoding of an audit record, version 2 (docs/AUDIT.md; version 1, without
+/// the event id, is still read and written back as it was). Every record has
 /// exactly one encoding: fixed field order, fixed-width integers, big-endian, length-prefixed
 /// strings, and a decoder that refuses anything else (unknown values, unsorted or repeated
 /// identifier fields, trailing bytes).
 extension AuditRecord {
     /// The format version written first.
-    public static let formatVersion: UInt8 = 1
+    public static let formatVersion: UInt8 = 2
+    /// Bytes of an event id.
+    public static let eventIDBytes = 16
     /// Longest string field, in bytes.
     public static let maxStringBytes = 255
 
@@ -26,7 +29,11 @@ extension AuditRecord {
     /// - Throws: `AuditError` `.malformedRecord` when a field cannot be encoded (a string too long
     ///   or with control characters, a digest not 32 bytes, more than 255 items).
     public func encoded() throws -> [UInt8] {
-        var out: [UInt8] = [Self.formatVersion]
+        // A record read from version 1 has no event id and keeps its version-1 bytes (its leaf hash).
+        guard self.eventID.isEmpty || self.eventID.count == Self.eventIDBytes else {
+            throw AuditError(.malformedRecord, "an event id is not \(Self.eventIDBytes) bytes")
+        }
+        var out: [UInt8] = [self.eventID.isEmpty ? 1 : Self.formatVersion]
         func u8(_ v: UInt8) { out.append(v) }
         func u16(_ v: UInt16) { out += [UInt8(v >> 8), UInt8(v & 0xFF)] }
         func u64(_ v: UInt64) { for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(v >> UInt64(shift) & 0xFF)) } }
@@ -43,6 +50,7 @@ extension AuditRecord {
             u8(UInt8(n))
         }
         u64(self.time)
+        out += self.eventID
         u8(self.event.rawValue)
         try string(self.tenant)
         try string(self.terminal)
@@ -78,8 +86,10 @@ extension AuditRecord {
     /// - Throws: `AuditError` `.malformedRecord` for any other bytes.
     public init(encoded bytes: [UInt8]) throws {
         var reader = Reader(bytes: bytes)
-        guard try reader.u8() == Self.formatVersion else { throw AuditError(.malformedRecord, "unknown record format") }
+        let version = try reader.u8()
+        guard version == 1 || version == Self.formatVersion else { throw AuditError(.malformedRecord, "unknown record format") }
         let time = try reader.u64()
+        let eventID = version == 1 ? [] : try reader.bytes(Self.eventIDBytes)
         guard let event = Event(rawValue: try reader.u8()) else { throw reader.bad }
         let tenant = try reader.string()
         let terminal = try reader.string()
@@ -112,6 +122,7 @@ extension AuditRecord {
         let detail = try reader.string()
         guard reader.atEnd else { throw AuditError(.malformedRecord, "trailing bytes after the record") }
         self.time = time
+        self.eventID = eventID
         self.event = event
         self.tenant = tenant
         self.terminal = terminal

@@ -58,6 +58,10 @@ public struct AuditRecord: Sendable, Hashable {
 
     /// Seconds since 1970 (UTC).
     public var time: UInt64
+    /// 16 random bytes drawn for this event, so that two events alike in every field (the same
+    /// images, caller and decision within a second) are two different records. Empty only in a
+    /// record read from format version 1, which had none.
+    public var eventID: [UInt8]
     /// What happened.
     public var event: Event
     /// The caller's tenant.
@@ -87,9 +91,10 @@ public struct AuditRecord: Sendable, Hashable {
     public init(
         time: UInt64, event: Event, tenant: String, terminal: String, role: CallerRole, decision: Decision? = nil,
         reasons: [ReasonCode] = [], distance: Double? = nil, policyVersion: String = "", modelVersion: String = "",
-        images: [ImageDigest] = [], identifiers: [KeyedIdentifier] = [], detail: String = ""
+        images: [ImageDigest] = [], identifiers: [KeyedIdentifier] = [], detail: String = "", eventID: [UInt8]? = nil
     ) {
         self.time = time
+        self.eventID = eventID ?? Self.newEventID()
         self.event = event
         self.tenant = tenant
         self.terminal = terminal
@@ -102,5 +107,11 @@ public struct AuditRecord: Sendable, Hashable {
         self.images = images
         self.identifiers = identifiers.sorted { $0.field < $1.field }
         self.detail = detail
+    }
+
+    /// 16 bytes from the system's cryptographic random source.
+    public static func newEventID() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
     }
 }
