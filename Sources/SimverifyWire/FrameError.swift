@@ -12,6 +12,7 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
             case unexpectedFrame = "unexpected_frame"
             case duplicateCorrelationID = "duplicate_correlation_id"
             case frameTimeout = "frame_timeout"
+            case badControlFrame = "bad_control_frame"
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -34,6 +35,9 @@ public struct FrameError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let duplicateCorrelationID = Code(.duplicateCorrelationID)
         /// A frame begun but not completed within its deadline (stalled or trickling sender).
         public static let frameTimeout = Code(.frameTimeout)
+        /// A control frame breaking its own rules: a ping or pong of fewer than 8 bytes, a method
+        /// id on a ping, pong or goaway, a deadline on anything but a request.
+        public static let badControlFrame = Code(.badControlFrame)
 
         public var description: String { self.base.rawValue }
     }

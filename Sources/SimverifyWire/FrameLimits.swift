@@ -39,13 +39,24 @@ public struct FrameLimits: Sendable, Hashable {
         }
     }
 
-    /// Checks a header against the limits.
-    /// - Throws: `FrameError` `.unknownMethod` or `.payloadTooLarge`.
+    /// Checks a header against the limits and the control frames' rules.
+    /// - Throws: `FrameError` `.unknownMethod` (a request, or a cancel naming a method, that is
+    ///   not listed), `.payloadTooLarge`, or `.badControlFrame` (a deadline on anything but a
+    ///   request, a method id on a ping, pong or goaway, a ping or pong under 8 bytes).
     public func validate(_ header: FrameHeader) throws(FrameError) {
         let limit = try self.maximumPayload(for: header)
         guard Int(header.payloadLength) <= limit else { throw FrameError(.payloadTooLarge) }
-        if header.type == .ping || header.type == .pong, header.payloadLength != 8 {
-            throw FrameError(.payloadTooLarge)
+        guard header.type == .request || header.deadlineMilliseconds == 0 else { throw FrameError(.badControlFrame) }
+        switch header.type {
+        case .ping, .pong:
+            guard header.payloadLength == 8, header.method.rawValue == 0 else { throw FrameError(.badControlFrame) }
+        case .goaway:
+            guard header.method.rawValue == 0 else { throw FrameError(.badControlFrame) }
+        case .cancel:
+            // A cancel names the method of the call it abandons, or 0.
+            guard header.method.rawValue == 0 || self.requestPayload[header.method] != nil else { throw FrameError(.unknownMethod) }
+        case .request, .response, .error:
+            break
         }
     }
 }

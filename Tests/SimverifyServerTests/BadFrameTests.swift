@@ -11,7 +11,9 @@ import Testing
 /// other connections.
 @Suite("Bad frames", .serialized)
 struct BadFrameTests {
-    static func header(_ type: UInt8 = 1, version: UInt8 = 1, magic: UInt16 = 0x5356, method: UInt16 = 1, id: UInt32 = 1, length: UInt32 = 0) -> ByteBuffer {
+    static func header(
+        _ type: UInt8 = 1, version: UInt8 = 1, magic: UInt16 = 0x5356, method: UInt16 = 1, id: UInt32 = 1, deadline: UInt32 = 0, length: UInt32 = 0
+    ) -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.writeInteger(magic)
         buffer.writeInteger(version)
@@ -19,7 +21,7 @@ struct BadFrameTests {
         buffer.writeInteger(UInt16(0))
         buffer.writeInteger(method)
         buffer.writeInteger(id)
-        buffer.writeInteger(UInt32(0))
+        buffer.writeInteger(deadline)
         buffer.writeInteger(length)
         return buffer
     }
@@ -50,6 +52,13 @@ struct BadFrameTests {
         ("payload_too_large", BadFrameTests.header(method: 3, length: UInt32(24 << 20) + 1)),
         ("payload_too_large", BadFrameTests.header(method: 1, length: 0xFFFF_FFFF)),
         ("unexpected_frame", BadFrameTests.header(2)),
+        // Control frames keep their own rules (an independent client found each unenforced).
+        ("bad_control_frame", BadFrameTests.header(5, method: 0, length: 4)),
+        ("bad_control_frame", BadFrameTests.header(5, method: 1, length: 8)),
+        ("bad_control_frame", BadFrameTests.header(5, method: 0, deadline: 100, length: 8)),
+        ("bad_control_frame", BadFrameTests.header(4, method: 3, deadline: 100)),
+        ("bad_control_frame", BadFrameTests.header(7, method: 3)),
+        ("unknown_method", BadFrameTests.header(4, method: 99)),
     ])
     func headersEndTheConnectionWithAGoaway(reason: String, header: ByteBuffer) async throws {
         let server = try await TestServer()
@@ -159,7 +168,12 @@ struct BadFrameTests {
             both.writeImmutableBuffer(payload)
         }
         try await connection.send(both)
+        // The first call, in flight, is answered before the goaway: every request gets one answer.
+        let aborted = await connection.frame { $0.header.type == .error && $0.header.correlationID == 5 }
+        #expect(aborted.flatMap(RawConnection.status).map { ($0.code, $0.reason) } ?? (.ok, "") == (.aborted, "connection_closed"))
+        #expect(aborted?.header.method == .verify)
         await self.expectGoaway(connection, reason: "duplicate_correlation_id")
+        #expect(connection.frames.filter { $0.header.correlationID == 5 }.count == 1)
         await server.stop()
     }
 
@@ -173,14 +187,33 @@ struct BadFrameTests {
         request.consent.given = true
         let payload = ByteBuffer(bytes: try request.serializedBytes() as [UInt8])
         try await connection.send(Frame(type: .request, method: .verify, correlationID: 1, payload: payload))
+        // A cancel naming another method than its call's is ignored; one naming 0 or the call's cancels.
+        try await connection.send(Frame(type: .cancel, method: .health, correlationID: 1, payload: ByteBuffer()))
         try await connection.send(Frame(type: .cancel, correlationID: 1, payload: ByteBuffer()))
         let cancelled = await connection.frame { $0.header.correlationID == 1 }
         #expect(cancelled?.header.type == .error && cancelled.flatMap(RawConnection.status)?.code == .cancelled)
+        #expect(cancelled.flatMap(RawConnection.status)?.reason == "cancelled" && cancelled?.header.method == .verify)
         try await connection.send(Frame(type: .request, method: .verify, correlationID: 2, deadlineMilliseconds: 1, payload: payload))
         let late = await connection.frame { $0.header.correlationID == 2 }
         #expect(late?.header.type == .error && late.flatMap(RawConnection.status)?.code == .deadlineExceeded)
+        #expect(late.flatMap(RawConnection.status)?.reason == "deadline_exceeded")
         try await Task.sleep(for: .milliseconds(500))
         #expect(connection.frames.filter { $0.header.correlationID <= 2 }.count == 2, "exactly one answer per call")
+        // Both calls were abandoned long before the engine had a decision: nothing was decided,
+        // so nothing was recorded (a call abandoned after its record is marked undelivered).
+        #expect(await server.audit.size == 0)
+        await connection.close()
+        await server.stop()
+    }
+
+    @Test func healthPayloadsAreParsed() async throws {
+        let server = try await TestServer()
+        let connection = try await self.raw(server)
+        try await connection.send(Frame(type: .request, method: .health, correlationID: 3, payload: ByteBuffer(bytes: [0xFF, 0xFF, 0xFF])))
+        let refused = await connection.frame { $0.header.correlationID == 3 }
+        #expect(refused?.header.type == .error && refused.flatMap(RawConnection.status)?.reason == "malformed_payload")
+        try await connection.send(Frame(type: .request, method: .health, correlationID: 4, payload: ByteBuffer()))
+        #expect(await connection.frame { $0.header.correlationID == 4 }?.header.type == .response, "the connection stays open")
         await connection.close()
         await server.stop()
     }

@@ -1,10 +1,12 @@
 import Foundation
+import NIOCore
 import SimverifyAudit
 import SimverifyClient
 import SimverifyCore
 import SimverifyFaceEngine
 import SimverifyWire
 import SimverifyLiveness
+import SimverifyProto
 import SimverifyServer
 import Synchronization
 import Testing
@@ -256,6 +258,41 @@ struct LivenessEndToEndTests {
         }
         #expect(status?.code == .failedPrecondition && status?.reason == "session_required")
         await counter.close()
+        await server.stop()
+    }
+
+    /// A session Verify whose deadline passes while the engine works is not decided: no record,
+    /// and the attempt is given back (issue 12, point 10). A decision the deadline overtakes after
+    /// its record is appended is marked undelivered (`undeliveredDecisionsAreRecordedAsSuch`).
+    @Test func aSessionVerifyPastItsDeadlineDecidesNothingAndKeepsTheAttempt() async throws {
+        let server = try await TestServer()
+        let counter = try await server.client()
+        let idCard = try Self.still("aws_office_pose/001.jpg")
+        let (session, frames) = try await Self.performableSession(counter)
+        let late = await #expect(throws: RPCStatus.self) {
+            try await counter.verify(Self.request(session, frames: frames, idCard: idCard), deadline: .milliseconds(1))
+        }
+        #expect(late?.code == .deadlineExceeded && late?.reason == "deadline_exceeded")
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await Self.records(server).filter { $0.event == .verify }.isEmpty)
+        let answered = try await counter.verify(Self.request(session, frames: frames, idCard: idCard))
+        #expect(answered.attemptsRemaining == 0 || answered.attemptsRemaining == 2, "the abandoned attempt was given back: \(answered)")
+        #expect(try await Self.records(server).filter { $0.event == .verify }.map(\.detail).last?.hasSuffix(":attempt:1") == true)
+        await counter.close()
+        await server.stop()
+    }
+
+    /// The record of a decision that never reached its caller names the decision's leaf and why.
+    @Test func undeliveredDecisionsAreRecordedAsSuch() async throws {
+        let server = try await TestServer()
+        var response = Simverify_V1_VerifyResponse()
+        response.decision = .approved
+        response.receipt.leafIndex = 41
+        let caller = try CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0001")
+        await server.service.recordUndelivered(response: ByteBuffer(bytes: try response.serializedBytes() as [UInt8]), reason: "cancelled", caller: caller)
+        let record = try #require(try await Self.records(server).last)
+        #expect(record.event == .undelivered && record.detail == "leaf:41:cancelled" && record.decision == .approved)
+        #expect(record.tenant == "carrier-a" && record.terminal == "store-0001" && record.images.isEmpty)
         await server.stop()
     }
 

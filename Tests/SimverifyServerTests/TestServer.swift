@@ -84,6 +84,7 @@ final class TestServer: Sendable {
     let server: RPCServer
     let audit: AuditLog
     let auditKeys: AuditKeys
+    let service: VerificationService
     let group: ServiceGroup
     let port: Int
     private let task: Task<Void, Error>
@@ -120,6 +121,7 @@ final class TestServer: Sendable {
             audit: AuditTrail(log: self.audit, keys: self.auditKeys), sessions: try SessionStore(path: self.pki.path("sessions.sqlite")),
             limits: .init(configuration.limits), logger: logger, extraLivenessChecks: extraLivenessChecks
         )
+        self.service = service
         let server = try RPCServer(configuration: configuration, service: service, logger: logger)
         let group = ServiceGroup(services: [server], logger: logger)
         self.server = server

@@ -5,8 +5,13 @@ import Testing
 
 @Suite("Frame codec")
 struct FrameCodecTests {
+    /// A frame; pings, pongs and goaways carry no method id, and only requests a deadline.
     static func frame(_ type: FrameType, _ method: MethodID = .health, id: UInt32 = 1, payload: [UInt8] = []) -> Frame {
-        Frame(type: type, method: method, correlationID: id, deadlineMilliseconds: 1500, payload: ByteBuffer(bytes: payload))
+        let control = type == .ping || type == .pong || type == .goaway
+        return Frame(
+            type: type, method: control ? MethodID(rawValue: 0) : method, correlationID: id, deadlineMilliseconds: type == .request ? 1500 : 0,
+            payload: ByteBuffer(bytes: payload)
+        )
     }
 
     static func encoded(_ frames: [Frame]) -> ByteBuffer {
@@ -84,6 +89,29 @@ struct FrameCodecTests {
         ping.writeFrameHeader(FrameHeader(type: .ping, correlationID: 1, payloadLength: 9))
         var decoder = FrameDecoder()
         #expect(throws: FrameError(.payloadTooLarge)) { try decoder.decodeFrame(from: &ping) }
+    }
+
+    @Test func controlFramesKeepTheirRules() {
+        let limits = FrameLimits.standard
+        func code(_ header: FrameHeader) -> FrameError.Code? {
+            do { try limits.validate(header) } catch { return error.code }
+            return nil
+        }
+        #expect(code(FrameHeader(type: .ping, correlationID: 1, payloadLength: 8)) == nil)
+        #expect(code(FrameHeader(type: .ping, correlationID: 1, payloadLength: 4)) == .badControlFrame)
+        #expect(code(FrameHeader(type: .pong, correlationID: 1, payloadLength: 0)) == .badControlFrame)
+        #expect(code(FrameHeader(type: .ping, correlationID: 1, payloadLength: 9)) == .payloadTooLarge)
+        #expect(code(FrameHeader(type: .ping, method: .health, correlationID: 1, payloadLength: 8)) == .badControlFrame)
+        #expect(code(FrameHeader(type: .ping, correlationID: 1, deadlineMilliseconds: 5, payloadLength: 8)) == .badControlFrame)
+        #expect(code(FrameHeader(type: .goaway, method: .verify, correlationID: 0, payloadLength: 2)) == .badControlFrame)
+        #expect(code(FrameHeader(type: .goaway, correlationID: 0, payloadLength: 2)) == nil)
+        #expect(code(FrameHeader(type: .cancel, correlationID: 1, payloadLength: 0)) == nil)
+        #expect(code(FrameHeader(type: .cancel, method: .verify, correlationID: 1, payloadLength: 0)) == nil)
+        #expect(code(FrameHeader(type: .cancel, method: MethodID(rawValue: 99), correlationID: 1, payloadLength: 0)) == .unknownMethod)
+        #expect(code(FrameHeader(type: .cancel, correlationID: 1, deadlineMilliseconds: 1, payloadLength: 0)) == .badControlFrame)
+        #expect(code(FrameHeader(type: .error, method: .verify, correlationID: 1, deadlineMilliseconds: 1, payloadLength: 2)) == .badControlFrame)
+        #expect(code(FrameHeader(type: .request, method: .verify, correlationID: 1, deadlineMilliseconds: 1, payloadLength: 2)) == nil)
+        #expect(FrameError(.badControlFrame).status.code == .invalidArgument && FrameError(.badControlFrame).status.reason == "bad_control_frame")
     }
 
     @Test func aPartialHeaderWaits() throws {

@@ -15,6 +15,9 @@ public struct AuditRecord: Sendable, Hashable {
         case regulatorLookup = 5
         case keyRotation = 6
         case limitExceeded = 7
+        /// A decision recorded but never delivered: its call was cancelled, timed out or lost with
+        /// its connection after the record was appended. Detail `leaf:N:REASON` names the record.
+        case undelivered = 8
     }
 
     /// Which image a digest is of.

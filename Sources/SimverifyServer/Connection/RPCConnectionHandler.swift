@@ -17,11 +17,20 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
     typealias OutboundOut = Frame
 
     private struct Call {
+        var header: FrameHeader
+        /// Unique on this connection: a correlation id may be reused once its call is answered,
+        /// while the abandoned call's work still runs.
+        var serial: UInt64
         var task: Task<Void, Never>?
         var deadline: Scheduled<Void>?
     }
 
     private let service: VerificationService
+    /// Verify calls ended without their result (cancelled, past their deadline, their connection
+    /// closing), by correlation id, with why: a result that still arrives was recorded but not
+    /// delivered, and is marked so in the audit log.
+    private var abandoned: [UInt64: String] = [:]
+    private var nextSerial: UInt64 = 0
     private let limits: ServerConfiguration.ConnectionLimits
     private let perCaller: ConnectionsPerCaller?
     private var admitted: String?
@@ -93,11 +102,15 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
         case .request:
             self.request(context: context, frame: frame)
         case .cancel:
-            guard var call = self.calls.removeValue(forKey: header.correlationID) else { return }
+            // A cancel for no call in flight, or naming another method than its call's, is ignored.
+            guard let found = self.calls[header.correlationID], header.method.rawValue == 0 || header.method == found.header.method,
+                var call = self.calls.removeValue(forKey: header.correlationID)
+            else { return }
             call.task?.cancel()
             call.deadline?.cancel()
             call.task = nil
-            self.answer(context: context, header: header, .failure(RPCStatus(.cancelled, "cancelled by the client")))
+            self.abandon(call, why: "cancelled")
+            self.answer(context: context, header: call.header, .failure(RPCStatus(.cancelled, "cancelled by the client", reason: "cancelled")))
         case .ping:
             context.writeAndFlush(
                 Self.wrapOutboundOut(Frame(type: .pong, correlationID: header.correlationID, payload: frame.payload)),
@@ -148,14 +161,17 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
         let milliseconds = requested == 0 ? self.limits.defaultDeadlineMilliseconds : min(requested, self.limits.maxDeadlineMilliseconds)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let id = header.correlationID
-        var call = Call()
+        self.nextSerial += 1
+        let serial = self.nextSerial
+        var call = Call(header: header, serial: serial)
         call.deadline = context.eventLoop.scheduleTask(in: .milliseconds(Int64(milliseconds))) {
             let (handler, context) = loopBound.value
-            guard var expired = handler.calls.removeValue(forKey: id) else { return }
+            guard handler.calls[id]?.serial == serial, var expired = handler.calls.removeValue(forKey: id) else { return }
             expired.task?.cancel()
             expired.task = nil
+            handler.abandon(expired, why: "deadline_exceeded")
             handler.logger.notice("deadline exceeded", metadata: ["method": "\(header.method)", "deadline_ms": "\(milliseconds)"])
-            handler.answer(context: context, header: header, .failure(RPCStatus(.deadlineExceeded, "deadline exceeded")))
+            handler.answer(context: context, header: header, .failure(RPCStatus(.deadlineExceeded, "deadline exceeded", reason: "deadline_exceeded")))
         }
         self.calls[id] = call
         let service = self.service
@@ -165,11 +181,22 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
             let result = await service.handle(method: header.method, payload: payload, caller: caller)
             eventLoop.execute {
                 let (handler, context) = loopBound.value
-                guard let finished = handler.calls.removeValue(forKey: id) else { return }  // timed out or cancelled
+                guard handler.calls[id]?.serial == serial, let finished = handler.calls.removeValue(forKey: id) else {
+                    // Timed out, cancelled or cut off: a Verify decided anyway is marked undelivered.
+                    if let why = handler.abandoned.removeValue(forKey: serial), case .success(let payload) = result {
+                        Task { await service.recordUndelivered(response: payload, reason: why, caller: caller) }
+                    }
+                    return
+                }
                 finished.deadline?.cancel()
                 handler.answer(context: context, header: header, result)
             }
         }
+    }
+
+    /// Notes a Verify call ended without its result (see `abandoned`).
+    private func abandon(_ call: Call, why: String) {
+        if call.header.method == .verify { self.abandoned[call.serial] = why }
     }
 
     // MARK: Answers
@@ -195,6 +222,21 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
 
     private func goAway(context: ChannelHandlerContext, _ status: RPCStatus) {
         guard !self.closed else { return }
+        // A protocol or authentication error closes at once: every call still in flight is
+        // answered first (ABORTED, connection_closed), so each request gets exactly one answer.
+        if status.reason != "shutting_down" {
+            for (id, var call) in self.calls.sorted(by: { $0.key < $1.key }) {
+                call.task?.cancel()
+                call.deadline?.cancel()
+                call.task = nil
+                self.calls[id] = nil
+                self.abandon(call, why: "connection_closed")
+                self.answer(
+                    context: context, header: call.header,
+                    .failure(RPCStatus(.aborted, "the connection is closing after a protocol error", reason: "connection_closed"))
+                )
+            }
+        }
         if !self.draining {
             self.draining = true
             let payload = (try? VerificationService.encode(Simverify_V1_Status(status))) ?? ByteBuffer()
@@ -218,6 +260,7 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
         for call in self.calls.values {
             call.task?.cancel()
             call.deadline?.cancel()
+            self.abandon(call, why: "connection_closed")
         }
         self.calls.removeAll()
         context.close(promise: nil)
@@ -246,6 +289,7 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
         for call in self.calls.values {
             call.task?.cancel()
             call.deadline?.cancel()
+            self.abandon(call, why: "connection_closed")
         }
         self.calls.removeAll()
         context.fireChannelInactive()

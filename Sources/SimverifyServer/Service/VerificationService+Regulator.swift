@@ -87,6 +87,7 @@ extension AuditRecord.Event {
         case .regulatorLookup: "regulator-lookup"
         case .keyRotation: "key-rotation"
         case .limitExceeded: "limit-exceeded"
+        case .undelivered: "undelivered"
         }
     }
 }

@@ -94,12 +94,32 @@ public final class VerificationService: Sendable {
         ))
     }
 
+    /// Records that a Verify's decision, already in the log, never reached its caller (event
+    /// undelivered, detail `leaf:N:REASON`, REASON one of cancelled, deadline_exceeded,
+    /// connection_closed), so that regulators can tell decided from delivered.
+    public func recordUndelivered(response payload: ByteBuffer, reason: String, caller: CallerIdentity) async {
+        let response: Simverify_V1_VerifyResponse
+        do { response = try Self.decode(payload) } catch { return }
+        do {
+            _ = try await self.record(AuditRecord(
+                time: UInt64(Date().timeIntervalSince1970), event: .undelivered, tenant: caller.tenant, terminal: caller.terminal ?? "",
+                role: caller.role, decision: Decision(response.decision), policyVersion: self.policy.version,
+                detail: "leaf:\(response.receipt.leafIndex):\(reason)"
+            ))
+        } catch {
+            self.logger.error("an undelivered decision could not be recorded", metadata: ["leaf": "\(response.receipt.leafIndex)"])
+        }
+    }
+
     /// Handles one call.
     /// - Returns: The response payload, or the status of the failure.
     public func handle(method: MethodID, payload: ByteBuffer, caller: CallerIdentity) async -> Result<ByteBuffer, RPCStatus> {
         do {
             switch method {
-            case .health: return .success(try Self.encode(self.health()))
+            case .health:
+                // Empty today, but parsed: bytes that are no HealthRequest are malformed_payload.
+                let _: Simverify_V1_HealthRequest = try Self.decode(payload)
+                return .success(try Self.encode(self.health()))
             case .verify:
                 try await self.checkRate(method, caller: caller, payload: payload)
                 // One copy of the request, passed inout, so its image fields are zeroed in place.
@@ -180,6 +200,12 @@ public final class VerificationService: Sendable {
         case .template(let sealed): digests.append(AuditRecord.ImageDigest(kind: .sealedTemplate, sha256: Array(SHA256.hash(data: sealed))))
         }
         digests += inputs.frames.map { AuditTrail.digest($0, kind: .selfieFrame) }
+        // A call abandoned (cancelled, past its deadline, its connection gone) before its decision
+        // is recorded is not decided: nothing is appended. In a liveness session the attempt is
+        // already spent, so the decision is recorded and, undelivered, marked so by the handler.
+        if session == nil && Task.isCancelled {
+            throw RPCStatus(.cancelled, "the call was abandoned before its decision", reason: "cancelled")
+        }
         let record = AuditRecord(
             time: UInt64(Date().timeIntervalSince1970), event: .verify, tenant: caller.tenant, terminal: caller.terminal ?? "",
             role: caller.role, decision: outcome.decision, reasons: outcome.reasons, distance: outcome.distance,
