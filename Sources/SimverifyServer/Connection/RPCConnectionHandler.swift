@@ -27,8 +27,8 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
 
     private let service: VerificationService
     /// Verify calls ended without their result (cancelled, past their deadline, their connection
-    /// closing), by correlation id, with why: a result that still arrives was recorded but not
-    /// delivered, and is marked so in the audit log.
+    /// closing), by the call's serial, with why: a result that still arrives was recorded but not
+    /// delivered, and is marked so in the audit log. An entry goes when its call's work ends.
     private var abandoned: [UInt64: String] = [:]
     private var nextSerial: UInt64 = 0
     private let limits: ServerConfiguration.ConnectionLimits
