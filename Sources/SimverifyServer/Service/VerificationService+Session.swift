@@ -48,7 +48,12 @@ extension VerificationService {
         } catch {
             throw try await self.refuseToken(error, caller: caller, session: nil)
         }
-        let admission = try await self.sessions.admit(nonce: claims.nonce, expiresAt: claims.expiresAt, allowed: claims.attemptsAllowed)
+        // The session's bookkeeping runs in tasks of its own: the database gives up a cancelled
+        // task's access, possibly after committing it, which would spend an attempt unseen.
+        let sessions = self.sessions
+        let admission = try await Task {
+            try await sessions.admit(nonce: claims.nonce, expiresAt: claims.expiresAt, allowed: claims.attemptsAllowed)
+        }.value
         let attempt: Int
         switch admission {
         case .closed:
@@ -66,16 +71,28 @@ extension VerificationService {
         do {
             outcome = try await self.decideSession(inputs, claims: claims, caller: caller)
         } catch {
-            // Nothing was decided (busy server, unreadable image): the attempt is given back.
-            try? await self.sessions.refund(nonce: claims.nonce)
+            // Nothing was decided (busy server, unreadable image, the call abandoned): the attempt
+            // is given back, in a task of its own, because the database refuses a cancelled task.
+            await Task { try? await sessions.refund(nonce: claims.nonce) }.value
             throw error
         }
+        // A call abandoned before its record (cancelled, past its deadline, its connection gone)
+        // decides nothing: the attempt is given back.
+        if Task.isCancelled {
+            await Task { try? await sessions.refund(nonce: claims.nonce) }.value
+            throw RPCStatus(.cancelled, "the call was abandoned before its decision", reason: "cancelled")
+        }
+        // From here the session's state and the record are written whatever happens to the call
+        // (in a task of its own, which the call's cancellation does not reach); a decision its
+        // caller no longer waits for is then marked undelivered by the connection.
         let final: Set<Decision> = [.approved, .rejected, .manualReview]
-        if final.contains(outcome.decision) { try await self.sessions.close(nonce: claims.nonce) }
         let remaining = final.contains(outcome.decision) ? 0 : claims.attemptsAllowed - attempt
-        return try await self.answer(
-            outcome, inputs: inputs, caller: caller, session: SessionAttempt(claims: claims, attempt: attempt, remaining: remaining)
-        )
+        return try await Task { [self] in
+            if final.contains(outcome.decision) { try await self.sessions.close(nonce: claims.nonce) }
+            return try await self.answer(
+                outcome, inputs: inputs, caller: caller, session: SessionAttempt(claims: claims, attempt: attempt, remaining: remaining)
+            )
+        }.value
     }
 
     /// Runs the engine and the liveness checks, and decides.

@@ -201,8 +201,8 @@ public final class VerificationService: Sendable {
         }
         digests += inputs.frames.map { AuditTrail.digest($0, kind: .selfieFrame) }
         // A call abandoned (cancelled, past its deadline, its connection gone) before its decision
-        // is recorded is not decided: nothing is appended. In a liveness session the attempt is
-        // already spent, so the decision is recorded and, undelivered, marked so by the handler.
+        // is recorded is not decided: nothing is appended (a session Verify checks this before
+        // it closes the session, and gives the attempt back).
         if session == nil && Task.isCancelled {
             throw RPCStatus(.cancelled, "the call was abandoned before its decision", reason: "cancelled")
         }
@@ -383,9 +383,9 @@ public final class VerificationService: Sendable {
 }
 
 /// The images of a Verify request, moved into zeroizing buffers, with the request validated.
-struct VerifyInputs {
+struct VerifyInputs: Sendable {
     /// What the selfie is compared with.
-    enum Reference {
+    enum Reference: Sendable {
         case image(ZeroizingBuffer)
         case template([UInt8])
     }

@@ -65,6 +65,13 @@ public final class SessionStore: Sendable {
         }
     }
 
+    /// Attempts a session has used so far (0 for a session with none, or unknown).
+    func attemptsUsed(nonce: [UInt8]) async throws -> Int {
+        try await self.database.read { db in
+            try Int.fetchOne(db, sql: "SELECT attempts FROM sessions WHERE nonce = ?", arguments: [Data(nonce)]) ?? 0
+        }
+    }
+
     /// Gives back an attempt that ended before any decision (server busy, unreadable image).
     public func refund(nonce: [UInt8]) async throws {
         try await self.database.write { db in
