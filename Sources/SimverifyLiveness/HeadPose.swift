@@ -1,4 +1,5 @@
 import Foundation
+import SimverifyCore
 
 /// Head pose read from dlib's five landmarks, in units that need no camera model.
 ///
@@ -111,6 +112,12 @@ public struct FaceKeypoints: Sendable, Hashable {
         self.noseDepth = noseDepth
         self.outerEyeSpan = outerEyeSpan
         self.mouth = mouth
+    }
+
+    /// From a model's five points, read in that model's order (dlib's, or YuNet's for SFace and
+    /// an operator's model).
+    public init?(model: FaceModel, points: [Point2]) {
+        if model == .dlib { self.init(dlib: points) } else { self.init(yunet: points) }
     }
 
     /// From dlib's five points (eye corners 0-1 on the image's right, 2-3 on its left, 4 nose base).

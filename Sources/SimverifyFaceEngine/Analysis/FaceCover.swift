@@ -22,7 +22,7 @@ enum FaceCover {
     /// The share of a detected face's lower face that is skin-coloured (see below).
     static func lowerFaceSkinShare(_ image: RGBImage, face: DetectedFace, model: FaceModel) -> Double? {
         let points = face.landmarks.map { Point2(x: $0.x, y: $0.y) }
-        guard let keypoints = model == .dlib ? FaceKeypoints(dlib: points) : FaceKeypoints(yunet: points) else { return nil }
+        guard let keypoints = FaceKeypoints(model: model, points: points) else { return nil }
         return Self.lowerFaceSkinShare(image, keypoints: keypoints)
     }
 

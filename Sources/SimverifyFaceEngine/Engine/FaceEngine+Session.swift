@@ -62,7 +62,7 @@ extension FaceEngine {
         let digest = jpeg.withUnsafeBytes { Array(SHA256.hash(data: $0)) }
         let face = analysis.largestFace.map { face -> FrameObservation.Face in
             let points = face.landmarks.map { Point2(x: $0.x, y: $0.y) }
-            let keypoints = analysis.model == .dlib ? FaceKeypoints(dlib: points) : FaceKeypoints(yunet: points)
+            let keypoints = FaceKeypoints(model: analysis.model, points: points)
             return FrameObservation.Face(
                 width: face.box.width, landmarks: points, keypoints: keypoints, embedding: face.embedding,
                 sharpness: face.quality.sharpness ?? 0, brightness: face.quality.brightness ?? 0,

@@ -48,12 +48,8 @@ extension VerificationService {
         } catch {
             throw try await self.refuseToken(error, caller: caller, session: nil)
         }
-        // The session's bookkeeping runs in tasks of its own: the database gives up a cancelled
-        // task's access, possibly after committing it, which would spend an attempt unseen.
-        let sessions = self.sessions
-        let admission = try await Task {
-            try await sessions.admit(nonce: claims.nonce, expiresAt: claims.expiresAt, allowed: claims.attemptsAllowed)
-        }.value
+        // The session store's writes are not cancelled with the call (SessionStore.write).
+        let admission = try await self.sessions.admit(nonce: claims.nonce, expiresAt: claims.expiresAt, allowed: claims.attemptsAllowed)
         let attempt: Int
         switch admission {
         case .closed:
@@ -72,14 +68,14 @@ extension VerificationService {
             outcome = try await self.decideSession(inputs, claims: claims, caller: caller)
         } catch {
             // Nothing was decided (busy server, unreadable image, the call abandoned): the attempt
-            // is given back, in a task of its own, because the database refuses a cancelled task.
-            await Task { try? await sessions.refund(nonce: claims.nonce) }.value
+            // is given back.
+            try? await self.sessions.refund(nonce: claims.nonce)
             throw error
         }
         // A call abandoned before its record (cancelled, past its deadline, its connection gone)
         // decides nothing: the attempt is given back.
         if Task.isCancelled {
-            await Task { try? await sessions.refund(nonce: claims.nonce) }.value
+            try? await self.sessions.refund(nonce: claims.nonce)
             throw RPCStatus(.cancelled, "the call was abandoned before its decision", reason: "cancelled")
         }
         // From here the session's state and the record are written whatever happens to the call

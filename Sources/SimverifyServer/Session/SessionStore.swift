@@ -45,9 +45,16 @@ public final class SessionStore: Sendable {
         }
     }
 
+    /// A write the caller's cancellation does not reach: GRDB gives up a cancelled task's access,
+    /// possibly after committing it, which would spend or keep an attempt unseen.
+    private func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let database = self.database
+        return try await Task { try await database.write(updates) }.value
+    }
+
     /// Counts an attempt on the session, atomically.
     public func admit(nonce: [UInt8], expiresAt: UInt64, allowed: Int, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> Admission {
-        try await self.database.write { db in
+        try await self.write { db in
             try db.execute(sql: "DELETE FROM sessions WHERE expires_at < ?", arguments: [Int64(clamping: now) - 3600])
             let row = try Row.fetchOne(db, sql: "SELECT attempts, closed FROM sessions WHERE nonce = ?", arguments: [Data(nonce)])
             let attempts: Int = row?["attempts"] ?? 0
@@ -74,14 +81,14 @@ public final class SessionStore: Sendable {
 
     /// Gives back an attempt that ended before any decision (server busy, unreadable image).
     public func refund(nonce: [UInt8]) async throws {
-        try await self.database.write { db in
+        try await self.write { db in
             try db.execute(sql: "UPDATE sessions SET attempts = MAX(0, attempts - 1) WHERE nonce = ? AND closed = 0", arguments: [Data(nonce)])
         }
     }
 
     /// Marks the session spent: a final decision was given.
     public func close(nonce: [UInt8]) async throws {
-        try await self.database.write { db in
+        try await self.write { db in
             try db.execute(sql: "UPDATE sessions SET closed = 1 WHERE nonce = ?", arguments: [Data(nonce)])
         }
     }
