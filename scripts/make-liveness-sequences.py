@@ -16,8 +16,16 @@ How each kind is made (docs/DECISIONS.md, "Test sequences"):
               contrast) and moved about as a rigid plane in 3D, rendered with a pinhole camera
               (f = 700 px): turned about its vertical axis for a turn, its horizontal axis for a
               nod, brought closer; camera noise, slight blur, JPEG. Plus minivision_demo_print.
-  screen      The same motion of a photo shown on a screen: black bezel, moire (a fine grating
-              multiplied in), a moving glare spot, blur, a blue cast. Plus minivision_demo_screen.
+  screen      The same motion of a photo shown on a screen, as sharp as the live frames: the
+              picture drawn as a display draws it (each pixel a 3x3 cell of red, green and blue
+              sub-pixel stripes with a dimmer gap row), a black bezel, a cool colour, a moving
+              glare spot; the camera sees it through its lens (a slight blur at twice the
+              resolution, then each pixel the mean of its area), so the sub-pixel grid beats
+              with the camera's pixels as moire does. Plus minivision_demo_screen.
+  screen_replay
+              A live burst that performs its challenge, played back frame by frame on that
+              screen held in front of the camera (a little shake): the displayed head performs
+              the challenge, with the recorded head's own parallax.
   replay      The exact frames of a live burst, submitted against a different challenge.
   order       A live burst's step stills in the reverse order of its challenge.
 """
@@ -199,18 +207,28 @@ def as_print(image):
     return sheet
 
 
-def as_screen(image, phase):
+def as_screen(image):
+    """The picture as a display shows it, sub-pixels and all, in a black bezel (3x the picture's size)."""
     w, h = image.size
-    y, x = np.mgrid[0:h, 0:w]
-    angle = 0.3 + phase
-    grating = 1 + 0.10 * np.sin(2 * math.pi * (x * math.cos(angle) + y * math.sin(angle)) / 3.3)
-    pixels = np.asarray(image).astype(np.float64) * grating[..., None]
-    pixels = pixels * np.array([0.9, 0.97, 1.08]) + 12  # a cool, lifted screen
-    shown = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
-    bezel = int(0.06 * max(w, h))
-    device = Image.new("RGB", (w + 2 * bezel, h + 2 * bezel), (12, 12, 14))
-    device.paste(shown, (bezel, bezel))
+    k = 3
+    pixels = np.asarray(image).astype(np.float64) * np.array([0.9, 0.97, 1.08]) * 1.15 + 12  # a cool, bright screen
+    cell = np.full((k, k, 3), 0.7)
+    for c in range(3):
+        cell[:, c, c] = 1.0  # column c of a cell is the red, green or blue sub-pixel
+    cell[k - 1, :, :] *= 0.8  # the gap between rows of cells
+    shown = np.repeat(np.repeat(pixels, k, axis=0), k, axis=1) * np.tile(cell, (h, w, 1))
+    bezel = int(0.06 * max(w, h)) * k
+    device = Image.new("RGB", (k * w + 2 * bezel, k * h + 2 * bezel), (12, 12, 14))
+    device.paste(Image.fromarray(np.clip(shown, 0, 255).astype(np.uint8)), (bezel, bezel))
     return device
+
+
+def render_screen(device, yaw, pitch, distance, out_w, out_h, bg):
+    """A screen seen by a camera: rendered at twice the resolution through a slightly soft lens,
+    each output pixel the mean of its area (the sensor), so the sub-pixel grid aliases into moire."""
+    h = homography(yaw, pitch, distance, device.size[0], device.size[1], 2 * out_w, 2 * out_h, 2 * 330)
+    frame = render(device, h, 2 * out_w, 2 * out_h, bg.resize((2 * out_w, 2 * out_h)))
+    return frame.filter(ImageFilter.GaussianBlur(0.9)).resize((out_w, out_h), Image.BOX)
 
 
 def glare(frame, cx, cy):
@@ -235,18 +253,32 @@ def planar_attack(name, kind, path, challenge):
         poses.append((yaw * 0.6, pitch * 0.6, 1 - (1 - distance) * 0.6))
         poses.append((yaw + rng.uniform(-3, 3), pitch + rng.uniform(-3, 3), distance))
     poses.append((rng.uniform(-4, 4), rng.uniform(-4, 4), 1.0))
+    device = as_screen(source) if kind == "screen" else None
     frames = []
     for i, (yaw, pitch, distance) in enumerate(poses):
         if kind == "screen":
-            picture = as_screen(source, 0.05 * i)
-        plane_h = 360 if kind == "print" else 330
-        h = homography(yaw, pitch, distance, picture.size[0], picture.size[1], out_w, out_h, plane_h)
-        frame = render(picture, h, out_w, out_h, bg)
-        if kind == "screen":
-            frame = glare(frame, 220 + 40 * i, 160 + 10 * i)
-        frame = camera(frame, 0.6 if kind == "print" else 1.0, 2.0, rng.randint(0, 1 << 30))
+            frame = glare(render_screen(device, yaw, pitch, distance, out_w, out_h, bg), 220 + 40 * i, 160 + 10 * i)
+        else:
+            frame = render(picture, homography(yaw, pitch, distance, picture.size[0], picture.size[1], out_w, out_h, 360), out_w, out_h, bg)
+        frame = camera(frame, 0.6 if kind == "print" else 0.3, 2.0, rng.randint(0, 1 << 30))
         frames.append(jpeg_bytes(frame, 88))
     write(name, kind, challenge, frames, "%s attack from %s" % (kind, os.path.relpath(path, SHARED)))
+
+
+def screen_replay(name, source_name, frames, challenge, draws):
+    """The frames of a live burst shown one after another on a screen held before the camera."""
+    out_w, out_h = 640, 480
+    bg = background(out_w, out_h)
+    yaw0, pitch0 = draws.uniform(-6, 6), draws.uniform(-4, 4)
+    out = []
+    for i, data in enumerate(frames):
+        picture = Image.open(io.BytesIO(data)).convert("RGB")
+        if max(picture.size) > 640:
+            picture.thumbnail((640, 640))
+        yaw, pitch, distance = yaw0 + draws.uniform(-2, 2), pitch0 + draws.uniform(-2, 2), draws.uniform(0.97, 1.03)
+        frame = glare(render_screen(as_screen(picture), yaw, pitch, distance, out_w, out_h, bg), 200 + 25 * i, 150 + 8 * i)
+        out.append(jpeg_bytes(camera(frame, 0.3, 2.0, draws.randint(0, 1 << 30)), 88))
+    write(name, "screen_replay", challenge, out, "%s played back on a screen" % source_name)
 
 
 def main():
@@ -276,6 +308,10 @@ def main():
         for kind in ["print", "screen"]:
             challenge = rng.sample(STEPS, 2)
             planar_attack("%s_%02d_%s" % (kind, i, os.path.splitext(os.path.basename(path))[0]), kind, path, challenge)
+    # Live bursts played back on a screen (their own random draws: the sets above stay as they were).
+    replays = random.Random(20261202)
+    for name, folder, first, second, frames, mirrored in made:
+        screen_replay(name.replace("live_", "screen_replay_"), name, frames, [first, second], replays)
     print("make-liveness-sequences: %d sequences in %s" % (len(os.listdir(OUT)), OUT))
 
 

@@ -52,12 +52,16 @@ public struct FrameObservation: Sendable {
         /// Share of the region below the nose with the colour of the skin around the eyes (0-1;
         /// nil: not measured): near 0 when a mask covers it.
         public var lowerFaceSkin: Double?
+        /// A screen cue: how far the highest peak of the face's spectrum stands above its ring
+        /// (natural log; nil: not measured). A display's pixel grid filmed by a camera leaves a
+        /// narrow peak (moire); skin and print do not.
+        public var screenPattern: Double?
 
         /// Creates a face.
         /// - Parameter keypoints: Eyes and nose; nil reads `landmarks` in dlib's order.
         public init(
             width: Int, landmarks: [Point2], keypoints: FaceKeypoints? = nil, embedding: FaceEmbedding?, sharpness: Double,
-            brightness: Double, crop: FaceCrop?, cutByBorder: Bool = false, lowerFaceSkin: Double? = nil
+            brightness: Double, crop: FaceCrop?, cutByBorder: Bool = false, lowerFaceSkin: Double? = nil, screenPattern: Double? = nil
         ) {
             self.width = width
             self.landmarks = landmarks
@@ -68,6 +72,7 @@ public struct FrameObservation: Sendable {
             self.crop = crop
             self.cutByBorder = cutByBorder
             self.lowerFaceSkin = lowerFaceSkin
+            self.screenPattern = screenPattern
         }
     }
 

@@ -20,6 +20,8 @@ public struct LivenessReport: Sendable {
     public var identitySpread: Double?
     /// Largest share of tracked points off one homography, over the frame pairs compared.
     public var nonPlanarity: Double?
+    /// Median screen cue over the frames with one face large enough (nil: fewer than 3 measured).
+    public var screenPattern: Double?
     /// The frame to compare with the ID card: the most frontal one.
     public var bestFrame: Int?
     /// The judged frames from the most frontal (the least |yaw| + |roll|) to the least: the
@@ -55,6 +57,7 @@ extension LivenessReport {
         merged.startFrame = merged.startFrame ?? other.startFrame
         merged.identitySpread = merged.identitySpread ?? other.identitySpread
         merged.nonPlanarity = merged.nonPlanarity ?? other.nonPlanarity
+        merged.screenPattern = merged.screenPattern ?? other.screenPattern
         merged.bestFrame = merged.bestFrame ?? other.bestFrame
         if merged.frontalFrames.isEmpty { merged.frontalFrames = other.frontalFrames }
         return merged
@@ -87,9 +90,18 @@ public struct LivenessChecker: LivenessCheck {
     /// `startWithinFrames` usable ones. A frame with another person in it (a second face at least
     /// half the subject's width) is left out too (SEVERAL_FACES_IN_SELFIE): someone passing behind
     /// costs a frame, someone staying costs the burst. Smaller faces behind are ignored.
+    ///
+    /// A screen cue comes first and from every frame with one face large enough, usable or not:
+    /// when the median of their faces' screen patterns passes `maximumScreenPattern`, the burst
+    /// was filmed off a display and fails SCREEN_PATTERN, whatever else; an attack named is not
+    /// asked to try again (a display's moire also costs frames as blurred or covered).
     public func check(frames: [FrameObservation], challenge: [ChallengeStep], frameTimes: [Int]) -> LivenessReport {
         var report = LivenessReport()
         report.poses = frames.map { $0.hasAnotherPerson ? nil : $0.face.flatMap { $0.keypoints.flatMap(HeadPose.init(keypoints:)) } }
+        report.screenPattern = self.screenPattern(frames)
+        if self.policy.maximumScreenPattern > 0, let pattern = report.screenPattern, pattern > self.policy.maximumScreenPattern {
+            report.failures.append(.screenPattern)
+        }
         var problems = frames.indices.map { self.problem(frames[$0], pose: report.poses[$0]) }
         // A frame (nearly) the same picture as an earlier usable one adds nothing: it is left out.
         // The same bytes twice is no camera's doing: that fails below.
@@ -111,7 +123,7 @@ public struct LivenessChecker: LivenessCheck {
             return report
         }
         guard usable.count >= max(2, needed) else {
-            report.captureProblems = Self.byFrequency(problems.compactMap { $0 })
+            if report.failures.isEmpty { report.captureProblems = Self.byFrequency(problems.compactMap { $0 }) }
             return report
         }
         if !self.timingIsPlausible(frameTimes, frames: frames.count) { report.failures.append(.implausibleTiming) }
@@ -149,6 +161,17 @@ public struct LivenessChecker: LivenessCheck {
         report.nonPlanarity = self.nonPlanarity(judged.compactMap { frames[$0].face }, stepFrames: steps.compactMap { $0 })
         if (report.nonPlanarity ?? 0) < self.policy.minimumNonPlanarity { report.failures.append(.noParallax) }
         return report
+    }
+
+    /// The median screen cue of the frames with one face (no other person) at least the smallest
+    /// usable width; nil when fewer than 3 were measured.
+    func screenPattern(_ frames: [FrameObservation]) -> Double? {
+        let values = frames.compactMap { frame -> Double? in
+            guard !frame.hasAnotherPerson, let face = frame.face, face.width >= self.minimumFaceWidth else { return nil }
+            return face.screenPattern
+        }.sorted()
+        guard values.count >= 3 else { return nil }
+        return values.count % 2 == 1 ? values[values.count / 2] : (values[values.count / 2 - 1] + values[values.count / 2]) / 2
     }
 
     /// Why a frame cannot be judged (nil: it can): no single face, a face cut by the border, too
@@ -219,10 +242,15 @@ public struct LivenessChecker: LivenessCheck {
         return result
     }
 
-    /// The largest share of tracked points off one homography, over consecutive frames, over the
-    /// first frame against each step's frame, and over the first against the last.
+    /// The largest share of tracked points off one homography, over consecutive frames, over
+    /// every pair of up to 10 frames spread over the burst, and over the first frame against
+    /// each step's frame and against the last.
     func nonPlanarity(_ faces: [FrameObservation.Face], stepFrames: [Int]) -> Double? {
         var pairs = Set<[Int]>()
+        // Every pair of (at most 10, evenly spread) frames: moving closer shows its parallax
+        // between frames far apart in size, not always against the start (the Amplify clip).
+        let spread = faces.count <= 10 ? Array(faces.indices) : (0..<10).map { $0 * (faces.count - 1) / 9 }
+        for i in spread { for j in spread where j > i { pairs.insert([i, j]) } }
         for i in faces.indices.dropFirst() { pairs.insert([i - 1, i]) }
         for j in stepFrames where j > 0 { pairs.insert([0, j]) }
         // The start against the last frame: the whole motion, where steps between frames are small.

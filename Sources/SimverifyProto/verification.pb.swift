@@ -120,6 +120,7 @@ public nonisolated enum Simverify_V1_ReasonCode: SwiftProtobuf.Enum, Swift.CaseI
   case implausibleTiming // = 40
   case selfieFaceCut // = 41
   case selfieFaceCovered // = 42
+  case screenPattern // = 43
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -150,6 +151,7 @@ public nonisolated enum Simverify_V1_ReasonCode: SwiftProtobuf.Enum, Swift.CaseI
     case 40: self = .implausibleTiming
     case 41: self = .selfieFaceCut
     case 42: self = .selfieFaceCovered
+    case 43: self = .screenPattern
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -178,6 +180,7 @@ public nonisolated enum Simverify_V1_ReasonCode: SwiftProtobuf.Enum, Swift.CaseI
     case .implausibleTiming: return 40
     case .selfieFaceCut: return 41
     case .selfieFaceCovered: return 42
+    case .screenPattern: return 43
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -206,6 +209,7 @@ public nonisolated enum Simverify_V1_ReasonCode: SwiftProtobuf.Enum, Swift.CaseI
     .implausibleTiming,
     .selfieFaceCut,
     .selfieFaceCovered,
+    .screenPattern,
   ]
 
 }
@@ -367,7 +371,7 @@ nonisolated extension Simverify_V1_Decision: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Simverify_V1_ReasonCode: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REASON_UNSPECIFIED\0\u{1}FACES_MATCH\0\u{1}FACES_DIFFER\0\u{1}NO_FACE_IN_SELFIE\0\u{1}NO_FACE_ON_ID_CARD\0\u{1}SEVERAL_FACES_IN_SELFIE\0\u{1}SEVERAL_FACES_ON_ID_CARD\0\u{1}SELFIE_FACE_TOO_SMALL\0\u{1}ID_CARD_FACE_TOO_SMALL\0\u{1}NEAR_THRESHOLD\0\u{1}ATTEMPTS_EXHAUSTED\0\u{2}\u{16}CHALLENGE_NOT_PERFORMED\0\u{1}CHALLENGE_OUT_OF_ORDER\0\u{1}NOT_FACING_CAMERA\0\u{1}IDENTITY_CHANGED\0\u{1}DUPLICATE_FRAMES\0\u{1}NO_PARALLAX\0\u{1}SELFIE_BLURRED\0\u{1}SELFIE_POORLY_EXPOSED\0\u{1}IMPLAUSIBLE_TIMING\0\u{1}SELFIE_FACE_CUT\0\u{1}SELFIE_FACE_COVERED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REASON_UNSPECIFIED\0\u{1}FACES_MATCH\0\u{1}FACES_DIFFER\0\u{1}NO_FACE_IN_SELFIE\0\u{1}NO_FACE_ON_ID_CARD\0\u{1}SEVERAL_FACES_IN_SELFIE\0\u{1}SEVERAL_FACES_ON_ID_CARD\0\u{1}SELFIE_FACE_TOO_SMALL\0\u{1}ID_CARD_FACE_TOO_SMALL\0\u{1}NEAR_THRESHOLD\0\u{1}ATTEMPTS_EXHAUSTED\0\u{2}\u{16}CHALLENGE_NOT_PERFORMED\0\u{1}CHALLENGE_OUT_OF_ORDER\0\u{1}NOT_FACING_CAMERA\0\u{1}IDENTITY_CHANGED\0\u{1}DUPLICATE_FRAMES\0\u{1}NO_PARALLAX\0\u{1}SELFIE_BLURRED\0\u{1}SELFIE_POORLY_EXPOSED\0\u{1}IMPLAUSIBLE_TIMING\0\u{1}SELFIE_FACE_CUT\0\u{1}SELFIE_FACE_COVERED\0\u{1}SCREEN_PATTERN\0")
 }
 
 nonisolated extension Simverify_V1_SubjectReferences: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

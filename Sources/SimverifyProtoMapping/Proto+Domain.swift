@@ -51,6 +51,7 @@ extension Simverify_V1_ReasonCode {
         case .implausibleTiming: self = .implausibleTiming
         case .selfieFaceCut: self = .selfieFaceCut
         case .selfieFaceCovered: self = .selfieFaceCovered
+        case .screenPattern: self = .screenPattern
         }
     }
 }

@@ -114,7 +114,8 @@ struct EvalLivenessCommand: AsyncParsableCommand {
             writes such a folder from the shared fixtures. Or FOLDER has a MANIFEST.tsv (like
             ../shared/fixtures/liveness-video) and --labels names the steps each burst performs.
             Each burst runs through the server's engine and liveness checks with its own challenge;
-            one that performs no step, with every challenge the policy can draw. A bona fide
+            one that performs no step, with every challenge the policy can draw, and so is a print,
+            screen or screen replay made for a challenge the policy never draws. A bona fide
             burst counts as accepted when it passes every check; an attack counts as accepted (an
             APCER error) likewise. Capture failures (RETRY) are counted as not accepted and shown
             apart; attacks past the capture gates are counted with the checks that refused them.
@@ -167,8 +168,12 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                     // A manifest burst performs what it performs: the challenge is its steps the policy draws.
                     let steps = sequence.challenge.filter(policy.liveness.allowedSteps.contains)
                     challenges = steps.isEmpty ? [] : [steps]
+                } else if sequence.challenge.allSatisfy(policy.liveness.allowedSteps.contains) {
+                    challenges = [sequence.challenge]
                 } else {
-                    challenges = sequence.challenge.allSatisfy(policy.liveness.allowedSteps.contains) ? [sequence.challenge] : []
+                    // An attack made for a challenge this policy never draws meets the ones it does:
+                    // the attacker gets every chance (a replay or an order violation is its challenge).
+                    challenges = Self.triedAgainstEveryChallenge.contains(sequence.kind) ? drawable : []
                 }
                 // A burst performing only steps the policy never asks for answers no challenge it could draw.
                 guard !challenges.isEmpty else {
@@ -216,9 +221,11 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                             + " missing=\(report.missingFrames.map { "\($0.frame):\($0.reason.rawValue)" }.joined(separator: ","))"
                             + " spread=\(report.identitySpread.map { String(format: "%.3f", $0) } ?? "-")"
                             + " change=\(zip(observations, observations.dropFirst()).map { a, b in a.thumbnail.flatMap { x in b.thumbnail.map { String(format: "%.1f", x.meanAbsoluteDifference(to: $0)) } } ?? "-" }.joined(separator: ","))"
+                            + " screenpattern=\(report.screenPattern.map { String(format: "%.1f", $0) } ?? "-")"
                             + " nonplanar=\(report.nonPlanarity.map { String(format: "%.2f", $0) } ?? "-")"
                             + " sharp=\(observations.map { String(format: "%.0f", $0.face?.sharpness ?? -1) }.joined(separator: ","))"
                             + " bright=\(observations.map { String(format: "%.0f", $0.face?.brightness ?? -1) }.joined(separator: ","))"
+                            + " screen=\(observations.map { $0.face?.screenPattern.map { String(format: "%.1f", $0) } ?? "-" }.joined(separator: ","))"
                             + " width=\(observations.map { String($0.face?.width ?? 0) }.joined(separator: ","))"
                             + " poses(yaw/pitch/eyes)=\(poses.joined(separator: " "))"
                     )
@@ -272,13 +279,17 @@ struct EvalLivenessCommand: AsyncParsableCommand {
         return out
     }
 
+    /// Attack kinds tried against every challenge the policy draws when their own has a step it
+    /// never draws: planar attacks and screen replays (their screen is what is judged).
+    static let triedAgainstEveryChallenge: Set<String> = ["print", "screen", "screen_replay"]
+
     static func summary(_ tally: [String: Tally], policy: LivenessPolicy) -> String {
         var lines = [
             "liveness policy: turn >= \(policy.turnYaw), look up >= \(policy.lookUpPitch), look down >= \(policy.lookDownPitch), "
                 + "closer >= x\(policy.moveCloserScale), identity spread <= \(policy.maximumIdentitySpread), "
                 + "non-planarity >= \(policy.minimumNonPlanarity) (tolerance \(policy.homographyTolerance) px, >= \(policy.minimumTrackedPoints) points), "
                 + "duplicate < \(policy.duplicateFrameDifference) grey levels, sharpness >= \(policy.minimumSharpness), "
-                + "lower-face skin >= \(policy.minimumLowerFaceSkin), "
+                + "lower-face skin >= \(policy.minimumLowerFaceSkin), screen pattern <= \(policy.maximumScreenPattern), "
                 + "usable frames >= \(policy.minimumUsableFrames) and \(Int(policy.minimumUsableShare * 100)) %",
             "kind            trials  accepted  capture-failures  error rate     past capture: refused by a check",
         ]

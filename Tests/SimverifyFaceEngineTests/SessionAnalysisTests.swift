@@ -71,6 +71,28 @@ struct SessionAnalysisTests {
         }
     }
 
+    @Test func aLiveBurstPlayedBackOnAScreenShowsItsPixelGrid() async throws {
+        // The displayed head performs the challenge, with the recorded head's own parallax: only
+        // the screen cue can tell. Its live original stays far under the gate.
+        for name in ["live_turn_right_move_closer", "live_mirrored_turn_left_move_closer"] {
+            let (sequence, frames) = try Self.load(name)
+            let live = try await Self.check(frames, challenge: sequence.challenge)
+            #expect((live.screenPattern ?? .infinity) < LivenessPolicy.standard.maximumScreenPattern - 1, "\(name): \(live.screenPattern ?? -1)")
+            #expect(!live.failures.contains(.screenPattern))
+            let (_, shown) = try Self.load(name.replacingOccurrences(of: "live_", with: "screen_replay_"))
+            let replay = try await Self.check(shown, challenge: sequence.challenge)
+            #expect(replay.failures.contains(.screenPattern), "\(name) on a screen: \(replay.screenPattern ?? -1)")
+            #expect(replay.captureProblems.isEmpty && !replay.passed)
+            // With the screen cue off, nothing else names it as an attack here but luck.
+            var off = LivenessPolicy.standard
+            off.maximumScreenPattern = 0
+            let observations = try await SharedEngine.get(.sface).analyze(session: shown, reference: nil).frames.map { try $0.get() }
+            let unchecked = LivenessChecker(policy: off, minimumFaceWidth: MatchPolicy.standard.minimumSelfieFaceWidth)
+                .check(frames: observations, challenge: sequence.challenge, frameTimes: [])
+            #expect(!unchecked.failures.contains(.screenPattern))
+        }
+    }
+
     @Test func theRightFramesInTheWrongOrderOrForAnotherChallengeFail() async throws {
         let (order, orderFrames) = try Self.load("order_turn_right_move_closer")
         let reversed = try await Self.check(orderFrames, challenge: order.challenge)

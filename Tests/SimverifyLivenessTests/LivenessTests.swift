@@ -214,6 +214,31 @@ func unit(_ angle: Double, axis: Int = 0) -> FaceEmbedding {
         #expect(off.check(frames: allMasked, challenge: [.turnLeft, .lookUp], frameTimes: []).captureProblems.isEmpty)
     }
 
+    @Test func aScreenPatternOnMostFacesFailsTheBurstEvenWhenFewFramesAreUsable() {
+        // The median over the frames with one large enough face decides: one frame with a peak
+        // (a striped shirt, a JPEG artefact) does not.
+        var frames = self.performing
+        for i in frames.indices { frames[i].face?.screenPattern = 3.5 }
+        frames[2].face?.screenPattern = 9
+        var report = self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: [])
+        #expect(report.screenPattern == 3.5 && !report.failures.contains(.screenPattern))
+        for i in frames.indices { frames[i].face?.screenPattern = 7.2 }
+        report = self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: [])
+        #expect(report.screenPattern == 7.2 && report.failures.contains(.screenPattern))
+        // A screen's moire also makes frames unusable (here blurred): the attack is still named,
+        // not sent back as RETRY.
+        for i in frames.indices.dropFirst() { frames[i].face?.sharpness = 3 }
+        report = self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: [])
+        #expect(report.failures == [.screenPattern] && report.captureProblems.isEmpty)
+        // Fewer than three faces measured: no figure, no failure; 0 turns the check off.
+        var two = Array(self.performing.prefix(2))
+        for i in two.indices { two[i].face?.screenPattern = 9 }
+        #expect(self.checker.screenPattern(two) == nil)
+        var off = self.checker
+        off.policy.maximumScreenPattern = 0
+        #expect(!off.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: []).failures.contains(.screenPattern))
+    }
+
     @Test func tooFewUsableFramesIsRetryNamingWhatRemovedThem() {
         var frames = self.performing
         frames.append(frame(landmarks(), id: 6, sharpness: 3))

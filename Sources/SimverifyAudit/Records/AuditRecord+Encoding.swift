@@ -21,7 +21,7 @@ extension AuditRecord {
         .severalFacesOnIDCard: 6, .selfieFaceTooSmall: 7, .idCardFaceTooSmall: 8, .nearThreshold: 9, .attemptsExhausted: 10,
         .challengeNotPerformed: 32, .challengeOutOfOrder: 33, .notFacingCamera: 34, .identityChanged: 35,
         .duplicateFrames: 36, .noParallax: 37, .selfieBlurred: 38, .selfiePoorlyExposed: 39, .implausibleTiming: 40,
-        .selfieFaceCut: 41, .selfieFaceCovered: 42,
+        .selfieFaceCut: 41, .selfieFaceCovered: 42, .screenPattern: 43,
     ]
     private static let roleCodes: [CallerRole: UInt8] = [.counter: 1, .backend: 2, .regulator: 3, .operator: 4]
 

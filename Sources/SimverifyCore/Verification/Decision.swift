@@ -49,4 +49,6 @@ public enum ReasonCode: String, Sendable, Hashable, CaseIterable, Codable {
     case selfieFaceCut = "SELFIE_FACE_CUT"
     /// The face is found but its lower half is covered (a mask): ask the customer to lower it.
     case selfieFaceCovered = "SELFIE_FACE_COVERED"
+    /// The face was filmed off a display: its spectrum carries the display's pixel grid (moire).
+    case screenPattern = "SCREEN_PATTERN"
 }

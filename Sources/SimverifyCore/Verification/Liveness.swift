@@ -59,6 +59,10 @@ public struct LivenessPolicy: Sendable, Hashable, Codable {
     /// (0-1): below it the lower face is covered (a mask), and the frame or selfie is not usable
     /// (SELFIE_FACE_COVERED). 0 turns the check off.
     public var minimumLowerFaceSkin: Double
+    /// Largest median, over a burst's frames with one face large enough, of the face's screen
+    /// cue (how far the highest peak of its spectrum stands above its ring, natural log): above it
+    /// the face was filmed off a display and the burst fails SCREEN_PATTERN. 0 turns the check off.
+    public var maximumScreenPattern: Double
     /// Shortest gap between frame times, milliseconds (no camera runs faster).
     public var minimumFrameIntervalMilliseconds: Int
     /// Longest span of a burst, milliseconds.
@@ -72,7 +76,7 @@ public struct LivenessPolicy: Sendable, Hashable, Codable {
         challengeSteps: 2, allowedSteps: [.turnLeft, .turnRight, .moveCloser], sessionLifetimeSeconds: 120, attemptsPerSession: 3, minimumFrames: 5,
         minimumUsableFrames: 5, minimumUsableShare: 0.6, startWithinFrames: 3, maximumStartYaw: 0.12, turnYaw: 0.15, lookUpPitch: 0.15, lookDownPitch: 0.15, moveCloserScale: 1.2,
         maximumIdentitySpread: 0.7, duplicateFrameDifference: 0.5, minimumNonPlanarity: 0.3, minimumTrackedPoints: 12,
-        homographyTolerance: 1.5, minimumSharpness: 20, brightnessRange: 40...225, minimumLowerFaceSkin: 0.1,
+        homographyTolerance: 1.5, minimumSharpness: 20, brightnessRange: 40...225, minimumLowerFaceSkin: 0.1, maximumScreenPattern: 6,
         minimumFrameIntervalMilliseconds: 20, maximumBurstMilliseconds: 20_000
     )
 
@@ -89,7 +93,7 @@ public struct LivenessPolicy: Sendable, Hashable, Codable {
         minimumUsableFrames: Int = 5, minimumUsableShare: Double = 0.6, startWithinFrames: Int = 3, maximumStartYaw: Double, turnYaw: Double, lookUpPitch: Double, lookDownPitch: Double, moveCloserScale: Double,
         maximumIdentitySpread: Double, duplicateFrameDifference: Double, minimumNonPlanarity: Double,
         minimumTrackedPoints: Int, homographyTolerance: Double, minimumSharpness: Double,
-        brightnessRange: ClosedRange<Double>, minimumLowerFaceSkin: Double = 0.1, minimumFrameIntervalMilliseconds: Int, maximumBurstMilliseconds: Int
+        brightnessRange: ClosedRange<Double>, minimumLowerFaceSkin: Double = 0.1, maximumScreenPattern: Double = 6, minimumFrameIntervalMilliseconds: Int, maximumBurstMilliseconds: Int
     ) {
         self.challengeSteps = challengeSteps
         self.allowedSteps = allowedSteps.isEmpty ? ChallengeStep.allCases : allowedSteps
@@ -112,6 +116,7 @@ public struct LivenessPolicy: Sendable, Hashable, Codable {
         self.minimumSharpness = minimumSharpness
         self.brightnessRange = brightnessRange
         self.minimumLowerFaceSkin = minimumLowerFaceSkin
+        self.maximumScreenPattern = maximumScreenPattern
         self.minimumFrameIntervalMilliseconds = minimumFrameIntervalMilliseconds
         self.maximumBurstMilliseconds = maximumBurstMilliseconds
     }

@@ -68,7 +68,7 @@ extension FaceEngine {
                 sharpness: face.quality.sharpness ?? 0, brightness: face.quality.brightness ?? 0,
                 crop: keypoints.flatMap { Self.interiorCrop(image, keypoints: $0) },
                 cutByBorder: Self.cutByBorder(face.box, width: image.width, height: image.height),
-                lowerFaceSkin: face.quality.lowerFaceSkin
+                lowerFaceSkin: face.quality.lowerFaceSkin, screenPattern: ScreenPattern.peakExcess(image, box: face.box)
             )
         }
         return FrameObservation(
