@@ -18,6 +18,10 @@ export SIMVERIFY_ID_CARDS
 SIMVERIFY_MASKED_FACES=${SIMVERIFY_MASKED_FACES:-${XDG_CACHE_HOME:-$HOME/.cache}/simverify/masked-faces}
 bash scripts/make-masked-faces.sh "$SIMVERIFY_MASKED_FACES"
 export SIMVERIFY_MASKED_FACES
+# OpenCV's Python bindings' results on this machine, for the parity test (written once per run).
+SIMVERIFY_SFACE_PARITY_REFERENCE=${SIMVERIFY_SFACE_PARITY_REFERENCE:-${XDG_CACHE_HOME:-$HOME/.cache}/simverify/parity/sface-reference.json}
+[ -f "$SIMVERIFY_SFACE_PARITY_REFERENCE" ] || bash scripts/parity-reference-sface.sh "$SIMVERIFY_SFACE_PARITY_REFERENCE"
+export SIMVERIFY_SFACE_PARITY_REFERENCE
 export OPENBLAS_NUM_THREADS=1
 # The engine's suites that reach native code and threads; the server's suites are covered by
 # the fuzz harnesses (ASan) and would take the sanitizers' slowdown times their load tests.

@@ -21,6 +21,10 @@ export SIMVERIFY_ID_CARDS
 SIMVERIFY_MASKED_FACES=${SIMVERIFY_MASKED_FACES:-${XDG_CACHE_HOME:-$HOME/.cache}/simverify/masked-faces}
 bash "$root/scripts/make-masked-faces.sh" "$SIMVERIFY_MASKED_FACES"
 export SIMVERIFY_MASKED_FACES
+# OpenCV's Python bindings' YuNet + SFace results on this machine, for the parity test.
+SIMVERIFY_SFACE_PARITY_REFERENCE=${SIMVERIFY_SFACE_PARITY_REFERENCE:-${XDG_CACHE_HOME:-$HOME/.cache}/simverify/parity/sface-reference.json}
+bash "$root/scripts/parity-reference-sface.sh" "$SIMVERIFY_SFACE_PARITY_REFERENCE"
+export SIMVERIFY_SFACE_PARITY_REFERENCE
 cd "$root"
 export OPENBLAS_NUM_THREADS=1
 bash scripts/generate-protos.sh --check

@@ -165,7 +165,7 @@ public struct LivenessChecker: LivenessCheck {
 
     /// The median screen cue of the frames with one face (no other person) at least the smallest
     /// usable width; nil when fewer than 3 were measured.
-    func screenPattern(_ frames: [FrameObservation]) -> Double? {
+    public func screenPattern(_ frames: [FrameObservation]) -> Double? {
         let values = frames.compactMap { frame -> Double? in
             guard !frame.hasAnotherPerson, let face = frame.face, face.width >= self.minimumFaceWidth else { return nil }
             return face.screenPattern

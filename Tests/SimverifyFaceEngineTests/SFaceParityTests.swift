@@ -6,8 +6,10 @@ import Testing
 @testable import SimverifyFaceEngine
 
 /// YuNet's boxes and five points and SFace's features equal OpenCV's own Python bindings on the
-/// same folded models (Fixtures/parity/sface-reference.json, written by
-/// scripts/parity-reference-sface.sh with opencv-python-headless 4.6.0.66).
+/// same folded models (written by scripts/parity-reference-sface.sh with opencv-python-headless
+/// 4.6.0.66: the test command writes it on the machine under test and names it in
+/// SIMVERIFY_SFACE_PARITY_REFERENCE, since a feature's last digits depend on the CPU's kernels;
+/// otherwise Fixtures/parity/sface-reference.json, written on the development machine).
 @Suite("Parity with OpenCV's Python bindings (YuNet + SFace)")
 struct SFaceParityTests {
     struct Reference: Decodable {
@@ -30,7 +32,9 @@ struct SFaceParityTests {
     }
 
     static let reference: Reference = {
-        let url = URL(fileURLWithPath: TestPaths.repository + "/Fixtures/parity/sface-reference.json")
+        let path = ProcessInfo.processInfo.environment["SIMVERIFY_SFACE_PARITY_REFERENCE"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? TestPaths.repository + "/Fixtures/parity/sface-reference.json"
+        let url = URL(fileURLWithPath: path)
         return try! JSONDecoder().decode(Reference.self, from: Data(contentsOf: url))
     }()
 
