@@ -11,6 +11,9 @@ shared=${SIMVERIFY_SHARED:-$root/../shared}
 # Made again only when the generator, its options or the fixture's manifest changed.
 stamp=$( (sha256sum "$root/scripts/make-id-cards.py" "$shared/fixtures/faces-ea/MANIFEST.tsv" "$shared/fixtures/faces-ea/pairs.tsv" | cut -d' ' -f1; echo "${@:2}") | sha256sum | cut -d' ' -f1)
 if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ]; then
+    # The link to the portraits names this run's fixtures: an earlier run may have been given a
+    # copy that is gone (the README examples run in a scratch folder).
+    ln -sfn "$(cd "$shared/fixtures/faces-ea" && pwd -P)" "$out/faces-ea"
     exit 0
 fi
 python=$(bash "$root/scripts/python-env.sh")
