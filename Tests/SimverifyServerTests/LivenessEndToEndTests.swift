@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import SimverifyAudit
+import SimverifyAuditLog
 import SimverifyClient
 import SimverifyCore
 import SimverifyFaceEngine
@@ -290,6 +291,78 @@ struct LivenessEndToEndTests {
         #expect(answered.attemptsRemaining == 0 || answered.attemptsRemaining == 2, "the abandoned attempt was given back: \(answered)")
         let after = try await Self.records(server)
         #expect(after.filter { $0.event == .verify }.map(\.detail).last?.hasSuffix(":attempt:1") == true, "\(after.map { ($0.event, $0.detail, $0.decision as Any) })")
+        await counter.close()
+        await server.stop()
+    }
+
+    /// The audit log, failing `verify` appends while `failing` is set.
+    final class FailingVerifyAppends: AuditStore {
+        let log: AuditLog
+        let failing = Atomic<Bool>(false)
+        init(_ log: AuditLog) { self.log = log }
+        func append(_ record: AuditRecord) async throws -> AuditReceipt {
+            if record.event == .verify && self.failing.load(ordering: .relaxed) { throw SimverifyError(.fileUnreadable, "disk full (test)") }
+            return try await self.log.append(record)
+        }
+        func latestSignedCheckpoint() async throws -> [UInt8] { try await self.log.latestSignedCheckpoint() }
+        func entries(from start: UInt64, to end: UInt64) async throws -> [[UInt8]] { try await self.log.entries(from: start, to: end) }
+        func inclusionProof(index: UInt64, size: UInt64) async throws -> [[UInt8]] { try await self.log.inclusionProof(index: index, size: size) }
+        func consistencyProof(from: UInt64, to: UInt64) async throws -> [[UInt8]] { try await self.log.consistencyProof(from: from, to: to) }
+        func entries(matching hmacs: [[UInt8]]) async throws -> [UInt64] { try await self.log.entries(matching: hmacs) }
+        func stats() async throws -> [AuditLog.StatsRow] { try await self.log.stats() }
+    }
+
+    /// The record comes before the session moves (issue 12, point 4): a decision the log cannot
+    /// record is not answered, spends no attempt and closes nothing; once the log works again the
+    /// same session decides with its attempt counted as the first.
+    @Test func aDecisionTheLogCannotRecordSpendsNoAttemptAndClosesNothing() async throws {
+        let store = Mutex<FailingVerifyAppends?>(nil)
+        let server = try await TestServer(auditStore: AuditStoreWrapper { log in
+            let failing = FailingVerifyAppends(log)
+            store.withLock { $0 = failing }
+            return failing
+        })
+        let failing = try #require(store.withLock { $0 })
+        let counter = try await server.client()
+        let idCard = try Self.still("aws_office_pose/001.jpg")
+        let (session, frames) = try await Self.performableSession(counter)
+        let claims = try server.service.audit.sessions.open(session.token, caller: try CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0001"))
+
+        failing.failing.store(true, ordering: .relaxed)
+        let refused = await #expect(throws: RPCStatus.self) { try await counter.verify(Self.request(session, frames: frames, idCard: idCard)) }
+        #expect(refused?.code == .unavailable && refused?.reason == "audit_unavailable")
+        #expect(try await server.service.sessions.state(nonce: claims.nonce) ?? SessionState() == SessionState(attempts: 0, closed: false))
+        #expect(try await Self.records(server).filter { $0.event == .verify }.isEmpty)
+
+        failing.failing.store(false, ordering: .relaxed)
+        let answered = try await counter.verify(Self.request(session, frames: frames, idCard: idCard))
+        #expect(answered.decision == .approved && answered.attemptsRemaining == 0, "\(answered)")
+        #expect(try await server.service.sessions.state(nonce: claims.nonce) == SessionState(attempts: 1, closed: true))
+        let verifies = try await Self.records(server).filter { $0.event == .verify }
+        #expect(verifies.count == 1 && verifies.first?.detail.hasSuffix(":attempt:1") == true, "\(verifies.map(\.detail))")
+        await counter.close()
+        await server.stop()
+    }
+
+    /// Every record and session token takes its time from the service's one clock (issue 12,
+    /// point 5): a server whose clock says 2031 issues sessions that expire in 2031 and records
+    /// them, their Verify and a refused token at that time; the model version is written on the
+    /// records of the events that ran the models, and is the pinned files' hashes.
+    @Test func recordsAndSessionsTakeTheServicesClock() async throws {
+        let then = Date(timeIntervalSince1970: 1_925_000_000)  // 2031
+        let server = try await TestServer(fixedTime: then)
+        let counter = try await server.client()
+        let (session, frames) = try await Self.performableSession(counter)
+        #expect(session.expiresAt == UInt64(then.timeIntervalSince1970) + UInt64(LivenessPolicy.standard.sessionLifetimeSeconds))
+        let answered = try await counter.verify(Self.request(session, frames: frames, idCard: try Self.still("aws_office_pose/001.jpg")))
+        #expect(answered.decision == .approved)
+        _ = await #expect(throws: RPCStatus.self) { try await counter.verify(Self.request(session, frames: frames, idCard: try Self.still("aws_office_pose/001.jpg"))) }
+        let records = try await Self.records(server)
+        #expect(Set(records.map(\.event)) == [.sessionStart, .verify, .tokenFailure])
+        #expect(records.allSatisfy { $0.time == 1_925_000_000 }, "\(records.map(\.time))")
+        let engine = try TestServer.sharedEngine.get()
+        #expect(!engine.modelVersion.isEmpty)
+        for record in records { #expect(record.modelVersion == (record.event == .verify ? engine.modelVersion : ""), "\(record.event)") }
         await counter.close()
         await server.stop()
     }

@@ -71,25 +71,46 @@ import Testing
 }
 
 @Suite struct SessionStoreTests {
-    @Test func attemptsAreCountedClosedRefundedAndKeptOnDisk() async throws {
+    @Test func attemptsAreCountedClosedGivenBackAndKeptOnDisk() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sessions-\(UUID()).sqlite").path
         let nonce = Array(repeating: UInt8(7), count: 16), other = Array(repeating: UInt8(8), count: 16)
         let now: UInt64 = 1_800_000_000
         var store: SessionStore? = try SessionStore(path: path)
         #expect(try await store!.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .attempt(number: 1))
         #expect(try await store!.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .attempt(number: 2))
-        try await store!.refund(nonce: nonce)
+        try await store!.giveBack(nonce: nonce, expiresAt: now + 120)
         #expect(try await store!.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .attempt(number: 2))
+        #expect(try await store!.recorded(.retry, nonce: nonce, expiresAt: now + 120) == false)
         store = nil
         // Reopened from the file: the count survived.
         let reopened = try SessionStore(path: path)
         #expect(try await reopened.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .attempt(number: 3))
+        #expect(try await reopened.recorded(.livenessFailed, nonce: nonce, expiresAt: now + 120) == false)
+        // Exhausted until the FALLBACK is recorded, which closes the session.
         #expect(try await reopened.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .exhausted)
+        #expect(try await reopened.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .exhausted)
+        #expect(try await reopened.recorded(.fallback, nonce: nonce, expiresAt: now + 120) == true)
         #expect(try await reopened.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .closed)
         #expect(try await reopened.admit(nonce: other, expiresAt: now + 120, allowed: 3, now: now) == .attempt(number: 1))
-        try await reopened.close(nonce: other)
+        #expect(try await reopened.recorded(.approved, nonce: other, expiresAt: now + 120) == true)
         #expect(try await reopened.admit(nonce: other, expiresAt: now + 120, allowed: 3, now: now) == .closed)
-        try await reopened.refund(nonce: other)
-        #expect(try await reopened.admit(nonce: other, expiresAt: now + 120, allowed: 3, now: now) == .closed, "a refund does not reopen")
+        try await reopened.giveBack(nonce: other, expiresAt: now + 120)
+        #expect(try await reopened.admit(nonce: other, expiresAt: now + 120, allowed: 3, now: now) == .closed, "giving back does not reopen")
+        #expect(try await reopened.state(nonce: other) == SessionState(attempts: 1, closed: true))
+    }
+
+    /// Attempts racing on one session never exceed its allowance: each admission is one
+    /// transaction over the stored state.
+    @Test func racingAttemptsAreCountedOnce() async throws {
+        let store = try SessionStore(path: nil)
+        let nonce = Array(repeating: UInt8(9), count: 16)
+        let now: UInt64 = 1_800_000_000
+        let admissions = try await withThrowingTaskGroup(of: SessionStore.Admission.self) { group in
+            for _ in 0..<12 { group.addTask { try await store.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let numbers = admissions.compactMap { if case .attempt(let n) = $0 { n } else { nil } }.sorted()
+        #expect(numbers == [1, 2, 3] && admissions.filter { $0 == .exhausted }.count == 9, "\(admissions)")
+        #expect(try await store.attemptsUsed(nonce: nonce) == 3)
     }
 }

@@ -71,6 +71,12 @@ final class TestPKI: Sendable {
     }
 }
 
+/// What the service's audit store is made of the test server's log (a struct, so that a
+/// trailing closure still means `adjust`).
+struct AuditStoreWrapper {
+    let wrap: (AuditLog) -> any AuditStore
+}
+
 /// A server on a free loopback port, run under a ServiceGroup like `simverify serve`.
 final class TestServer: Sendable {
     static let sharedEngine: Result<FaceEngine, Error> = Result {
@@ -91,7 +97,8 @@ final class TestServer: Sendable {
 
     /// Starts a server. `adjust` edits the configuration first.
     init(
-        engine: FaceEngine? = nil, extraLivenessChecks: [any LivenessCheck] = [], adjust: (inout ServerConfiguration) -> Void = { _ in }
+        engine: FaceEngine? = nil, extraLivenessChecks: [any LivenessCheck] = [],
+        auditStore: AuditStoreWrapper = AuditStoreWrapper { $0 }, fixedTime: Date? = nil, adjust: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws {
         self.pki = try TestPKI()
         var configuration = ServerConfiguration()
@@ -118,8 +125,9 @@ final class TestServer: Sendable {
         )
         let service = VerificationService(
             engine: try engine ?? Self.sharedEngine.get(), policy: configuration.policy,
-            audit: AuditTrail(log: self.audit, keys: self.auditKeys), sessions: try SessionStore(path: self.pki.path("sessions.sqlite")),
-            limits: .init(configuration.limits), logger: logger, extraLivenessChecks: extraLivenessChecks
+            audit: AuditTrail(log: auditStore.wrap(self.audit), keys: self.auditKeys), sessions: try SessionStore(path: self.pki.path("sessions.sqlite")),
+            limits: .init(configuration.limits), logger: logger, extraLivenessChecks: extraLivenessChecks,
+            clock: { fixedTime ?? Date() }
         )
         self.service = service
         let server = try RPCServer(configuration: configuration, service: service, logger: logger)

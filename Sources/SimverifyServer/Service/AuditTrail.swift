@@ -8,7 +8,7 @@ import SimverifyFaceEngine
 /// What the service needs to record decisions: the durable log and the identifier keys.
 public struct AuditTrail: Sendable {
     /// The durable log.
-    public let log: AuditLog
+    public let log: any AuditStore
     /// Identifier HMAC keys.
     public let identifiers: IdentifierKeyring
     /// Seals and opens ID-card templates.
@@ -17,7 +17,7 @@ public struct AuditTrail: Sendable {
     public let sessions: SessionTokens
 
     /// Creates a trail.
-    public init(log: AuditLog, identifiers: IdentifierKeyring, templates: TemplateSealer, sessions: SessionTokens) {
+    public init(log: any AuditStore, identifiers: IdentifierKeyring, templates: TemplateSealer, sessions: SessionTokens) {
         self.log = log
         self.identifiers = identifiers
         self.templates = templates
@@ -25,7 +25,7 @@ public struct AuditTrail: Sendable {
     }
 
     /// A trail from a key file's keys.
-    public init(log: AuditLog, keys: AuditKeys, templateLifetime: TimeInterval = 3600) {
+    public init(log: any AuditStore, keys: AuditKeys, templateLifetime: TimeInterval = 3600) {
         self.init(
             log: log, identifiers: keys.identifiers, templates: TemplateSealer(keys: keys.templateKeys, lifetime: templateLifetime),
             sessions: SessionTokens(keys: keys.sessionKeys)

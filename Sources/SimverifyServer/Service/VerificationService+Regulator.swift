@@ -54,10 +54,8 @@ extension VerificationService {
                 let hashes = self.audit.identifiers.allHashes(request.nationalID, field: .nationalID)
                 let matches = try await log.entries(matching: hashes.map(\.hmac))
                 // The look-up itself is recorded, under the active key: regulators are audited too.
-                let record = AuditRecord(
-                    time: UInt64(Date().timeIntervalSince1970), event: .regulatorLookup, tenant: caller.tenant,
-                    terminal: caller.terminal ?? "", role: caller.role, identifiers: hashes.suffix(1),
-                    detail: "matches=\(matches.count)"
+                let record = self.records.record(
+                    .regulatorLookup, caller: caller, identifiers: Array(hashes.suffix(1)), detail: "matches=\(matches.count)"
                 )
                 let receipt = try await self.record(record)
                 var response = Simverify_V1_LookupSubjectResponse()

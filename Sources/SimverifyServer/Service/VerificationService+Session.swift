@@ -12,11 +12,8 @@ extension VerificationService {
     /// Issues a liveness session: a signed token with a random challenge, recorded (event
     /// session-start) before it is answered.
     func startSession(caller: CallerIdentity) async throws -> Simverify_V1_StartSessionResponse {
-        let (token, claims) = try self.audit.sessions.issue(for: caller, policy: self.policy.liveness)
-        _ = try await self.record(AuditRecord(
-            time: claims.issuedAt, event: .sessionStart, tenant: caller.tenant, terminal: caller.terminal ?? "", role: caller.role,
-            policyVersion: self.policy.version, detail: "session:\(claims.reference)"
-        ))
+        let (token, claims) = try self.audit.sessions.issue(for: caller, policy: self.policy.liveness, now: self.records.clock())
+        _ = try await self.record(self.records.record(.sessionStart, caller: caller, time: claims.issuedAt, detail: "session:\(claims.reference)"))
         var response = Simverify_V1_StartSessionResponse()
         response.sessionToken = token
         response.challenge = claims.challenge.map(Simverify_V1_ChallengeStep.init)
@@ -27,9 +24,8 @@ extension VerificationService {
 
     /// Records a refused token (event token-failure) and returns the status to answer with.
     func refuseToken(_ failure: SessionTokens.Failure, caller: CallerIdentity, session: String?) async throws -> RPCStatus {
-        _ = try await self.record(AuditRecord(
-            time: UInt64(Date().timeIntervalSince1970), event: .tokenFailure, tenant: caller.tenant, terminal: caller.terminal ?? "",
-            role: caller.role, policyVersion: self.policy.version, detail: failure.reason + (session.map { ":session:\($0)" } ?? "")
+        _ = try await self.record(self.records.record(
+            .tokenFailure, caller: caller, detail: failure.reason + (session.map { ":session:\($0)" } ?? "")
         ))
         self.logger.notice("session token refused", metadata: ["reason": "\(failure.reason)", "tenant": "\(caller.tenant)"])
         switch failure {
@@ -41,24 +37,26 @@ extension VerificationService {
     }
 
     /// A Verify in a liveness session: token, attempt, frames and liveness checks, then the match.
+    /// The session's rules are `SessionState` and `MatchPolicy.decideAttempt` (SimverifyCore);
+    /// this function runs them against the session store, the engine and the audit log.
     func verifySession(_ inputs: VerifyInputs, caller: CallerIdentity) async throws -> Simverify_V1_VerifyResponse {
         let claims: SessionClaims
         do {
-            claims = try self.audit.sessions.open(inputs.sessionToken ?? "", caller: caller)
+            claims = try self.audit.sessions.open(inputs.sessionToken ?? "", caller: caller, now: self.records.clock())
         } catch {
             throw try await self.refuseToken(error, caller: caller, session: nil)
         }
         // The session store's writes are not cancelled with the call (SessionStore.write).
-        let admission = try await self.sessions.admit(nonce: claims.nonce, expiresAt: claims.expiresAt, allowed: claims.attemptsAllowed)
+        let admission = try await self.sessions.admit(
+            nonce: claims.nonce, expiresAt: claims.expiresAt, allowed: claims.attemptsAllowed, now: self.records.now
+        )
         let attempt: Int
         switch admission {
         case .closed:
             throw try await self.refuseToken(.used, caller: caller, session: claims.reference)
         case .exhausted:
             let outcome = VerificationOutcome(decision: .fallback, reasons: [.attemptsExhausted], distance: nil)
-            return try await self.answer(
-                outcome, inputs: inputs, caller: caller, session: SessionAttempt(claims: claims, attempt: claims.attemptsAllowed + 1, remaining: 0)
-            )
+            return try await self.recordAttempt(outcome, inputs: inputs, caller: caller, claims: claims, attempt: claims.attemptsAllowed + 1, admitted: false)
         case .attempt(let number):
             attempt = number
         }
@@ -69,29 +67,49 @@ extension VerificationService {
         } catch {
             // Nothing was decided (busy server, unreadable image, the call abandoned): the attempt
             // is given back.
-            try? await self.sessions.refund(nonce: claims.nonce)
+            try? await self.sessions.giveBack(nonce: claims.nonce, expiresAt: claims.expiresAt)
             throw error
         }
         // A call abandoned before its record (cancelled, past its deadline, its connection gone)
         // decides nothing: the attempt is given back.
         if Task.isCancelled {
-            try? await self.sessions.refund(nonce: claims.nonce)
+            try? await self.sessions.giveBack(nonce: claims.nonce, expiresAt: claims.expiresAt)
             throw RPCStatus(.cancelled, "the call was abandoned before its decision", reason: "cancelled")
         }
-        // From here the session's state and the record are written whatever happens to the call
-        // (in a task of its own, which the call's cancellation does not reach); a decision its
-        // caller no longer waits for is then marked undelivered by the connection.
-        let final: Set<Decision> = [.approved, .rejected, .manualReview]
-        let remaining = final.contains(outcome.decision) ? 0 : claims.attemptsAllowed - attempt
+        return try await self.recordAttempt(outcome, inputs: inputs, caller: caller, claims: claims, attempt: attempt, admitted: true)
+    }
+
+    /// Appends an attempt's decision to the audit log, then moves the session on: the record
+    /// first, so that no attempt is spent and no session closed without its decision in the log
+    /// (a failed append gives an admitted attempt back and leaves the session open). Runs in a
+    /// task of its own, which the call's cancellation does not reach: once begun, the record and
+    /// the session's state are written whatever happens to the call, and a decision its caller no
+    /// longer waits for is marked undelivered by the connection.
+    func recordAttempt(
+        _ outcome: VerificationOutcome, inputs: VerifyInputs, caller: CallerIdentity, claims: SessionClaims, attempt: Int, admitted: Bool
+    ) async throws -> Simverify_V1_VerifyResponse {
+        let remaining = SessionState.remaining(afterAttempt: attempt, decided: outcome.decision, allowed: claims.attemptsAllowed)
+        let session = SessionAttempt(claims: claims, attempt: attempt, remaining: remaining)
         return try await Task { [self] in
-            if final.contains(outcome.decision) { try await self.sessions.close(nonce: claims.nonce) }
-            return try await self.answer(
-                outcome, inputs: inputs, caller: caller, session: SessionAttempt(claims: claims, attempt: attempt, remaining: remaining)
-            )
+            let response: Simverify_V1_VerifyResponse
+            do {
+                response = try await self.answer(outcome, inputs: inputs, caller: caller, session: session)
+            } catch {
+                if admitted { try? await self.sessions.giveBack(nonce: claims.nonce, expiresAt: claims.expiresAt) }
+                throw error
+            }
+            do {
+                try await self.sessions.recorded(outcome.decision, nonce: claims.nonce, expiresAt: claims.expiresAt)
+            } catch {
+                // The decision is in the log and is answered; the session store missed it, so a
+                // closing decision leaves the session open (any further attempt is recorded too).
+                self.logger.error("the session store could not take a recorded decision", metadata: ["session": "\(claims.reference)"])
+            }
+            return response
         }.value
     }
 
-    /// Runs the engine and the liveness checks, and decides.
+    /// Runs the engine and the liveness checks, and decides (`MatchPolicy.decideAttempt`).
     func decideSession(_ inputs: VerifyInputs, claims: SessionClaims, caller: CallerIdentity) async throws -> VerificationOutcome {
         let reference: ZeroizingBuffer?
         var idCard: FaceSample?
@@ -120,19 +138,15 @@ extension VerificationService {
         let reports = self.livenessChecks.map { $0.check(frames: observations, challenge: claims.challenge, frameTimes: inputs.frameTimes) }
         guard let first = reports.first else { throw RPCStatus(.internal, "internal error", reason: "internal") }
         let report = reports.dropFirst().reduce(first) { $0.merged(with: $1) }
-        let idProblems = self.policy.captureProblems(idCard: idCard)
-        if !report.captureProblems.isEmpty || !idProblems.isEmpty {
-            return VerificationOutcome(decision: .retry, reasons: report.captureProblems + idProblems, distance: nil)
-        }
-        if !report.failures.isEmpty {
-            return VerificationOutcome(decision: .livenessFailed, reasons: report.failures, distance: nil)
-        }
-        guard let best = report.bestFrame, let face = observations[best].face else {
-            return VerificationOutcome(decision: .retry, reasons: [.noFaceInSelfie], distance: nil)
-        }
         // The most frontal frame, or the mean of the policy's number of most frontal frames.
-        let matched = report.frontalFrames.prefix(max(1, self.policy.matchFrames)).compactMap { observations[$0].face?.embedding }
-        let embedding = matched.count > 1 ? FaceEmbedding.mean(matched) ?? face.embedding : face.embedding
-        return self.policy.decide(selfie: FaceSample(faceCount: 1, largestFaceWidth: face.width, embedding: embedding), idCard: idCard)
+        var selfie: FaceSample?
+        if let best = report.bestFrame, let face = observations[best].face {
+            let matched = report.frontalFrames.prefix(max(1, self.policy.matchFrames)).compactMap { observations[$0].face?.embedding }
+            let embedding = matched.count > 1 ? FaceEmbedding.mean(matched) ?? face.embedding : face.embedding
+            selfie = FaceSample(faceCount: 1, largestFaceWidth: face.width, embedding: embedding)
+        }
+        return self.policy.decideAttempt(
+            captureProblems: report.captureProblems, livenessFailures: report.failures, selfie: selfie, idCard: idCard
+        )
     }
 }

@@ -27,6 +27,8 @@ public final class VerificationService: Sendable {
     let sessions: SessionStore
     /// The liveness checks every session Verify runs (their reports are merged).
     let livenessChecks: [any LivenessCheck]
+    /// Builds every audit record, with the service's clock.
+    let records: AuditRecordBuilder
     let logger: Logger
 
     /// Rate limits on the calls that use the face engine.
@@ -55,10 +57,11 @@ public final class VerificationService: Sendable {
     }
 
     /// Creates the service. `limits` has no default: a forgotten argument must not switch rate
-    /// limiting off silently (pass `.none` to say so).
+    /// limiting off silently (pass `.none` to say so). `clock` times audit records and session
+    /// tokens (tests set it).
     public init(
         engine: FaceEngine, policy: MatchPolicy, audit: AuditTrail, sessions: SessionStore, limits: CallLimits, logger: Logger,
-        extraLivenessChecks: [any LivenessCheck] = []
+        extraLivenessChecks: [any LivenessCheck] = [], clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         precondition(policy.model == engine.model, "the policy's model must be the engine's (checked at configuration)")
         self.sessions = sessions
@@ -67,6 +70,7 @@ public final class VerificationService: Sendable {
         self.policy = policy
         self.audit = audit
         self.limits = limits
+        self.records = AuditRecordBuilder(clock: clock, policyVersion: policy.version, modelVersion: engine.modelVersion)
         self.logger = logger
     }
 
@@ -88,10 +92,7 @@ public final class VerificationService: Sendable {
 
     /// Records that a verification was refused by a limit (event limit-exceeded).
     public func recordLimit(_ limit: String, method: MethodID, caller: CallerIdentity) async throws {
-        _ = try await self.record(AuditRecord(
-            time: UInt64(Date().timeIntervalSince1970), event: .limitExceeded, tenant: caller.tenant, terminal: caller.terminal ?? "",
-            role: caller.role, policyVersion: self.policy.version, detail: "\(limit):\(method)"
-        ))
+        _ = try await self.record(self.records.record(.limitExceeded, caller: caller, detail: "\(limit):\(method)"))
     }
 
     /// Records that a Verify's decision, already in the log, never reached its caller (event
@@ -101,10 +102,8 @@ public final class VerificationService: Sendable {
         let response: Simverify_V1_VerifyResponse
         do { response = try Self.decode(payload) } catch { return }
         do {
-            _ = try await self.record(AuditRecord(
-                time: UInt64(Date().timeIntervalSince1970), event: .undelivered, tenant: caller.tenant, terminal: caller.terminal ?? "",
-                role: caller.role, decision: Decision(response.decision), policyVersion: self.policy.version,
-                detail: "leaf:\(response.receipt.leafIndex):\(reason)"
+            _ = try await self.record(self.records.record(
+                .undelivered, caller: caller, decision: Decision(response.decision), detail: "leaf:\(response.receipt.leafIndex):\(reason)"
             ))
         } catch {
             self.logger.error("an undelivered decision could not be recorded", metadata: ["leaf": "\(response.receipt.leafIndex)"])
@@ -206,10 +205,8 @@ public final class VerificationService: Sendable {
         if session == nil && Task.isCancelled {
             throw RPCStatus(.cancelled, "the call was abandoned before its decision", reason: "cancelled")
         }
-        let record = AuditRecord(
-            time: UInt64(Date().timeIntervalSince1970), event: .verify, tenant: caller.tenant, terminal: caller.terminal ?? "",
-            role: caller.role, decision: outcome.decision, reasons: outcome.reasons, distance: outcome.distance,
-            policyVersion: self.policy.version, modelVersion: self.engine.modelVersion, images: digests,
+        let record = self.records.record(
+            .verify, caller: caller, decision: outcome.decision, reasons: outcome.reasons, distance: outcome.distance, images: digests,
             identifiers: try self.audit.identifiers(of: inputs.subject),
             detail: session.map { "session:\($0.claims.reference):attempt:\($0.attempt)" } ?? ""
         )
@@ -241,7 +238,7 @@ public final class VerificationService: Sendable {
     /// Opens a sealed ID-card template for the caller's tenant.
     func openTemplate(_ sealed: [UInt8], caller: CallerIdentity) throws -> FaceEmbedding {
         do {
-            return try self.audit.templates.open(sealed, tenant: caller.tenant, space: self.engine.space)
+            return try self.audit.templates.open(sealed, tenant: caller.tenant, space: self.engine.space, now: self.records.clock())
         } catch .expired {
             throw RPCStatus(.failedPrecondition, "the sealed template has expired: extract a new one", reason: "template_expired")
         } catch .otherModel {
@@ -282,11 +279,7 @@ public final class VerificationService: Sendable {
         request.idCardImage.resetBytes(in: 0..<request.idCardImage.count)
         let sample = try Self.sample(try await self.analyze([.init(jpeg: image, kind: .idCard)])[0], field: "id_card_image")
         let problems = self.policy.captureProblems(idCard: sample)
-        var record = AuditRecord(
-            time: UInt64(Date().timeIntervalSince1970), event: .extractTemplate, tenant: caller.tenant, terminal: caller.terminal ?? "",
-            role: caller.role, reasons: problems, policyVersion: self.policy.version, modelVersion: self.engine.modelVersion,
-            images: [AuditTrail.digest(image, kind: .idCard)]
-        )
+        var record = self.records.record(.extractTemplate, caller: caller, reasons: problems, images: [AuditTrail.digest(image, kind: .idCard)])
         guard problems.isEmpty, let embedding = sample.embedding else {
             record.detail = "refused"
             _ = try await self.record(record)
@@ -295,7 +288,7 @@ public final class VerificationService: Sendable {
                 reason: problems.first.map { $0.rawValue.lowercased() } ?? "no_face_on_id_card"
             )
         }
-        let sealed = try self.audit.templates.seal(embedding, tenant: caller.tenant)
+        let sealed = try self.audit.templates.seal(embedding, tenant: caller.tenant, now: self.records.clock())
         record.detail = "sealed:\(sealed.keyID)"
         _ = try await self.record(record)
         var response = Simverify_V1_ExtractTemplateResponse()

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SimverifyCore
 
 /// The single-use state of liveness sessions, in the embedded SQLite database (PostgreSQL when
 /// replicas share it): per session nonce, the attempts made and whether a final decision closed it.
@@ -10,15 +11,8 @@ import GRDB
 public final class SessionStore: Sendable {
     private let database: DatabaseQueue
 
-    /// What an attempt may do.
-    public enum Admission: Sendable, Hashable {
-        /// Go ahead: this is attempt `number` (from 1).
-        case attempt(number: Int)
-        /// Every allowed attempt was used: this one gets FALLBACK, and the session closes.
-        case exhausted
-        /// A final decision was already given: the token is spent.
-        case closed
-    }
+    /// What an attempt may do (the session rules' own answer).
+    public typealias Admission = SessionState.Admission
 
     /// Opens (creating if needed) the store at `path`; nil keeps it in memory (tests, tools).
     public init(path: String?) throws {
@@ -52,44 +46,63 @@ public final class SessionStore: Sendable {
         return try await Task { try await database.write(updates) }.value
     }
 
-    /// Counts an attempt on the session, atomically.
+    /// The session's state as stored (a session with no row has had no attempt).
+    private static func state(_ db: Database, nonce: [UInt8]) throws -> SessionState? {
+        try Row.fetchOne(db, sql: "SELECT attempts, closed FROM sessions WHERE nonce = ?", arguments: [Data(nonce)]).map { row in
+            SessionState(attempts: row["attempts"], closed: (row["closed"] as Int) != 0)
+        }
+    }
+
+    private static func store(_ db: Database, _ state: SessionState, nonce: [UInt8], expiresAt: UInt64) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO sessions(nonce, expires_at, attempts, closed) VALUES (?, ?, ?, ?)
+                ON CONFLICT(nonce) DO UPDATE SET attempts = excluded.attempts, closed = excluded.closed
+                """,
+            arguments: [Data(nonce), Int64(clamping: expiresAt), state.attempts, state.closed ? 1 : 0]
+        )
+    }
+
+    /// Applies one of the session rules' events to the stored state, in one transaction.
+    private func update<T: Sendable>(
+        nonce: [UInt8], expiresAt: UInt64, purgingBefore purge: Int64? = nil, _ event: @escaping @Sendable (inout SessionState) -> T
+    ) async throws -> T {
+        try await self.write { db in
+            if let purge { try db.execute(sql: "DELETE FROM sessions WHERE expires_at < ?", arguments: [purge]) }
+            let before = try Self.state(db, nonce: nonce)
+            var state = before ?? SessionState()
+            let result = event(&state)
+            if state != before ?? SessionState() { try Self.store(db, state, nonce: nonce, expiresAt: expiresAt) }
+            return result
+        }
+    }
+
+    /// Counts an attempt on the session, atomically; it is in progress until `recorded` or
+    /// `giveBack`. Sessions an hour past their expiry are purged on the way.
     public func admit(nonce: [UInt8], expiresAt: UInt64, allowed: Int, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> Admission {
-        try await self.write { db in
-            try db.execute(sql: "DELETE FROM sessions WHERE expires_at < ?", arguments: [Int64(clamping: now) - 3600])
-            let row = try Row.fetchOne(db, sql: "SELECT attempts, closed FROM sessions WHERE nonce = ?", arguments: [Data(nonce)])
-            let attempts: Int = row?["attempts"] ?? 0
-            let closed: Bool = (row?["closed"] ?? 0) != 0
-            if closed { return .closed }
-            if attempts >= allowed {
-                try db.execute(sql: "UPDATE sessions SET closed = 1 WHERE nonce = ?", arguments: [Data(nonce)])
-                return .exhausted
-            }
-            try db.execute(
-                sql: "INSERT INTO sessions(nonce, expires_at, attempts, closed) VALUES (?, ?, 1, 0) ON CONFLICT(nonce) DO UPDATE SET attempts = attempts + 1",
-                arguments: [Data(nonce), Int64(clamping: expiresAt)]
-            )
-            return .attempt(number: attempts + 1)
-        }
+        try await self.update(nonce: nonce, expiresAt: expiresAt, purgingBefore: Int64(clamping: now) - 3600) { $0.admit(allowed: allowed) }
     }
 
-    /// Attempts a session has used so far (0 for a session with none, or unknown).
+    /// The stored state of a session (nil for a session with no attempt, or unknown).
+    func state(nonce: [UInt8]) async throws -> SessionState? {
+        try await self.database.read { db in try Self.state(db, nonce: nonce) }
+    }
+
+    /// Attempts a session has counted so far (0 for a session with none, or unknown).
     func attemptsUsed(nonce: [UInt8]) async throws -> Int {
-        try await self.database.read { db in
-            try Int.fetchOne(db, sql: "SELECT attempts FROM sessions WHERE nonce = ?", arguments: [Data(nonce)]) ?? 0
-        }
+        try await self.state(nonce: nonce)?.attempts ?? 0
     }
 
-    /// Gives back an attempt that ended before any decision (server busy, unreadable image).
-    public func refund(nonce: [UInt8]) async throws {
-        try await self.write { db in
-            try db.execute(sql: "UPDATE sessions SET attempts = MAX(0, attempts - 1) WHERE nonce = ? AND closed = 0", arguments: [Data(nonce)])
-        }
+    /// Gives back an attempt that ended with no decision in the log (server busy, unreadable
+    /// image, the call abandoned, the audit log failing).
+    public func giveBack(nonce: [UInt8], expiresAt: UInt64) async throws {
+        try await self.update(nonce: nonce, expiresAt: expiresAt) { $0.giveBack() }
     }
 
-    /// Marks the session spent: a final decision was given.
-    public func close(nonce: [UInt8]) async throws {
-        try await self.write { db in
-            try db.execute(sql: "UPDATE sessions SET closed = 1 WHERE nonce = ?", arguments: [Data(nonce)])
-        }
+    /// An attempt's decision is in the audit log: the session closes if the decision closes it.
+    /// - Returns: Whether the session is closed.
+    @discardableResult
+    public func recorded(_ decision: Decision, nonce: [UInt8], expiresAt: UInt64) async throws -> Bool {
+        try await self.update(nonce: nonce, expiresAt: expiresAt) { $0.recorded(decision) }
     }
 }

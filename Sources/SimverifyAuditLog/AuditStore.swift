@@ -1,0 +1,23 @@
+import SimverifyAudit
+
+/// What the verification service needs of a durable audit log: appending a record (answered only
+/// once it is committed, DESIGN.md invariant 3) and the regulator's reads. `AuditLog` (SQLite) is
+/// the embedded implementation; tests put a failing store in its place.
+public protocol AuditStore: Sendable {
+    /// Appends one record; returns once it is committed.
+    func append(_ record: AuditRecord) async throws -> AuditReceipt
+    /// The newest signed checkpoint (a C2SP signed note).
+    func latestSignedCheckpoint() async throws -> [UInt8]
+    /// Canonical records `start..<end`.
+    func entries(from start: UInt64, to end: UInt64) async throws -> [[UInt8]]
+    /// RFC 6962 inclusion proof of leaf `index` in the tree of `size`.
+    func inclusionProof(index: UInt64, size: UInt64) async throws -> [[UInt8]]
+    /// RFC 6962 consistency proof between two tree sizes.
+    func consistencyProof(from: UInt64, to: UInt64) async throws -> [[UInt8]]
+    /// Indices of the records carrying any of these identifier HMACs.
+    func entries(matching hmacs: [[UInt8]]) async throws -> [UInt64]
+    /// Record counts by tenant, event, decision and day.
+    func stats() async throws -> [AuditLog.StatsRow]
+}
+
+extension AuditLog: AuditStore {}
