@@ -39,7 +39,7 @@ final class ClientHandler: ChannelDuplexHandler {
                 let (handler, context) = loopBound.value
                 guard let entry = handler.pending.removeValue(forKey: id) else { return }
                 context.writeAndFlush(Self.wrapOutboundOut(Frame(type: .cancel, correlationID: id, payload: ByteBuffer())), promise: nil)
-                entry.promise.fail(RPCStatus(.deadlineExceeded, "no answer before the deadline"))
+                entry.promise.fail(RPCStatus(.deadlineExceeded, "no answer before the deadline", reason: "deadline_exceeded"))
             }
         }
         self.pending[id] = (call.promise, timer)

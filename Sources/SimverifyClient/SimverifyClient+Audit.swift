@@ -21,13 +21,13 @@ public struct AuditStatsRow: Sendable, Hashable, Codable {
 /// The regulator's read-only calls (regulator certificates only).
 extension SimverifyClient {
     /// The latest signed checkpoint note.
-    public func checkpoint() async throws -> [UInt8] {
+    public func checkpoint() async throws(SimverifyClientError) -> [UInt8] {
         let response: Simverify_V1_GetCheckpointResponse = try await self.call(.getCheckpoint, Simverify_V1_GetCheckpointRequest())
         return Array(response.note)
     }
 
     /// Canonical bytes of entries [start, end), at most 1000.
-    public func entries(from start: UInt64, to end: UInt64) async throws -> [[UInt8]] {
+    public func entries(from start: UInt64, to end: UInt64) async throws(SimverifyClientError) -> [[UInt8]] {
         var request = Simverify_V1_GetEntriesRequest()
         request.start = start
         request.end = end
@@ -36,7 +36,7 @@ extension SimverifyClient {
     }
 
     /// The inclusion proof of entry `index` in the tree of `size` entries.
-    public func inclusionProof(index: UInt64, size: UInt64) async throws -> [[UInt8]] {
+    public func inclusionProof(index: UInt64, size: UInt64) async throws(SimverifyClientError) -> [[UInt8]] {
         var request = Simverify_V1_GetInclusionProofRequest()
         request.leafIndex = index
         request.treeSize = size
@@ -45,7 +45,7 @@ extension SimverifyClient {
     }
 
     /// The consistency proof between two sizes.
-    public func consistencyProof(from: UInt64, to: UInt64) async throws -> [[UInt8]] {
+    public func consistencyProof(from: UInt64, to: UInt64) async throws(SimverifyClientError) -> [[UInt8]] {
         var request = Simverify_V1_GetConsistencyProofRequest()
         request.fromSize = from
         request.toSize = to
@@ -54,13 +54,13 @@ extension SimverifyClient {
     }
 
     /// Counts by tenant, event, decision and day.
-    public func stats() async throws -> [AuditStatsRow] {
+    public func stats() async throws(SimverifyClientError) -> [AuditStatsRow] {
         let response: Simverify_V1_StatsResponse = try await self.call(.stats, Simverify_V1_StatsRequest())
         return response.rows.map { AuditStatsRow(tenant: $0.tenant, event: $0.event, decision: $0.decision, day: $0.day, count: $0.count) }
     }
 
     /// Indices of the entries of one subject, and the index of this look-up's own entry.
-    public func lookupSubject(nationalID: String) async throws -> (matches: [UInt64], lookupEntry: UInt64) {
+    public func lookupSubject(nationalID: String) async throws(SimverifyClientError) -> (matches: [UInt64], lookupEntry: UInt64) {
         var request = Simverify_V1_LookupSubjectRequest()
         request.nationalID = nationalID
         let response: Simverify_V1_LookupSubjectResponse = try await self.call(.lookupSubject, request)
@@ -80,8 +80,8 @@ public struct SealedTemplate: Sendable, Hashable {
 
 extension SimverifyClient {
     /// Extracts and seals the ID card's face embedding (backend role). The server keeps nothing.
-    /// - Throws: `RPCStatus` `.failedPrecondition` when the ID card has no, several or too small faces.
-    public func extractTemplate(idCardImage: ZeroizingBuffer, deadline: Duration? = .seconds(30)) async throws -> SealedTemplate {
+    /// - Throws: `SimverifyClientError` `.failedPrecondition` when the ID card has no, several or too small faces.
+    public func extractTemplate(idCardImage: ZeroizingBuffer, deadline: Duration? = .seconds(30)) async throws(SimverifyClientError) -> SealedTemplate {
         var request = Simverify_V1_ExtractTemplateRequest()
         request.idCardImage = idCardImage.withUnsafeBytes { Data($0) }
         let response: Simverify_V1_ExtractTemplateResponse = try await self.call(.extractTemplate, request, deadline: deadline)

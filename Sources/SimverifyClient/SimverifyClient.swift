@@ -18,11 +18,11 @@ public final class SimverifyClient: Sendable {
     }
 
     /// Connects and completes the TLS handshake.
-    /// - Throws: `RPCStatus` `.unavailable` when the server cannot be reached or refuses the
-    ///   handshake; `.invalidArgument` when the certificate files cannot be loaded.
-    public static func connect(
-        _ configuration: ClientConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
-    ) async throws -> SimverifyClient {
+    /// - Throws: `SimverifyClientError` `.unavailable` (reason `connect`) when the server cannot be
+    ///   reached or refuses the handshake; `.invalidArgument` (`tls_files`) when the certificate
+    ///   files cannot be loaded.
+    public static func connect(_ configuration: ClientConfiguration) async throws(SimverifyClientError) -> SimverifyClient {
+        let group = MultiThreadedEventLoopGroup.singleton
         let context: NIOSSLContext
         do {
             var tls = TLSConfiguration.makeClientConfiguration()
@@ -32,7 +32,7 @@ public final class SimverifyClient: Sendable {
             tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(configuration.trustRoots))
             context = try NIOSSLContext(configuration: tls)
         } catch {
-            throw RPCStatus(.invalidArgument, "cannot load the client certificate, key or CA: \(error)", reason: "tls_files")
+            throw SimverifyClientError(.invalidArgument, "cannot load the client certificate, key or CA: \(error)", reason: .tlsFiles)
         }
         let hostname = configuration.serverHostname
         let timeout = configuration.connectTimeout.components
@@ -52,17 +52,18 @@ public final class SimverifyClient: Sendable {
                 .connect(host: configuration.host, port: configuration.port).get()
             return SimverifyClient(channel: channel)
         } catch {
-            throw RPCStatus(.unavailable, "cannot connect to \(configuration.host):\(configuration.port): \(error)", reason: "connect")
+            throw SimverifyClientError(.unavailable, "cannot connect to \(configuration.host):\(configuration.port): \(error)", reason: .connect)
         }
     }
 
-    /// Sends one raw call and waits for its answer.
+    /// Sends one raw call and waits for its answer. Package-only: the public API has no wire
+    /// type; the bad-input tests and the soak tool send payloads the typed calls cannot.
     /// - Parameters:
     ///   - method: The method.
     ///   - payload: The serialised request.
     ///   - deadline: The call's deadline; nil for the server's default.
-    /// - Throws: `RPCStatus` from the server or for a lost connection.
-    public func call(method: MethodID, payload: ByteBuffer, deadline: Duration? = nil) async throws -> ByteBuffer {
+    /// - Throws: `SimverifyClientError` from the server's status or for a lost connection.
+    package func call(method: MethodID, payload: ByteBuffer, deadline: Duration? = nil) async throws(SimverifyClientError) -> ByteBuffer {
         let promise = self.channel.eventLoop.makePromise(of: ByteBuffer.self)
         let milliseconds = deadline.map { UInt32(clamping: $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) } ?? 0
         let call = ClientCall(method: method, payload: payload, deadlineMilliseconds: milliseconds, promise: promise)
@@ -70,14 +71,14 @@ public final class SimverifyClient: Sendable {
         do {
             return try await promise.futureResult.get()
         } catch let status as RPCStatus {
-            throw status
+            throw SimverifyClientError(status)
         } catch {
-            throw RPCStatus(.unavailable, "the connection failed: \(type(of: error))", reason: "connection_error")
+            throw SimverifyClientError(.unavailable, "the connection failed: \(type(of: error))", reason: .connectionError)
         }
     }
 
     /// Asks the server whether it is serving.
-    public func health(deadline: Duration? = .seconds(5)) async throws -> HealthReport {
+    public func health(deadline: Duration? = .seconds(5)) async throws(SimverifyClientError) -> HealthReport {
         let response: Simverify_V1_HealthResponse = try await self.call(.health, Simverify_V1_HealthRequest(), deadline: deadline)
         return HealthReport(
             serving: response.status == .serving, version: response.version, faceWorkers: Int(response.faceWorkers),
@@ -86,8 +87,8 @@ public final class SimverifyClient: Sendable {
     }
 
     /// Verifies a selfie against an ID card.
-    /// - Throws: `RPCStatus` for a refused or failed call; a mismatch is a decision, not an error.
-    public func verify(_ request: VerificationRequest, deadline: Duration? = .seconds(30)) async throws -> VerificationResult {
+    /// - Throws: `SimverifyClientError` for a refused or failed call; a mismatch is a decision, not an error.
+    public func verify(_ request: VerificationRequest, deadline: Duration? = .seconds(30)) async throws(SimverifyClientError) -> VerificationResult {
         var message = Simverify_V1_VerifyRequest()
         if let image = request.idCardImage { message.idCardImage = image.withUnsafeBytes { Data($0) } }
         if let template = request.sealedTemplate { message.sealedTemplate = Data(template) }
@@ -104,8 +105,8 @@ public final class SimverifyClient: Sendable {
     }
 
     /// Starts a liveness session.
-    /// - Throws: `RPCStatus` when refused.
-    public func startSession(deadline: Duration? = .seconds(10)) async throws -> LivenessSession {
+    /// - Throws: `SimverifyClientError` when refused.
+    public func startSession(deadline: Duration? = .seconds(10)) async throws(SimverifyClientError) -> LivenessSession {
         let response: Simverify_V1_StartSessionResponse = try await self.call(.startSession, Simverify_V1_StartSessionRequest(), deadline: deadline)
         return LivenessSession(
             token: response.sessionToken, challenge: response.challenge.compactMap(ChallengeStep.init), expiresAt: response.expiresAtUnix,
@@ -120,13 +121,18 @@ public final class SimverifyClient: Sendable {
 
     func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: MethodID, _ request: Request, deadline: Duration? = .seconds(30)
-    ) async throws -> Response {
-        let bytes: [UInt8] = try request.serializedBytes()
+    ) async throws(SimverifyClientError) -> Response {
+        let bytes: [UInt8]
+        do {
+            bytes = try request.serializedBytes()
+        } catch {
+            throw SimverifyClientError(.invalidArgument, "the request cannot be encoded", reason: .malformedPayload)
+        }
         let payload = try await self.call(method: method, payload: ByteBuffer(bytes: bytes), deadline: deadline)
         do {
             return try Response(serializedBytes: Array(payload.readableBytesView))
         } catch {
-            throw RPCStatus(.internal, "an unreadable response from the server", reason: "malformed_response")
+            throw SimverifyClientError(.internal, "an unreadable response from the server", reason: .malformedResponse)
         }
     }
 }
@@ -143,5 +149,30 @@ extension VerificationResult {
             receiptLeafHash: response.hasReceipt ? Array(response.receipt.leafHash) : nil,
             attemptsRemaining: Int(response.attemptsRemaining)
         )
+    }
+}
+
+extension SimverifyClientError {
+    /// The client's error for a status from the wire (or made by the connection handler).
+    init(_ status: RPCStatus) {
+        let code: Code = switch status.code {
+        case .ok, .unknown: .unknown
+        case .cancelled: .cancelled
+        case .invalidArgument: .invalidArgument
+        case .deadlineExceeded: .deadlineExceeded
+        case .notFound: .notFound
+        case .alreadyExists: .alreadyExists
+        case .permissionDenied: .permissionDenied
+        case .resourceExhausted: .resourceExhausted
+        case .failedPrecondition: .failedPrecondition
+        case .aborted: .aborted
+        case .outOfRange: .outOfRange
+        case .unimplemented: .unimplemented
+        case .internal: .internal
+        case .unavailable: .unavailable
+        case .dataLoss: .dataLoss
+        case .unauthenticated: .unauthenticated
+        }
+        self.init(code, status.message, reason: Reason(rawValue: status.reason))
     }
 }

@@ -45,7 +45,7 @@ struct LoadTestCommand: AsyncParsableCommand {
             case "verify": try await self.verifyLoad(configuration: configuration)
             default: throw ValidationError("--method is health or verify")
             }
-        } catch let status as RPCStatus {
+        } catch let status as SimverifyClientError {
             FileHandle.standardError.write(Data("simverify: \(status)\n".utf8))
             throw ExitCode(2)
         } catch let error as ValidationError {
@@ -67,7 +67,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         let throughput = try await self.load(configuration: configuration, name: "Verify") { client in
             let result = try await client.verify(request)
             guard result.decision == .approved || result.decision == .rejected else {
-                throw RPCStatus(.internal, "unexpected decision \(result.decision.rawValue)")
+                throw SimverifyClientError(.internal, "unexpected decision \(result.decision.rawValue)")
             }
         }
         if let baseline {
@@ -131,7 +131,7 @@ struct LoadTestCommand: AsyncParsableCommand {
                         let begin = clock.now
                         do {
                             try await call(client)
-                        } catch let status as RPCStatus {
+                        } catch let status as SimverifyClientError {
                             failures["\(status.code)/\(status.reason)", default: 0] += 1
                         } catch {
                             failures["\(type(of: error))", default: 0] += 1

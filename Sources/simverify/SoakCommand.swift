@@ -94,7 +94,7 @@ struct SoakCommand: AsyncParsableCommand {
                                 default:
                                     _ = try await client.call(method: MethodID(rawValue: 999), payload: ByteBuffer())
                                 }
-                            } catch let status as RPCStatus {
+                            } catch let status as SimverifyClientError {
                                 tally.errors.withLock { $0["\(status.code)/\(status.reason)", default: 0] += 1 }
                                 if status.code == .unavailable {
                                     await client.close()

@@ -81,7 +81,7 @@ struct VerifyCommand: AsyncParsableCommand {
             if let interval { request.frameTimesMilliseconds = frames.indices.map { UInt32($0) * interval } }
             result = try await client.verify(request)
             await client.close()
-        } catch let status as RPCStatus {
+        } catch let status as SimverifyClientError {
             FileHandle.standardError.write(Data("simverify: \(status)\n".utf8))
             throw ExitCode(2)
         } catch let error as ValidationError {
@@ -135,7 +135,7 @@ struct StartSessionCommand: AsyncParsableCommand {
                 print("expires at \(session.expiresAt) (Unix seconds), \(session.attemptsAllowed) attempts")
                 print("token: \(session.token)")
             }
-        } catch let status as RPCStatus {
+        } catch let status as SimverifyClientError {
             FileHandle.standardError.write(Data("simverify: \(status)\n".utf8))
             throw ExitCode(2)
         }
@@ -152,7 +152,7 @@ struct HealthCommand: AsyncParsableCommand {
             let report = try await client.health()
             await client.close()
             print("\(report.serving ? "SERVING" : "NOT SERVING"), version \(report.version), \(report.faceWorkers) face workers, \(report.faceJobsBusy) busy, \(report.faceJobsWaiting) waiting")
-        } catch let status as RPCStatus {
+        } catch let status as SimverifyClientError {
             FileHandle.standardError.write(Data("simverify: \(status)\n".utf8))
             throw ExitCode(2)
         }

@@ -38,7 +38,8 @@ struct AbuseLimitTests {
         do {
             _ = try await counter.verify(request)
             Issue.record("a third call within the burst window was served")
-        } catch let status as RPCStatus {
+        } catch {
+            let status = error
             #expect(status.code == .resourceExhausted && status.reason == "rate_limited")
         }
         let other = try await server.client("counter-carrier-b-store-0001")
@@ -69,7 +70,8 @@ struct AbuseLimitTests {
         do {
             _ = try await client.verify(request)
             Issue.record("simverify serve did not apply its configured rate limit")
-        } catch let status as RPCStatus {
+        } catch {
+            let status = error
             #expect(status.reason == "rate_limited")
         }
         await client.close()
@@ -86,7 +88,8 @@ struct AbuseLimitTests {
             let third = try await server.client()
             _ = try await third.health(deadline: .seconds(3))
             Issue.record("a third connection for the same certificate was served")
-        } catch let status as RPCStatus {
+        } catch {
+            let status = try #require(error as? SimverifyClientError, "\(error)")
             #expect(status.code == .unavailable)
         }
         #expect(try await server.client("backend-carrier-a").health().serving, "other certificates are not affected")

@@ -72,7 +72,7 @@ struct BadInputSuiteTests {
         let noise = Data((0..<(4 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 7) })
 
         // (name, payload, expected status code, expected reason)
-        let cases: [(String, ByteBuffer, RPCStatusCode, String)] = [
+        let cases: [(String, ByteBuffer, SimverifyClientError.Code, String)] = [
             ("100 frames", try Self.payload { $0.idCardImage = face; $0.selfieFrames = Array(repeating: face, count: 100) }, .invalidArgument, "too_many_frames"),
             ("100,000 empty repeated frames", try Self.payload { $0.idCardImage = face; $0.selfieFrames = Array(repeating: Data(), count: 100_000) }, .invalidArgument, "too_many_frames"),
             ("4 MiB of noise as ID card", try Self.payload { $0.idCardImage = noise; $0.selfieFrames = [face] }, .invalidArgument, "id_card_image.not_jpeg"),
@@ -94,7 +94,7 @@ struct BadInputSuiteTests {
         invalidUTF8.writeBytes([0x2A, 0x04, 0x0A, 0x02, 0xC3, 0x28])  // subject { national_id: 0xC3 0x28 }
         var hugeLength = ByteBuffer()
         hugeLength.writeBytes([0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x07, 0x01, 0x02])  // id_card_image claims 2 GiB
-        let raw: [(String, ByteBuffer, RPCStatusCode, String)] = [
+        let raw: [(String, ByteBuffer, SimverifyClientError.Code, String)] = [
             ("invalid UTF-8 in an identifier", invalidUTF8, .invalidArgument, "malformed_payload"),
             ("a field declaring 2 GiB", hugeLength, .invalidArgument, "malformed_payload"),
         ]
@@ -114,8 +114,9 @@ struct BadInputSuiteTests {
                 do {
                     _ = try await counter.call(method: .verify, payload: payload, deadline: .seconds(20))
                     Issue.record("\(name) was accepted")
-                } catch let status as RPCStatus {
-                    #expect(status.code == code && status.reason == reason, "round \(round), \(name): \(status)")
+                } catch {
+                    let status = error
+                    #expect(status.code == code && status.reason.rawValue == reason, "round \(round), \(name): \(status)")
                 }
             }
         }

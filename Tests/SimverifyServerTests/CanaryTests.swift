@@ -64,7 +64,7 @@ struct CanaryTests {
         #expect(live.decision != .fallback, "the burst was analysed (\(live.decision))")
         let template = try await backend.extractTemplate(idCardImage: buffer(idCard))
         #expect(try await backend.verify(VerificationRequest(idCardImage: nil, selfieFrames: [buffer(selfie)], consentGiven: true, sealedTemplate: template.bytes)).decision == .approved)
-        await #expect(throws: RPCStatus.self) {
+        await #expect(throws: SimverifyClientError.self) {
             _ = try await counter.verify(VerificationRequest(idCardImage: buffer(Array(idCard.prefix(idCard.count / 2))), selfieFrames: [buffer(selfie)], consentGiven: true))
         }
         #expect(!template.bytes.windows(32).contains { patterns.contains($0) }, "the sealed template holds no image byte")

@@ -88,7 +88,7 @@ struct LivenessEndToEndTests {
         let approved = try await counter.verify(Self.request(live, frames: frames, idCard: idCard))
         #expect(approved.decision == .approved && approved.reasons == [.facesMatch], "\(approved)")
         #expect(approved.attemptsRemaining == 0 && approved.distance == nil)
-        let reused = await #expect(throws: RPCStatus.self) { try await counter.verify(Self.request(live, frames: frames, idCard: idCard)) }
+        let reused = await #expect(throws: SimverifyClientError.self) { try await counter.verify(Self.request(live, frames: frames, idCard: idCard)) }
         #expect(reused?.code == .failedPrecondition && reused?.reason == "session_used")
 
         // A print of a photo moved about in front of the camera: LIVENESS_FAILED, no parallax.
@@ -111,7 +111,7 @@ struct LivenessEndToEndTests {
         }
         let fourth = try await counter.verify(Self.request(stubborn, frames: attackFrames, idCard: idCard))
         #expect(fourth.decision == .fallback && fourth.reasons == [.attemptsExhausted] && fourth.attemptsRemaining == 0)
-        let fifth = await #expect(throws: RPCStatus.self) { try await counter.verify(Self.request(stubborn, frames: attackFrames, idCard: idCard)) }
+        let fifth = await #expect(throws: SimverifyClientError.self) { try await counter.verify(Self.request(stubborn, frames: attackFrames, idCard: idCard)) }
         #expect(fifth?.reason == "session_used")
 
         // Every session start, decision and refusal is in the audit log.
@@ -136,10 +136,10 @@ struct LivenessEndToEndTests {
         let idCard = try Self.still("aws_office_pose/001.jpg")
         let session = try await counter.startSession()
 
-        func refusal(_ client: SimverifyClient, _ token: String) async -> RPCStatus? {
+        func refusal(_ client: SimverifyClient, _ token: String) async -> SimverifyClientError? {
             var tampered = session
             tampered.token = token
-            return await #expect(throws: RPCStatus.self) { try await client.verify(Self.request(tampered, frames: frames, idCard: idCard)) }
+            return await #expect(throws: SimverifyClientError.self) { try await client.verify(Self.request(tampered, frames: frames, idCard: idCard)) }
         }
         var bytes = Array(session.token.utf8)
         bytes[20] = bytes[20] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
@@ -176,7 +176,7 @@ struct LivenessEndToEndTests {
         #expect(retry.decision == .retry && retry.reasons == [.selfieFaceTooSmall] && retry.attemptsRemaining == 2, "\(retry)")
         let review = try await counter.verify(Self.request(session, frames: frames, idCard: idCard))
         #expect(review.decision == .manualReview && review.reasons == [.nearThreshold] && review.attemptsRemaining == 0, "\(review)")
-        let again = await #expect(throws: RPCStatus.self) { try await counter.verify(Self.request(session, frames: frames, idCard: idCard)) }
+        let again = await #expect(throws: SimverifyClientError.self) { try await counter.verify(Self.request(session, frames: frames, idCard: idCard)) }
         #expect(again?.reason == "session_used")
         await counter.close()
         await server.stop()
@@ -188,7 +188,7 @@ struct LivenessEndToEndTests {
         let session = try await counter.startSession()
         // Expiry is checked in whole seconds: wait until the token's second has passed.
         while Date().timeIntervalSince1970 < Double(session.expiresAt) + 0.05 { try await Task.sleep(for: .milliseconds(100)) }
-        let status = await #expect(throws: RPCStatus.self) {
+        let status = await #expect(throws: SimverifyClientError.self) {
             try await counter.verify(Self.request(session, frames: try Paths.burst("print_00_biden__2010_blue_room"), idCard: try Self.still("aws_office_pose/001.jpg")))
         }
         #expect(status?.code == .failedPrecondition && status?.reason == "session_expired")
@@ -239,7 +239,7 @@ struct LivenessEndToEndTests {
             var configuration = pki.client(name)
             configuration.port = server.port
             let client = try await SimverifyClient.connect(configuration)
-            let status = await #expect(throws: RPCStatus.self) {
+            let status = await #expect(throws: SimverifyClientError.self) {
                 try await client.verify(VerificationRequest(idCardImage: face, selfieFrames: [face], consentGiven: true))
             }
             #expect(status?.code == .failedPrecondition && status?.reason == "session_required", "\(name)")
@@ -254,7 +254,7 @@ struct LivenessEndToEndTests {
         let server = try await TestServer { $0.policy.livenessRequired = true }
         let counter = try await server.client()
         let face = try TestJPEG.bytes(Paths.face("london_005__neutral.jpg"))
-        let status = await #expect(throws: RPCStatus.self) {
+        let status = await #expect(throws: SimverifyClientError.self) {
             try await counter.verify(VerificationRequest(idCardImage: face, selfieFrames: [face], consentGiven: true))
         }
         #expect(status?.code == .failedPrecondition && status?.reason == "session_required")
@@ -270,7 +270,7 @@ struct LivenessEndToEndTests {
         let counter = try await server.client()
         let idCard = try Self.still("aws_office_pose/001.jpg")
         let (session, frames) = try await Self.performableSession(counter)
-        let late = await #expect(throws: RPCStatus.self) {
+        let late = await #expect(throws: SimverifyClientError.self) {
             try await counter.verify(Self.request(session, frames: frames, idCard: idCard), deadline: .milliseconds(1))
         }
         #expect(late?.code == .deadlineExceeded && late?.reason == "deadline_exceeded")
@@ -329,7 +329,7 @@ struct LivenessEndToEndTests {
         let claims = try server.service.audit.sessions.open(session.token, caller: try CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0001"))
 
         failing.failing.store(true, ordering: .relaxed)
-        let refused = await #expect(throws: RPCStatus.self) { try await counter.verify(Self.request(session, frames: frames, idCard: idCard)) }
+        let refused = await #expect(throws: SimverifyClientError.self) { try await counter.verify(Self.request(session, frames: frames, idCard: idCard)) }
         #expect(refused?.code == .unavailable && refused?.reason == "audit_unavailable")
         #expect(try await server.service.sessions.state(nonce: claims.nonce) ?? SessionState() == SessionState(attempts: 0, closed: false))
         #expect(try await Self.records(server).filter { $0.event == .verify }.isEmpty)
@@ -356,7 +356,7 @@ struct LivenessEndToEndTests {
         #expect(session.expiresAt == UInt64(then.timeIntervalSince1970) + UInt64(LivenessPolicy.standard.sessionLifetimeSeconds))
         let answered = try await counter.verify(Self.request(session, frames: frames, idCard: try Self.still("aws_office_pose/001.jpg")))
         #expect(answered.decision == .approved)
-        _ = await #expect(throws: RPCStatus.self) { try await counter.verify(Self.request(session, frames: frames, idCard: try Self.still("aws_office_pose/001.jpg"))) }
+        _ = await #expect(throws: SimverifyClientError.self) { try await counter.verify(Self.request(session, frames: frames, idCard: try Self.still("aws_office_pose/001.jpg"))) }
         let records = try await Self.records(server)
         #expect(Set(records.map(\.event)) == [.sessionStart, .verify, .tokenFailure])
         #expect(records.allSatisfy { $0.time == 1_925_000_000 }, "\(records.map(\.time))")

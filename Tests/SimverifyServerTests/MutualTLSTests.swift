@@ -63,7 +63,8 @@ struct MutualTLSTests {
             let client = try await server.connect(anonymous)
             _ = try await client.health(deadline: .seconds(3))
             Issue.record("a certificate without identity was served")
-        } catch let status as RPCStatus {
+        } catch {
+            let status = try #require(error as? SimverifyClientError, "\(error)")
             #expect(status.code == .unavailable)
             // The goaway, or the close/reset that follows it, depending on which the client reads first.
             #expect(["bad_identity", "connection_closed", "connection_error"].contains(status.reason), "\(status)")
@@ -78,10 +79,11 @@ struct MutualTLSTests {
         let request = VerificationRequest(idCardImage: photo, selfieFrames: [photo], consentGiven: true)
         for name in ["regulator", "operator"] {
             let client = try await server.client(name)
-            await #expect(throws: RPCStatus.self) { _ = try await client.verify(request) }
+            await #expect(throws: SimverifyClientError.self) { _ = try await client.verify(request) }
             do {
                 _ = try await client.verify(request)
-            } catch let status as RPCStatus {
+            } catch {
+                let status = error
                 #expect(status.code == .permissionDenied && status.reason == "role_not_allowed")
             }
             await client.close()
@@ -90,7 +92,8 @@ struct MutualTLSTests {
         do {
             _ = try await counter.call(method: .extractTemplate, payload: ByteBuffer())
             Issue.record("a counter called ExtractTemplate")
-        } catch let status as RPCStatus {
+        } catch {
+            let status = error
             #expect(status.code == .permissionDenied)
         }
         await counter.close()
@@ -98,7 +101,8 @@ struct MutualTLSTests {
         do {
             _ = try await backend.call(method: .extractTemplate, payload: ByteBuffer())
             Issue.record("an empty ExtractTemplate was answered")
-        } catch let status as RPCStatus {
+        } catch {
+            let status = error
             #expect(status.code == .invalidArgument && status.reason == "id_card_missing", "a backend may call it")
         }
         await backend.close()

@@ -46,12 +46,13 @@ struct RegulatorEndToEndTests {
         #expect(!String(decoding: try await regulator.entries(from: 0, to: 4).joined(), as: UTF8.self).contains("2345678"))
 
         // Out-of-range requests are typed errors; counters and backends may not read the log.
-        await #expect(throws: RPCStatus.self) { _ = try await regulator.entries(from: 2, to: 99) }
+        await #expect(throws: SimverifyClientError.self) { _ = try await regulator.entries(from: 2, to: 99) }
         for client in [counter, try await server.client("backend-carrier-a")] {
             do {
                 _ = try await client.entries(from: 0, to: 1)
                 Issue.record("a non-regulator read the log")
-            } catch let status as RPCStatus {
+            } catch {
+                let status = error
                 #expect(status.code == .permissionDenied)
             }
             await client.close()

@@ -41,18 +41,20 @@ struct SealedTemplateTests {
             do {
                 _ = try await client.verify(VerificationRequest(idCardImage: nil, selfieFrames: [selfie], consentGiven: true, sealedTemplate: bytes))
                 Issue.record("an invalid template was accepted")
-            } catch let status as RPCStatus {
+            } catch {
+                let status = error
                 #expect(status.code == .invalidArgument && status.reason == "template_invalid")
             }
         }
-        await #expect(throws: RPCStatus.self) {
+        await #expect(throws: SimverifyClientError.self) {
             _ = try await backend.verify(VerificationRequest(idCardImage: selfie, selfieFrames: [selfie], consentGiven: true, sealedTemplate: template.bytes))
         }
         // An ID card without a usable face gets no template.
         do {
             _ = try await backend.extractTemplate(idCardImage: try TestJPEG.blank())
             Issue.record("a template was sealed without a face")
-        } catch let status as RPCStatus {
+        } catch {
+            let status = try #require(error as? SimverifyClientError, "\(error)")
             #expect(status.code == .failedPrecondition && status.reason == "no_face_on_id_card")
         }
         for client in [backend, backendB] { await client.close() }

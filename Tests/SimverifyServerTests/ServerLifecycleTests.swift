@@ -23,11 +23,11 @@ struct ServerLifecycleTests {
         let photo = try TestJPEG.bytes(Paths.face("obama__2012_official_portrait.jpg"))
         let request = VerificationRequest(idCardImage: photo, selfieFrames: [photo], consentGiven: true)
         let clients = try await [server.client(), server.client(), server.client()]
-        let outcomes = await withTaskGroup(of: Result<Decision, RPCStatus>.self) { group in
+        let outcomes = await withTaskGroup(of: Result<Decision, SimverifyClientError>.self) { group in
             for i in 0..<6 {
                 let client = clients[i % 3]
                 group.addTask {
-                    do { return .success(try await client.verify(request).decision) } catch let status as RPCStatus { return .failure(status) } catch { return .failure(RPCStatus(.unknown, "")) }
+                    do throws(SimverifyClientError) { return .success(try await client.verify(request).decision) } catch { return .failure(error) }
                 }
             }
             return await group.reduce(into: []) { $0.append($1) }

@@ -90,22 +90,25 @@ struct VerifyEndToEndTests {
         let counter = try await server.client()
         let photo = try Self.face("london_005__neutral.jpg")
         let text = Array("900101-1234567 is my id".utf8).withUnsafeBytes { ZeroizingBuffer(copying: $0) }
-        let cases: [(VerificationRequest, RPCStatusCode, String)] = [
-            (Self.request(idCard: photo, selfie: text), .invalidArgument, "selfie_frames[0].not_jpeg"),
-            (Self.request(idCard: text, selfie: photo), .invalidArgument, "id_card_image.not_jpeg"),
-            (Self.request(idCard: photo, selfie: photo, consent: false), .failedPrecondition, "consent_missing"),
-            (Self.request(idCard: photo, selfie: photo, subject: SubjectReferences(nationalID: "900101 1234567\u{7}")), .invalidArgument, "malformed_identifier"),
-            (VerificationRequest(idCardImage: nil, selfieFrames: [photo], consentGiven: true), .invalidArgument, "id_card_missing"),
-            (VerificationRequest(idCardImage: photo, selfieFrames: [], consentGiven: true), .invalidArgument, "selfie_missing"),
-            (VerificationRequest(idCardImage: photo, selfieFrames: Array(repeating: photo, count: 33), consentGiven: true), .invalidArgument, "too_many_frames"),
+        // The client's typed error: a code, a documented reason, and an image refusal split in two.
+        typealias Reason = SimverifyClientError.Reason
+        let cases: [(VerificationRequest, SimverifyClientError.Code, Reason, (field: String, code: String)?)] = [
+            (Self.request(idCard: photo, selfie: text), .invalidArgument, "selfie_frames[0].not_jpeg", ("selfie_frames[0]", "not_jpeg")),
+            (Self.request(idCard: text, selfie: photo), .invalidArgument, "id_card_image.not_jpeg", ("id_card_image", "not_jpeg")),
+            (Self.request(idCard: photo, selfie: photo, consent: false), .failedPrecondition, .consentMissing, nil),
+            (Self.request(idCard: photo, selfie: photo, subject: SubjectReferences(nationalID: "900101 1234567\u{7}")), .invalidArgument, .malformedIdentifier, nil),
+            (VerificationRequest(idCardImage: nil, selfieFrames: [photo], consentGiven: true), .invalidArgument, .idCardMissing, nil),
+            (VerificationRequest(idCardImage: photo, selfieFrames: [], consentGiven: true), .invalidArgument, .selfieMissing, nil),
+            (VerificationRequest(idCardImage: photo, selfieFrames: Array(repeating: photo, count: 33), consentGiven: true), .invalidArgument, .tooManyFrames, nil),
         ]
-        for (request, code, reason) in cases {
+        for (request, code, reason, image) in cases {
             do {
                 _ = try await counter.verify(request)
                 Issue.record("accepted a bad request (\(reason))")
-            } catch let status as RPCStatus {
-                #expect(status.code == code && status.reason == reason)
-                #expect(!status.message.contains("900101"))
+            } catch {
+                #expect(error.code == code && error.reason == reason, "\(error)")
+                #expect(error.reason.imageRefusal?.field == image?.field && error.reason.imageRefusal?.code == image?.code)
+                #expect(!error.message.contains("900101"))
             }
         }
         // The connection is still usable after every refusal.
