@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "simverify", targets: ["simverify"]),
         .executable(name: "simverify-audit", targets: ["simverify-audit"]),
+        .executable(name: "simverify-bench", targets: ["simverify-bench"]),
         .library(name: "SimverifyCore", targets: ["SimverifyCore"]),
         .library(name: "SimverifyFaceEngine", targets: ["SimverifyFaceEngine"]),
         .library(name: "SimverifyClient", targets: ["SimverifyClient"]),
@@ -151,16 +152,40 @@ let package = Package(
             ]
         ),
 
+        // What the command-line tools share: engine and connection options, the labelled-burst
+        // reader, process memory, the error and JSON printers.
+        .target(
+            name: "SimverifyCommandSupport",
+            dependencies: [
+                "SimverifyCore", "SimverifyFaceEngine", "SimverifyClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // The product binary: what clerks, operators, integrators and assessors use.
         .executableTarget(
             name: "simverify",
             dependencies: [
-                "SimverifyCore", "SimverifyFaceEngine", "SimverifyServer", "SimverifyClient", "SimverifyPKI",
+                "SimverifyCore", "SimverifyFaceEngine", "SimverifyServer", "SimverifyClient", "SimverifyPKI", "SimverifyCommandSupport",
+                "SimverifyAudit", "SimverifyAuditLog", "SimverifyLiveness", "SimverifyWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+
+        // The benchmarks, load and soak tools: not linked into the product binary.
+        .executableTarget(
+            name: "simverify-bench",
+            dependencies: [
+                "SimverifyCore", "SimverifyFaceEngine", "SimverifyServer", "SimverifyClient", "SimverifyCommandSupport",
                 "SimverifyAudit", "SimverifyAuditLog", "SimverifyLiveness", "SimverifyProto", "SimverifyWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

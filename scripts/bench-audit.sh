@@ -5,11 +5,11 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$root/scripts/setup.sh"
 cd "$root"
-swift build -c release --product simverify >&2
+swift build -c release --product simverify-bench >&2
 swift build -c release --product simverify-audit >&2
 bundle=$(mktemp -d)/bundle
 trap 'rm -rf "$(dirname "$bundle")"' EXIT
-.build/release/simverify bench-audit --bundle "$bundle" --entries "${SIMVERIFY_BENCH_ENTRIES:-1000000}"
+.build/release/simverify-bench audit --bundle "$bundle" --entries "${SIMVERIFY_BENCH_ENTRIES:-1000000}"
 du -sh "$bundle" | awk '{print "bundle size: " $1}'
 start=$(date +%s.%N)
 .build/release/simverify-audit verify --bundle "$bundle" --quiet

@@ -16,9 +16,9 @@ workers=$(nproc)
 start_loopback_server "$port" '"policy": {"livenessRequired": false}, "engine": {"workers": '"$workers"'},
  "limits": {"tenantCallsPerSecond": 0, "terminalCallsPerSecond": 0, "maxConnectionsPerCertificate": 1000},'
 backend=(--cert certs/generated/backend-carrier-a.pem --key certs/generated/backend-carrier-a-key.pem)
-$bin loadtest --server "127.0.0.1:$port" --method health --requests 200000 --concurrency 32 --connections 4
-$bin loadtest --server "127.0.0.1:$port" "${backend[@]}" --method verify --requests 300 --concurrency 8 --connections 2 \
+$bench load --server "127.0.0.1:$port" --method health --requests 200000 --concurrency 32 --connections 4
+$bench load --server "127.0.0.1:$port" "${backend[@]}" --method verify --requests 300 --concurrency 8 --connections 2 \
     --engine-baseline --workers "$workers" \
     --id-card "$shared/fixtures/faces/images/obama__2012_official_portrait.jpg" \
     --selfie "$shared/fixtures/liveness/aws_office_pose/001.jpg"
-$bin loadtest --server "127.0.0.1:$port" --idle-connections 200 --server-pid "$server"
+$bench load --server "127.0.0.1:$port" --idle-connections 200 --server-pid "$server"

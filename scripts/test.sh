@@ -32,6 +32,14 @@ swift build --build-tests
 swift test --skip-build
 swift build -c release
 shared=${SIMVERIFY_SHARED:-$root/../shared}
+# The product binary holds no benchmark or load tool (they are simverify-bench's) and links no
+# HdrHistogram; nothing finds files through #filePath.
+for tool in bench bench-liveness bench-audit loadtest soak; do
+    if .build/release/simverify "$tool" --help >/dev/null 2>&1; then echo "test: simverify still has '$tool'" >&2; exit 1; fi
+done
+if nm .build/release/simverify | grep -q Histogram; then echo "test: simverify links HdrHistogram" >&2; exit 1; fi
+.build/release/simverify-bench --help | grep -q "liveness" || { echo "test: simverify-bench lacks its commands" >&2; exit 1; }
+if grep -rn '#filePath' Sources; then echo "test: a source finds files through #filePath" >&2; exit 1; fi
 # The eval defect of issue 11 showed only in release builds: check both, with one and two workers.
 for configuration in debug release; do
     for workers in 1 2; do

@@ -169,9 +169,9 @@ public struct LivenessChecker: LivenessCheck {
         let values = frames.compactMap { frame -> Double? in
             guard !frame.hasAnotherPerson, let face = frame.face, face.width >= self.minimumFaceWidth else { return nil }
             return face.screenPattern
-        }.sorted()
+        }
         guard values.count >= 3 else { return nil }
-        return values.count % 2 == 1 ? values[values.count / 2] : (values[values.count / 2 - 1] + values[values.count / 2]) / 2
+        return median(values)
     }
 
     /// Why a frame cannot be judged (nil: it can): no single face, a face cut by the border, too

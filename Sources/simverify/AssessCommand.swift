@@ -1,6 +1,7 @@
 import ArgumentParser
 import Crypto
 import Foundation
+import SimverifyCommandSupport
 import SimverifyAudit
 import SimverifyClient
 import SimverifyCore
@@ -219,7 +220,7 @@ struct CanaryRun {
         var server: Process?
         do {
             _ = try DevelopmentPKI().write(to: directory)
-            try AuditKeys.writeDevelopmentKeys(to: directory + "/keys.json", origin: "simverify.assess/canary")
+            try ServerSecrets.writeDevelopmentKeys(to: directory + "/keys.json", origin: "simverify.assess/canary")
             // The engine and policy of the assessment, but a one-frame Verify allowed (the canary
             // is about bytes, not liveness).
             var policy = serverPolicy

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SimverifyCommandSupport
 import SimverifyCore
 import SimverifyFaceEngine
 

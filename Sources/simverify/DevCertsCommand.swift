@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import SimverifyCommandSupport
 import SimverifyAudit
 import SimverifyPKI
+import SimverifyServer
 
 struct DevCertsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,12 +32,12 @@ struct DevCertsCommand: ParsableCommand {
         }
         // A key file from before liveness sessions gets a session key added, keeping its log
         // signing key (a new one would orphan the log's checkpoints).
-        if !force, try AuditKeys.addMissingSessionKey(to: auditKeys) {
-            print("added a session key to \(auditKeys)")
+        if !force {
+            for kind in try ServerSecrets.addMissing(to: auditKeys) { print("added a \(kind) key to \(auditKeys)") }
         }
         // Also replaces a key file this version cannot read (an older format): development only.
-        if force || (try? AuditKeys(contentsOf: auditKeys)) == nil {
-            try AuditKeys.writeDevelopmentKeys(to: auditKeys, origin: origin)
+        if force || (try? AuditKeys(contentsOf: auditKeys)) == nil || (try? ServerSecrets(contentsOf: auditKeys)) == nil {
+            try ServerSecrets.writeDevelopmentKeys(to: auditKeys, origin: origin)
             print("wrote \(auditKeys) and \(AuditKeys.vkeyPath(forKeyFile: auditKeys)) (regulators verify checkpoints with the .vkey)")
         }
     }

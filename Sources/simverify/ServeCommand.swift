@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SimverifyCommandSupport
 import Logging
 import ServiceLifecycle
 import SimverifyAudit
@@ -79,7 +80,7 @@ struct ServeCommand: AsyncParsableCommand {
             )
             let engine = try FaceEngine(configuration: engineConfiguration, logger: logger)
             let service = VerificationService(
-                engine: engine, policy: configuration.policy, audit: AuditTrail(log: auditLog, keys: keys),
+                engine: engine, policy: configuration.policy, audit: AuditTrail(log: auditLog, keys: keys, secrets: try ServerSecrets(contentsOf: configuration.audit.keysPath)),
                 sessions: try SessionStore(path: configuration.audit.sessionDatabasePath), limits: .init(configuration.limits), logger: logger
             )
             let server = try RPCServer(configuration: configuration, service: service, logger: logger)

@@ -7,7 +7,7 @@ struct SimverifyCommand: AsyncParsableCommand {
         abstract: "Identity verification for SIM registration: a live selfie against an ID-card photo.",
         subcommands: [
             ServeCommand.self, StartSessionCommand.self, VerifyCommand.self, HealthCommand.self, DevCertsCommand.self, CompareCommand.self,
-            EvalCommand.self, CalibrateCommand.self, EvalLivenessCommand.self, AssessCommand.self, BenchCommand.self, BenchLivenessCommand.self, LoadTestCommand.self, BenchAuditCommand.self, SoakCommand.self,
+            EvalCommand.self, CalibrateCommand.self, EvalLivenessCommand.self, AssessCommand.self,
         ]
     )
 }

@@ -1,25 +1,9 @@
 import ArgumentParser
 import Foundation
+import SimverifyCommandSupport
 import SimverifyClient
 import SimverifyCore
 import SimverifyWire
-
-/// Options naming the server and the client certificate.
-struct ConnectionOptions: ParsableArguments {
-    @Option(help: "Server as host:port.") var server: String = "127.0.0.1:7443"
-    @Option(help: "Client certificate (PEM).") var cert: String = "certs/generated/counter-carrier-a-store-0001.pem"
-    @Option(help: "Client private key (PEM).") var key: String = "certs/generated/counter-carrier-a-store-0001-key.pem"
-    @Option(help: "CA certificate that issued the server's certificate (PEM).") var ca: String = "certs/generated/ca.pem"
-
-    func clientConfiguration() throws -> ClientConfiguration {
-        guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
-            throw ValidationError("--server must be host:port")
-        }
-        return ClientConfiguration(
-            host: String(server[..<colon]), port: port, certificate: cert, privateKey: key, trustRoots: ca
-        )
-    }
-}
 
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

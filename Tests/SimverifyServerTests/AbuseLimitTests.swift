@@ -53,7 +53,7 @@ struct AbuseLimitTests {
 
     @Test func theRealServerEnforcesItsConfiguredRateLimit() async throws {
         let pki = try TestPKI()
-        try AuditKeys.writeDevelopmentKeys(to: pki.directory + "/keys.json", origin: "simverify.test/limits")
+        try ServerSecrets.writeDevelopmentKeys(to: pki.directory + "/keys.json", origin: "simverify.test/limits")
         let config = pki.directory + "/config.json"
         try Data("""
             {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},

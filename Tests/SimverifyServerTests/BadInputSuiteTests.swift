@@ -2,6 +2,7 @@ import CSimverifyJPEGTestSupport
 import Foundation
 import NIOCore
 import SimverifyAudit
+import SimverifyServer
 import SimverifyClient
 import SimverifyCore
 import SimverifyFaceEngine
@@ -45,7 +46,7 @@ struct BadInputSuiteTests {
 
     @Test func everyClassGetsItsAnswerAndNobodyElseSuffers() async throws {
         let pki = try TestPKI()
-        try AuditKeys.writeDevelopmentKeys(to: pki.directory + "/keys.json", origin: "simverify.test/bad-input")
+        try ServerSecrets.writeDevelopmentKeys(to: pki.directory + "/keys.json", origin: "simverify.test/bad-input")
         let config = pki.directory + "/config.json"
         // One terminal sends every request: rate limits off, as in TestServer.
         try Data("""

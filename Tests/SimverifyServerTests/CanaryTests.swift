@@ -1,5 +1,6 @@
 import Foundation
 import SimverifyAudit
+import SimverifyServer
 import SimverifyClient
 import SimverifyCore
 import SimverifyWire
@@ -25,7 +26,7 @@ struct CanaryTests {
     @Test func theMarkerIsNowhereAfterTheRequests() async throws {
         let pki = try TestPKI()
         let directory = pki.directory
-        try AuditKeys.writeDevelopmentKeys(to: directory + "/keys.json", origin: "simverify.test/canary")
+        try ServerSecrets.writeDevelopmentKeys(to: directory + "/keys.json", origin: "simverify.test/canary")
         let config = directory + "/config.json"
         try Data("""
             {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},

@@ -59,11 +59,11 @@ struct ConnectionHandlerTests {
 
     func makeChannel(caller: CallerIdentity?, limits: ServerConfiguration.ConnectionLimits = .init()) async throws -> EmbeddedChannel {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("handler-\(UUID())").path
-        try AuditKeys.writeDevelopmentKeys(to: path + "/keys.json", origin: "simverify.test/audit")
+        try ServerSecrets.writeDevelopmentKeys(to: path + "/keys.json", origin: "simverify.test/audit")
         let keys = try AuditKeys(contentsOf: path + "/keys.json")
         let log = try await AuditLog(configuration: .init(path: path + "/audit.sqlite"), signer: keys.signer, logger: Logger(label: "test"))
         let service = VerificationService(
-            engine: try TestServer.sharedEngine.get(), policy: .standard, audit: AuditTrail(log: log, keys: keys),
+            engine: try TestServer.sharedEngine.get(), policy: .standard, audit: AuditTrail(log: log, keys: keys, secrets: try ServerSecrets(contentsOf: path + "/keys.json")),
             sessions: try SessionStore(path: nil), limits: .none, logger: Logger(label: "test")
         )
         let channel = EmbeddedChannel(handler: RPCConnectionHandler(service: service, limits: limits, logger: Logger(label: "test"), caller: caller))

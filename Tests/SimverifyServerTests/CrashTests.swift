@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SimverifyAudit
+import SimverifyServer
 import SimverifyAuditLog
 import SimverifyClient
 import SimverifyCore
@@ -14,7 +15,7 @@ struct CrashTests {
     @Test func everyAnsweredDecisionSurvivesKillMinusNine() async throws {
         let pki = try TestPKI()
         let directory = pki.directory
-        try AuditKeys.writeDevelopmentKeys(to: directory + "/audit-keys.json", origin: "simverify.test/crash")
+        try ServerSecrets.writeDevelopmentKeys(to: directory + "/audit-keys.json", origin: "simverify.test/crash")
         let config = directory + "/config.json"
         try Data("""
             {"port": 0, "logLevel": "info",

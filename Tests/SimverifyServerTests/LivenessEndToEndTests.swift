@@ -227,7 +227,7 @@ struct LivenessEndToEndTests {
     @Test func theShippedServerRequiresASession() async throws {
         #expect(ServerConfiguration().policy.livenessRequired && MatchPolicy.standard.livenessRequired && MatchPolicy.dlib.livenessRequired)
         let pki = try TestPKI()
-        try AuditKeys.writeDevelopmentKeys(to: pki.directory + "/keys.json", origin: "simverify.test/default")
+        try ServerSecrets.writeDevelopmentKeys(to: pki.directory + "/keys.json", origin: "simverify.test/default")
         let config = pki.directory + "/config.json"
         try Data("""
             {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},

@@ -56,7 +56,7 @@ struct OperatorModelServerTests {
             sealedTemplate: template.bytes
         ))
         #expect(withTemplate.decision == .approved)
-        let sealer = TemplateSealer(keys: server.auditKeys.templateKeys)
+        let sealer = TemplateSealer(keys: server.secrets.templateKeys)
         #expect(throws: TemplateSealer.OpenFailure.otherModel) {
             try sealer.open(template.bytes, tenant: "carrier-a", space: .sface)
         }

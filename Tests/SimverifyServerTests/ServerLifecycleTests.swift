@@ -119,7 +119,7 @@ struct ServerLifecycleTests {
     /// Out-of-range multi-frame and ghost-portrait settings stop the server at start, named.
     @Test func outOfRangeMatchFramesAndGhostShareAreRefused() async throws {
         let pki = try TestPKI()
-        try AuditKeys.writeDevelopmentKeys(to: pki.directory + "/keys.json", origin: "simverify.test/policy")
+        try ServerSecrets.writeDevelopmentKeys(to: pki.directory + "/keys.json", origin: "simverify.test/policy")
         let config = pki.directory + "/config.json"
         for (field, message) in [("\"matchFrames\": 0", "policy.matchFrames is 1"), ("\"matchFrames\": 33", "policy.matchFrames is 1"), ("\"idCardGhostShare\": 1.5", "policy.idCardGhostShare is a share")] {
             try Data("""
@@ -135,7 +135,7 @@ struct ServerLifecycleTests {
     /// one model and an engine running the other, and says why.
     @Test func aPolicyForAnotherModelStopsTheServerAtStart() async throws {
         let pki = try TestPKI()
-        try AuditKeys.writeDevelopmentKeys(to: pki.directory + "/keys.json", origin: "simverify.test/model")
+        try ServerSecrets.writeDevelopmentKeys(to: pki.directory + "/keys.json", origin: "simverify.test/model")
         let config = pki.directory + "/config.json"
         try Data("""
             {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},

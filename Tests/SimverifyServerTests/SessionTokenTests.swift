@@ -114,3 +114,30 @@ import Testing
         #expect(try await store.attemptsUsed(nonce: nonce) == 3)
     }
 }
+
+/// The key file's two owners (issue 12, point 8): the audit library reads the log's signing and
+/// identifier keys and nothing else; the server reads its template and session secrets.
+@Suite struct KeyFileTests {
+    @Test func theAuditLibraryAndTheServerEachReadTheirOwnKeys() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID()).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        // The audit library's own file: enough for the log and the regulator's tool, not for a server.
+        try AuditKeys.writeDevelopmentKeys(to: path, origin: "simverify.test/keys")
+        let audit = try AuditKeys(contentsOf: path)
+        let refused = #expect(throws: AuditError.self) { try ServerSecrets(contentsOf: path) }
+        #expect(refused?.code == .malformedKey && refused?.message.contains("no template key") == true)
+        // The server adds its secrets and keeps the log's keys.
+        #expect(try ServerSecrets.addMissing(to: path) == ["template", "session"])
+        #expect(try ServerSecrets.addMissing(to: path) == [])
+        let secrets = try ServerSecrets(contentsOf: path)
+        #expect(secrets.templateKeys.count == 1 && secrets.sessionKeys.count == 1)
+        #expect(try AuditKeys(contentsOf: path).signer.verifier.vkey == audit.signer.verifier.vkey)
+        // A bad secret is named by kind, never printed.
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        object["sessionKeys"] = [["id": "session-bad", "secret": "c2hvcnQtc2VjcmV0"]]  // "short-secret"
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
+        let short = #expect(throws: AuditError.self) { try ServerSecrets(contentsOf: path) }
+        #expect(short?.message.contains("session key needs 32 secret bytes") == true && short?.message.contains("c2hvcnQ") == false)
+        #expect(try AuditKeys(contentsOf: path).identifiers.hash("900101-1234567", field: .nationalID) != nil, "the audit keys still load")
+    }
+}

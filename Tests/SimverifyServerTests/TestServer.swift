@@ -90,6 +90,7 @@ final class TestServer: Sendable {
     let server: RPCServer
     let audit: AuditLog
     let auditKeys: AuditKeys
+    let secrets: ServerSecrets
     let service: VerificationService
     let group: ServiceGroup
     let port: Int
@@ -118,14 +119,15 @@ final class TestServer: Sendable {
         var logger = Logger(label: "test-server")
         logger.logLevel = .warning
         let keysPath = self.pki.path("audit-keys.json")
-        try AuditKeys.writeDevelopmentKeys(to: keysPath, origin: "simverify.test/audit")
+        try ServerSecrets.writeDevelopmentKeys(to: keysPath, origin: "simverify.test/audit")
         self.auditKeys = try AuditKeys(contentsOf: keysPath)
+        self.secrets = try ServerSecrets(contentsOf: keysPath)
         self.audit = try await AuditLog(
             configuration: .init(path: self.pki.path("audit.sqlite"), checkpointEveryEntries: 5), signer: self.auditKeys.signer, logger: logger
         )
         let service = VerificationService(
             engine: try engine ?? Self.sharedEngine.get(), policy: configuration.policy,
-            audit: AuditTrail(log: auditStore.wrap(self.audit), keys: self.auditKeys), sessions: try SessionStore(path: self.pki.path("sessions.sqlite")),
+            audit: AuditTrail(log: auditStore.wrap(self.audit), keys: self.auditKeys, secrets: self.secrets), sessions: try SessionStore(path: self.pki.path("sessions.sqlite")),
             limits: .init(configuration.limits), logger: logger, extraLivenessChecks: extraLivenessChecks,
             clock: { fixedTime ?? Date() }
         )

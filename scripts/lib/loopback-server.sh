@@ -2,11 +2,13 @@
 # certificates, and starts `simverify serve` on loopback with its own audit log and session store
 # in a temporary directory, removed (and the server stopped) when the script exits.
 #   start_loopback_server PORT 'EXTRA JSON FIELDS'
-# Sets: bin (the binary), server (its pid), work (the temporary directory).
+# Sets: bin (the server binary), bench (simverify-bench), server (its pid), work (the temporary directory).
 start_loopback_server() {
     local port=$1 extra=$2
     swift build -c release --product simverify >&2
+    swift build -c release --product simverify-bench >&2
     bin=.build/release/simverify
+    bench=.build/release/simverify-bench
     $bin dev-certs --out certs/generated >&2
     export OPENBLAS_NUM_THREADS=1
     work=$(mktemp -d)

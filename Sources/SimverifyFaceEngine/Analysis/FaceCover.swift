@@ -63,8 +63,9 @@ enum FaceCover {
             // Pixels too dark to have a colour do not set the skin's.
             let lit = band.filter { $0.2 >= 60 }
             guard lit.count >= band.count / 4 else { return nil }
-            func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-            let skinR = median(lit.map(\.0)), skinG = median(lit.map(\.1)), skinSum = median(lit.map(\.2))
+            // The upper median (a value of the band's own pixels), as the thresholds were set with.
+            func upperMedian(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+            let skinR = upperMedian(lit.map(\.0)), skinG = upperMedian(lit.map(\.1)), skinSum = upperMedian(lit.map(\.2))
             // A grey image (or a grey-lit face) has no skin colour to compare with.
             let saturation = max(abs(skinR - 1.0 / 3), abs(skinG - 1.0 / 3))
             guard saturation >= 0.01 else { return nil }

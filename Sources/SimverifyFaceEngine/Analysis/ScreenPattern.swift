@@ -1,4 +1,5 @@
 import Foundation
+import SimverifyCore
 
 /// A screen cue: the periodic pattern a display's pixel grid leaves on a face filmed off it.
 ///
@@ -92,9 +93,7 @@ enum ScreenPattern {
         }
         var best = 0.0
         for ring in Int((Self.lowestFrequency * Double(n)).rounded(.down)) ..< n / 2 where rings[ring].count >= 8 {
-            let sorted = rings[ring].sorted()
-            let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-            best = max(best, sorted[sorted.count - 1] - median)
+            best = max(best, rings[ring].max()! - median(rings[ring])!)
         }
         return best
     }

@@ -5,7 +5,9 @@ import SimverifyAuditLog
 import SimverifyCore
 import SimverifyFaceEngine
 
-/// What the service needs to record decisions: the durable log and the identifier keys.
+/// What the service needs to record decisions and keep its sessions and templates: the durable
+/// log and the identifier keys (the audit library's), the template sealer and the session tokens
+/// (under the server's own secrets).
 public struct AuditTrail: Sendable {
     /// The durable log.
     public let log: any AuditStore
@@ -24,11 +26,11 @@ public struct AuditTrail: Sendable {
         self.sessions = sessions
     }
 
-    /// A trail from a key file's keys.
-    public init(log: any AuditStore, keys: AuditKeys, templateLifetime: TimeInterval = 3600) {
+    /// A trail from a key file's keys: the audit log's (`AuditKeys`) and the server's own secrets.
+    public init(log: any AuditStore, keys: AuditKeys, secrets: ServerSecrets, templateLifetime: TimeInterval = 3600) {
         self.init(
-            log: log, identifiers: keys.identifiers, templates: TemplateSealer(keys: keys.templateKeys, lifetime: templateLifetime),
-            sessions: SessionTokens(keys: keys.sessionKeys)
+            log: log, identifiers: keys.identifiers, templates: TemplateSealer(keys: secrets.templateKeys, lifetime: templateLifetime),
+            sessions: SessionTokens(keys: secrets.sessionKeys)
         )
     }
 

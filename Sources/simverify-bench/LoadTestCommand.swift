@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SimverifyCommandSupport
 import Histogram
 import Logging
 import SimverifyClient
@@ -9,7 +10,7 @@ import SimverifyWire
 
 struct LoadTestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "loadtest",
+        commandName: "load",
         abstract: "Load a running server: latency percentiles and throughput, or idle-connection memory.",
         discussion: """
             --method health|verify sends --requests calls with --concurrency in flight over

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Crypto
 import Foundation
+import SimverifyCommandSupport
 import Logging
 import SimverifyAudit
 import SimverifyAuditLog
@@ -8,7 +9,7 @@ import SimverifyCore
 
 struct BenchAuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-audit",
+        commandName: "audit",
         abstract: "Benchmark the audit log: durable appends with group commit, and bundle verification.",
         discussion: """
             Appends --appends records with --concurrency appenders into a fresh SQLite log (WAL,

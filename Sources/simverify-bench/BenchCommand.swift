@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
+import SimverifyCommandSupport
 import Logging
 import SimverifyCore
 import SimverifyFaceEngine
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
+        commandName: "engine",
         abstract: "Benchmark the face engine, and face_recognition on the same images.",
         discussion: """
             Prints per-stage medians, the 640x480 selfie pipeline median, embeddings per second with
@@ -19,6 +20,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Directory of JPEG photos to time.") var images: String
     @Option(help: "Directory of 640x480 selfie frames for the end-to-end figure.") var selfies: String?
     @Option(help: "Python with face_recognition installed (scripts/python-env.sh prints one).") var python: String?
+    @Option(help: "The Python side of the comparison (run from the repository's root, the default is right).")
+    var pythonScript: String = "scripts/bench-python.py"
     @Option(help: "Timed rounds over the photos.") var rounds: Int = 3
     @Option(help: "Analyses per throughput run.") var jobs: Int = 120
     @Option(help: "Workers for the multi-worker throughput run (default: the number of cores).") var workers: Int?
@@ -123,7 +126,7 @@ struct BenchCommand: AsyncParsableCommand {
         report.peakRSSMB = Double(ProcessMemory.peakResidentBytes()) / 1_048_576
 
         if let python {
-            report.python = try PythonBaseline.run(python: python, rounds: rounds, images: photos)
+            report.python = try PythonBaseline.run(python: python, script: pythonScript, rounds: rounds, images: photos)
         }
         return report
     }
@@ -154,32 +157,6 @@ struct BenchCommand: AsyncParsableCommand {
     }
 }
 
-/// The nearest-rank `p`-quantile (0...1) of a non-empty set of values.
-func percentile(_ values: [Double], _ p: Double) -> Double {
-    let sorted = values.sorted()
-    return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
-}
-
-func median(_ values: [Double]) -> Double? {
-    guard !values.isEmpty else { return nil }
-    let sorted = values.sorted()
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-}
-
-/// A process's memory, from /proc/PID/status (this process when `pid` is nil).
-enum ProcessMemory {
-    static func residentBytes(pid: Int32? = nil) -> Int { field("VmRSS:", pid: pid) }
-    static func peakResidentBytes(pid: Int32? = nil) -> Int { field("VmHWM:", pid: pid) }
-
-    private static func field(_ name: String, pid: Int32?) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid.map(String.init) ?? "self")/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) })
-        else { return 0 }
-        let kilobytes = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-        return kilobytes * 1024
-    }
-}
-
 /// face_recognition timed by scripts/bench-python.py.
 struct PythonBaseline: Codable {
     var images: Int
@@ -187,9 +164,10 @@ struct PythonBaseline: Codable {
     var median_ms_per_image: Double
     var median_ms_per_embedding: Double
 
-    static func run(python: String, rounds: Int, images: [String]) throws -> PythonBaseline {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("scripts/bench-python.py").path
+    static func run(python: String, script: String, rounds: Int, images: [String]) throws -> PythonBaseline {
+        guard FileManager.default.fileExists(atPath: script) else {
+            throw SimverifyError(.fileUnreadable, "\(script): no such file (give --python-script)")
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [script, String(rounds)] + images

@@ -7,35 +7,37 @@ import SimverifyFaceEngine
 extension FaceModel: ExpressibleByArgument {}
 
 /// Options shared by every command that runs the face engine.
-struct EngineOptions: ParsableArguments {
+package struct EngineOptions: ParsableArguments {
+    package init() {}
+
     @Option(help: "Face model: sface (YuNet + SFace, the default), dlib, or onnx (an operator's model: --model-descriptor).")
-    var model: FaceModel = .sface
+    package var model: FaceModel = .sface
 
     @Option(help: "An operator's model descriptor (JSON): runs YuNet with that recogniser (implies --model onnx).")
-    var modelDescriptor: String?
+    package var modelDescriptor: String?
 
     @Option(help: "Directory of the model files (default: $SIMVERIFY_MODELS or ~/.cache/simverify/models).")
-    var models: String?
+    package var models: String?
 
     @Option(help: "Face worker threads (default: the number of cores).")
-    var workers: Int?
+    package var workers: Int?
 
     @Option(help: "dlib: detector upsampling steps, 0-3, instead of the adaptive policy.")
-    var upsample: Int?
+    package var upsample: Int?
 
     @Option(help: "SFace: YuNet's first input long side in pixels, for every image kind, instead of the policy's.")
-    var detectorInput: Int?
+    package var detectorInput: Int?
 
     @Flag(help: "SFace: average each feature with its mirrored chip's (test-time augmentation).")
-    var mirrorTta = false
+    package var mirrorTta = false
 
     @Option(help: "dlib: embed the mean over N jittered chips (face_recognition's num_jitters; test-time augmentation).")
-    var jitters: Int?
+    package var jitters: Int?
 
     @Option(help: "Largest image file read, in bytes.")
-    var maxFileBytes: Int = 16 << 20
+    package var maxFileBytes: Int = 16 << 20
 
-    func engineConfiguration() throws -> FaceEngineConfiguration {
+    package func engineConfiguration() throws -> FaceEngineConfiguration {
         var configuration = FaceEngineConfiguration(model: self.modelDescriptor == nil ? self.model : .onnx)
         if let modelDescriptor {
             guard self.model != .dlib else {
@@ -62,7 +64,7 @@ struct EngineOptions: ParsableArguments {
         return configuration
     }
 
-    func makeEngine(logLevel: Logger.Level = .warning) throws -> FaceEngine {
+    package func makeEngine(logLevel: Logger.Level = .warning) throws -> FaceEngine {
         var logger = Logger(label: "simverify")
         logger.logLevel = logLevel
         return try FaceEngine(configuration: self.engineConfiguration(), logger: logger)
@@ -71,14 +73,14 @@ struct EngineOptions: ParsableArguments {
 
 extension Duration {
     /// Milliseconds as a Double.
-    var milliseconds: Double {
+    package var milliseconds: Double {
         let parts = self.components
         return Double(parts.seconds) * 1000 + Double(parts.attoseconds) / 1e15
     }
 }
 
 /// Exits with a one-line message for errors the user can act on.
-func reportAndExit(_ error: Error) -> Never {
+package func reportAndExit(_ error: Error) -> Never {
     let text: String
     switch error {
     case let error as FaceEngineError: text = error.description
@@ -90,7 +92,7 @@ func reportAndExit(_ error: Error) -> Never {
 }
 
 /// Writes an Encodable as pretty JSON to standard output.
-func printJSON(_ value: some Encodable) {
+package func printJSON(_ value: some Encodable) {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     let data = (try? encoder.encode(value)) ?? Data("{}".utf8)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SimverifyCommandSupport
 import Histogram
 import NIOCore
 import SimverifyAudit

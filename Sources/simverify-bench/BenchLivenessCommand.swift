@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SimverifyCommandSupport
 import Logging
 import NIOCore
 import SimverifyAudit
@@ -14,7 +15,7 @@ import SwiftProtobuf
 
 struct BenchLivenessCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-liveness",
+        commandName: "liveness",
         abstract: "Time a liveness Verify (5 frames and an ID photo) through the service on one face worker.",
         discussion: """
             Runs the server's VerificationService in process (no TLS): StartSession, then Verify with a
@@ -38,13 +39,13 @@ struct BenchLivenessCommand: AsyncParsableCommand {
             let faceEngine = try options.makeEngine()
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simverify-bench-\(UUID())").path
             defer { try? FileManager.default.removeItem(atPath: directory) }
-            try AuditKeys.writeDevelopmentKeys(to: directory + "/keys.json", origin: "simverify.bench/audit")
+            try ServerSecrets.writeDevelopmentKeys(to: directory + "/keys.json", origin: "simverify.bench/audit")
             let keys = try AuditKeys(contentsOf: directory + "/keys.json")
             var logger = Logger(label: "bench")
             logger.logLevel = .warning
             let log = try await AuditLog(configuration: .init(path: directory + "/audit.sqlite"), signer: keys.signer, logger: logger)
             let service = VerificationService(
-                engine: faceEngine, policy: faceEngine.suggestedPolicy, audit: AuditTrail(log: log, keys: keys), sessions: try SessionStore(path: directory + "/sessions.sqlite"),
+                engine: faceEngine, policy: faceEngine.suggestedPolicy, audit: AuditTrail(log: log, keys: keys, secrets: try ServerSecrets(contentsOf: directory + "/keys.json")), sessions: try SessionStore(path: directory + "/sessions.sqlite"),
                 limits: .none, logger: logger
             )
             let caller = try CallerIdentity(tenant: "bench", role: .counter, terminal: "store-0001")
