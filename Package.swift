@@ -128,7 +128,8 @@ let package = Package(
         .target(
             name: "SimverifyServer",
             dependencies: [
-                "SimverifyCore", "SimverifyFaceEngine", "SimverifyWire", "SimverifyProto", "SimverifyProtoMapping", "SimverifyPKI",
+                "SimverifyCore", "SimverifyFaceEngine", "SimverifyWire", "SimverifyProto", "SimverifyProtoMapping",
+                "SimverifyPKI",
                 "SimverifyAudit", "SimverifyAuditLog", "CSimverifyProcess", "SimverifyLiveness",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -167,7 +168,8 @@ let package = Package(
         .executableTarget(
             name: "simverify",
             dependencies: [
-                "SimverifyCore", "SimverifyFaceEngine", "SimverifyServer", "SimverifyClient", "SimverifyPKI", "SimverifyCommandSupport",
+                "SimverifyCore", "SimverifyFaceEngine", "SimverifyServer", "SimverifyClient", "SimverifyPKI",
+                "SimverifyCommandSupport",
                 "SimverifyAudit", "SimverifyAuditLog", "SimverifyLiveness", "SimverifyWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -225,7 +227,10 @@ let package = Package(
         ),
         .testTarget(name: "SimverifyCoreTests", dependencies: ["SimverifyCore"]),
         .testTarget(name: "SimverifyLivenessTests", dependencies: ["SimverifyLiveness", "SimverifyCore"]),
-        .testTarget(name: "SimverifyFuzzingTests", dependencies: ["SimverifyFuzzing", "SimverifyAudit", "SimverifyFaceEngine"]),
+        .testTarget(
+            name: "SimverifyFuzzingTests",
+            dependencies: ["SimverifyFuzzing", "SimverifyAudit", "SimverifyFaceEngine"]
+        ),
         .testTarget(
             name: "SimverifyAuditTests",
             dependencies: ["SimverifyAudit", "SimverifyCore", .product(name: "Crypto", package: "swift-crypto")]
@@ -256,7 +261,8 @@ let package = Package(
             name: "SimverifyServerTests",
             dependencies: [
                 "SimverifyServer", "SimverifyClient", "SimverifyPKI", "SimverifyWire", "SimverifyProto",
-                "SimverifyCore", "SimverifyFaceEngine", "CSimverifyJPEGTestSupport", "SimverifyAudit", "SimverifyAuditLog",
+                "SimverifyCore", "SimverifyFaceEngine", "CSimverifyJPEGTestSupport", "SimverifyAudit",
+                "SimverifyAuditLog",
                 "SimverifyLiveness", "SimverifyProtoMapping",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up the machine and runs the whole test suite: the Swift tests (which also drive a Python
-# client written from docs/PROTOCOL.md), the check that the generated protobuf code matches Protos/,
+# client written from docs/PROTOCOL.md), the check that the generated protobuf code matches Protos/
+# and that every hand-written Swift file is formatted (scripts/format.sh),
 # `simverify eval` on the fixture pairs in debug and release with one and two workers, `simverify
 # assess` on the development data with its report checked in Chromium, and every example command
 # of README.md against the release binaries (scripts/readme-examples.py).
@@ -28,6 +29,7 @@ export SIMVERIFY_SFACE_PARITY_REFERENCE
 cd "$root"
 export OPENBLAS_NUM_THREADS=1
 bash scripts/generate-protos.sh --check
+bash scripts/format.sh --check
 swift build --build-tests
 swift test --skip-build
 swift build -c release

@@ -33,7 +33,12 @@ public actor AuditLog {
         public var maxBatch: Int
 
         /// Creates a configuration.
-        public init(path: String, checkpointEveryEntries: UInt64 = 1000, checkpointEverySeconds: Double = 10, maxBatch: Int = 1024) {
+        public init(
+            path: String,
+            checkpointEveryEntries: UInt64 = 1000,
+            checkpointEverySeconds: Double = 10,
+            maxBatch: Int = 1024
+        ) {
             self.path = path
             self.checkpointEveryEntries = checkpointEveryEntries
             self.checkpointEverySeconds = checkpointEverySeconds
@@ -82,14 +87,16 @@ public actor AuditLog {
             }
             self.database = try DatabaseQueue(path: configuration.path, configuration: config)
             try await self.database.write { db in
-                try db.execute(sql: """
-                    CREATE TABLE IF NOT EXISTS entries (
-                        idx INTEGER PRIMARY KEY, record BLOB NOT NULL,
-                        tenant TEXT NOT NULL, day INTEGER NOT NULL, event INTEGER NOT NULL, decision TEXT NOT NULL);
-                    CREATE TABLE IF NOT EXISTS subject_index (hmac BLOB NOT NULL, idx INTEGER NOT NULL);
-                    CREATE INDEX IF NOT EXISTS subject_index_hmac ON subject_index(hmac);
-                    CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note BLOB NOT NULL);
-                    """)
+                try db.execute(
+                    sql: """
+                        CREATE TABLE IF NOT EXISTS entries (
+                            idx INTEGER PRIMARY KEY, record BLOB NOT NULL,
+                            tenant TEXT NOT NULL, day INTEGER NOT NULL, event INTEGER NOT NULL, decision TEXT NOT NULL);
+                        CREATE TABLE IF NOT EXISTS subject_index (hmac BLOB NOT NULL, idx INTEGER NOT NULL);
+                        CREATE INDEX IF NOT EXISTS subject_index_hmac ON subject_index(hmac);
+                        CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note BLOB NOT NULL);
+                        """
+                )
             }
         } catch {
             throw AuditError(.storage, "cannot open the audit log at \(configuration.path): \(error)")
@@ -109,7 +116,9 @@ public actor AuditLog {
                 }
                 records.append(Array(row["record"] as Data))
             }
-            let note = try Data.fetchOne(db, sql: "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1").map { Array($0) }
+            let note = try Data.fetchOne(db, sql: "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1").map {
+                Array($0)
+            }
             return (records, note)
         }
         var tree = MerkleTree()
@@ -117,13 +126,19 @@ public actor AuditLog {
         if let note = checkpoint {
             let signed = try Checkpoint.open(note, verifier: self.signer.verifier)
             guard signed.size <= tree.size, tree.root(size: signed.size) == signed.rootHash else {
-                throw AuditError(.inconsistent, "the stored records do not match the last signed checkpoint (size \(signed.size))")
+                throw AuditError(
+                    .inconsistent,
+                    "the stored records do not match the last signed checkpoint (size \(signed.size))"
+                )
             }
             self.lastCheckpointSize = signed.size
             self.latestCheckpoint = note
         }
         self.tree = tree
-        self.logger.info("audit log open", metadata: ["entries": "\(tree.size)", "checkpoint": "\(self.lastCheckpointSize)"])
+        self.logger.info(
+            "audit log open",
+            metadata: ["entries": "\(tree.size)", "checkpoint": "\(self.lastCheckpointSize)"]
+        )
     }
 
     // MARK: Appending
@@ -153,18 +168,27 @@ public actor AuditLog {
                 try await self.database.write { db in
                     for (index, bytes, record) in rows {
                         try db.execute(
-                            sql: "INSERT INTO entries (idx, record, tenant, day, event, decision) VALUES (?, ?, ?, ?, ?, ?)",
-                            arguments: [index, Data(bytes), record.tenant, Int64(record.time / 86400), Int(record.event.rawValue), record.decision?.rawValue ?? ""]
+                            sql:
+                                "INSERT INTO entries (idx, record, tenant, day, event, decision) VALUES (?, ?, ?, ?, ?, ?)",
+                            arguments: [
+                                index, Data(bytes), record.tenant, Int64(record.time / 86400),
+                                Int(record.event.rawValue), record.decision?.rawValue ?? "",
+                            ]
                         )
                         for identifier in record.identifiers {
-                            try db.execute(sql: "INSERT INTO subject_index (hmac, idx) VALUES (?, ?)", arguments: [Data(identifier.hmac), index])
+                            try db.execute(
+                                sql: "INSERT INTO subject_index (hmac, idx) VALUES (?, ?)",
+                                arguments: [Data(identifier.hmac), index]
+                            )
                         }
                     }
                 }
             } catch {
                 self.logger.error("audit append failed", metadata: ["records": "\(batch.count)", "error": "\(error)"])
                 for item in batch {
-                    item.continuation.resume(throwing: AuditError(.storage, "the audit log could not record the decision"))
+                    item.continuation.resume(
+                        throwing: AuditError(.storage, "the audit log could not record the decision")
+                    )
                 }
                 continue
             }
@@ -183,7 +207,8 @@ public actor AuditLog {
 
     /// Signs and stores a checkpoint when enough entries or time have passed.
     public func checkpointIfDue() async {
-        let due = self.tree.size - self.lastCheckpointSize >= self.configuration.checkpointEveryEntries
+        let due =
+            self.tree.size - self.lastCheckpointSize >= self.configuration.checkpointEveryEntries
             || (self.tree.size > self.lastCheckpointSize
                 && ContinuousClock.now - self.lastCheckpointTime >= .seconds(self.configuration.checkpointEverySeconds))
         if due { _ = try? await self.checkpoint() }
@@ -198,14 +223,24 @@ public actor AuditLog {
         // Never sign a checkpoint that is not an extension of the last one.
         if self.lastCheckpointSize > 0 {
             let proof = self.tree.consistencyProof(from: self.lastCheckpointSize, to: size)
-            guard MerkleProofVerifier.verifyConsistency(
-                size1: self.lastCheckpointSize, size2: size, root1: self.tree.root(size: self.lastCheckpointSize),
-                root2: self.tree.root(size: size), proof: proof
-            ) else { throw AuditError(.inconsistent, "refusing to sign an inconsistent checkpoint") }
+            guard
+                MerkleProofVerifier.verifyConsistency(
+                    size1: self.lastCheckpointSize,
+                    size2: size,
+                    root1: self.tree.root(size: self.lastCheckpointSize),
+                    root2: self.tree.root(size: size),
+                    proof: proof
+                )
+            else { throw AuditError(.inconsistent, "refusing to sign an inconsistent checkpoint") }
         }
-        let note = try Checkpoint(origin: self.signer.name, size: size, rootHash: self.tree.root(size: size)).signed(by: self.signer)
+        let note = try Checkpoint(origin: self.signer.name, size: size, rootHash: self.tree.root(size: size)).signed(
+            by: self.signer
+        )
         try await self.database.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO checkpoints (size, note) VALUES (?, ?)", arguments: [Int64(size), Data(note)])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO checkpoints (size, note) VALUES (?, ?)",
+                arguments: [Int64(size), Data(note)]
+            )
         }
         self.lastCheckpointSize = size
         self.lastCheckpointTime = ContinuousClock.now
@@ -235,14 +270,20 @@ public actor AuditLog {
             throw AuditError(.inconsistent, "entry range outside the log or over 1000 entries")
         }
         return try await self.read { db in
-            try Data.fetchAll(db, sql: "SELECT record FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx", arguments: [Int64(start), Int64(end)])
-                .map { Array($0) }
+            try Data.fetchAll(
+                db,
+                sql: "SELECT record FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+                arguments: [Int64(start), Int64(end)]
+            )
+            .map { Array($0) }
         }
     }
 
     /// The inclusion proof of entry `index` in the tree of `size` entries.
     public func inclusionProof(index: UInt64, size: UInt64) throws -> [[UInt8]] {
-        guard index < size, size <= self.tree.size else { throw AuditError(.inconsistent, "index or size outside the log") }
+        guard index < size, size <= self.tree.size else {
+            throw AuditError(.inconsistent, "index or size outside the log")
+        }
         return self.tree.inclusionProof(index: index, size: size)
     }
 
@@ -258,7 +299,8 @@ public actor AuditLog {
         return try await self.read { db in
             let marks = Array(repeating: "?", count: hmacs.count).joined(separator: ",")
             return try Int64.fetchAll(
-                db, sql: "SELECT DISTINCT idx FROM subject_index WHERE hmac IN (\(marks)) ORDER BY idx",
+                db,
+                sql: "SELECT DISTINCT idx FROM subject_index WHERE hmac IN (\(marks)) ORDER BY idx",
                 arguments: StatementArguments(hmacs.map { Data($0) })
             ).map { UInt64($0) }
         }
@@ -276,12 +318,22 @@ public actor AuditLog {
     /// Counts by tenant, event, decision and day.
     public func stats() async throws -> [StatsRow] {
         try await self.read { db in
-            try Row.fetchAll(db, sql: "SELECT tenant, event, decision, day, COUNT(*) AS n FROM entries GROUP BY tenant, event, decision, day ORDER BY day, tenant, event, decision")
-                .compactMap { row in
-                    AuditRecord.Event(rawValue: UInt8(row["event"] as Int)).map {
-                        StatsRow(tenant: row["tenant"], event: $0, decision: row["decision"], day: row["day"], count: row["n"])
-                    }
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT tenant, event, decision, day, COUNT(*) AS n FROM entries GROUP BY tenant, event, decision, day ORDER BY day, tenant, event, decision"
+            )
+            .compactMap { row in
+                AuditRecord.Event(rawValue: UInt8(row["event"] as Int)).map {
+                    StatsRow(
+                        tenant: row["tenant"],
+                        event: $0,
+                        decision: row["decision"],
+                        day: row["day"],
+                        count: row["n"]
+                    )
                 }
+            }
         }
     }
 

@@ -17,10 +17,12 @@ public struct ClientConfiguration: Sendable, Hashable {
 
     /// Creates a configuration; the defaults match `simverify serve` with the development certificates.
     public init(
-        host: String = "127.0.0.1", port: Int = 7443,
+        host: String = "127.0.0.1",
+        port: Int = 7443,
         certificate: String = "certs/generated/counter-carrier-a-store-0001.pem",
         privateKey: String = "certs/generated/counter-carrier-a-store-0001-key.pem",
-        trustRoots: String = "certs/generated/ca.pem", serverHostname: String = "localhost",
+        trustRoots: String = "certs/generated/ca.pem",
+        serverHostname: String = "localhost",
         connectTimeout: Duration = .seconds(10)
     ) {
         self.host = host

@@ -38,13 +38,21 @@ final class ClientHandler: ChannelDuplexHandler {
             timer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(call.deadlineMilliseconds) + 2000)) {
                 let (handler, context) = loopBound.value
                 guard let entry = handler.pending.removeValue(forKey: id) else { return }
-                context.writeAndFlush(Self.wrapOutboundOut(Frame(type: .cancel, correlationID: id, payload: ByteBuffer())), promise: nil)
-                entry.promise.fail(RPCStatus(.deadlineExceeded, "no answer before the deadline", reason: "deadline_exceeded"))
+                context.writeAndFlush(
+                    Self.wrapOutboundOut(Frame(type: .cancel, correlationID: id, payload: ByteBuffer())),
+                    promise: nil
+                )
+                entry.promise.fail(
+                    RPCStatus(.deadlineExceeded, "no answer before the deadline", reason: "deadline_exceeded")
+                )
             }
         }
         self.pending[id] = (call.promise, timer)
         let frame = Frame(
-            type: .request, method: call.method, correlationID: id, deadlineMilliseconds: call.deadlineMilliseconds,
+            type: .request,
+            method: call.method,
+            correlationID: id,
+            deadlineMilliseconds: call.deadlineMilliseconds,
             payload: call.payload
         )
         context.write(Self.wrapOutboundOut(frame), promise: promise)
@@ -61,7 +69,12 @@ final class ClientHandler: ChannelDuplexHandler {
             let status = Self.status(from: frame.payload)
             self.goneAway = RPCStatus(.unavailable, "the server sent goaway: \(status.message)", reason: status.reason)
         case .ping:
-            context.writeAndFlush(Self.wrapOutboundOut(Frame(type: .pong, correlationID: frame.header.correlationID, payload: frame.payload)), promise: nil)
+            context.writeAndFlush(
+                Self.wrapOutboundOut(
+                    Frame(type: .pong, correlationID: frame.header.correlationID, payload: frame.payload)
+                ),
+                promise: nil
+            )
         case .pong, .request, .cancel:
             break
         }

@@ -22,7 +22,10 @@ public struct AuditStatsRow: Sendable, Hashable, Codable {
 extension SimverifyClient {
     /// The latest signed checkpoint note.
     public func checkpoint() async throws(SimverifyClientError) -> [UInt8] {
-        let response: Simverify_V1_GetCheckpointResponse = try await self.call(.getCheckpoint, Simverify_V1_GetCheckpointRequest())
+        let response: Simverify_V1_GetCheckpointResponse = try await self.call(
+            .getCheckpoint,
+            Simverify_V1_GetCheckpointRequest()
+        )
         return Array(response.note)
     }
 
@@ -56,11 +59,15 @@ extension SimverifyClient {
     /// Counts by tenant, event, decision and day.
     public func stats() async throws(SimverifyClientError) -> [AuditStatsRow] {
         let response: Simverify_V1_StatsResponse = try await self.call(.stats, Simverify_V1_StatsRequest())
-        return response.rows.map { AuditStatsRow(tenant: $0.tenant, event: $0.event, decision: $0.decision, day: $0.day, count: $0.count) }
+        return response.rows.map {
+            AuditStatsRow(tenant: $0.tenant, event: $0.event, decision: $0.decision, day: $0.day, count: $0.count)
+        }
     }
 
     /// Indices of the entries of one subject, and the index of this look-up's own entry.
-    public func lookupSubject(nationalID: String) async throws(SimverifyClientError) -> (matches: [UInt64], lookupEntry: UInt64) {
+    public func lookupSubject(
+        nationalID: String
+    ) async throws(SimverifyClientError) -> (matches: [UInt64], lookupEntry: UInt64) {
         var request = Simverify_V1_LookupSubjectRequest()
         request.nationalID = nationalID
         let response: Simverify_V1_LookupSubjectResponse = try await self.call(.lookupSubject, request)
@@ -81,10 +88,21 @@ public struct SealedTemplate: Sendable, Hashable {
 extension SimverifyClient {
     /// Extracts and seals the ID card's face embedding (backend role). The server keeps nothing.
     /// - Throws: `SimverifyClientError` `.failedPrecondition` when the ID card has no, several or too small faces.
-    public func extractTemplate(idCardImage: ZeroizingBuffer, deadline: Duration? = .seconds(30)) async throws(SimverifyClientError) -> SealedTemplate {
+    public func extractTemplate(
+        idCardImage: ZeroizingBuffer,
+        deadline: Duration? = .seconds(30)
+    ) async throws(SimverifyClientError) -> SealedTemplate {
         var request = Simverify_V1_ExtractTemplateRequest()
         request.idCardImage = idCardImage.withUnsafeBytes { Data($0) }
-        let response: Simverify_V1_ExtractTemplateResponse = try await self.call(.extractTemplate, request, deadline: deadline)
-        return SealedTemplate(bytes: Array(response.sealedTemplate), expiresAt: response.expiresAtUnix, keyID: response.keyID)
+        let response: Simverify_V1_ExtractTemplateResponse = try await self.call(
+            .extractTemplate,
+            request,
+            deadline: deadline
+        )
+        return SealedTemplate(
+            bytes: Array(response.sealedTemplate),
+            expiresAt: response.expiresAtUnix,
+            keyID: response.keyID
+        )
     }
 }

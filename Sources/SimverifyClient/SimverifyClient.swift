@@ -21,7 +21,9 @@ public final class SimverifyClient: Sendable {
     /// - Throws: `SimverifyClientError` `.unavailable` (reason `connect`) when the server cannot be
     ///   reached or refuses the handshake; `.invalidArgument` (`tls_files`) when the certificate
     ///   files cannot be loaded.
-    public static func connect(_ configuration: ClientConfiguration) async throws(SimverifyClientError) -> SimverifyClient {
+    public static func connect(
+        _ configuration: ClientConfiguration
+    ) async throws(SimverifyClientError) -> SimverifyClient {
         let group = MultiThreadedEventLoopGroup.singleton
         let context: NIOSSLContext
         do {
@@ -32,7 +34,11 @@ public final class SimverifyClient: Sendable {
             tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(configuration.trustRoots))
             context = try NIOSSLContext(configuration: tls)
         } catch {
-            throw SimverifyClientError(.invalidArgument, "cannot load the client certificate, key or CA: \(error)", reason: .tlsFiles)
+            throw SimverifyClientError(
+                .invalidArgument,
+                "cannot load the client certificate, key or CA: \(error)",
+                reason: .tlsFiles
+            )
         }
         let hostname = configuration.serverHostname
         let timeout = configuration.connectTimeout.components
@@ -52,7 +58,11 @@ public final class SimverifyClient: Sendable {
                 .connect(host: configuration.host, port: configuration.port).get()
             return SimverifyClient(channel: channel)
         } catch {
-            throw SimverifyClientError(.unavailable, "cannot connect to \(configuration.host):\(configuration.port): \(error)", reason: .connect)
+            throw SimverifyClientError(
+                .unavailable,
+                "cannot connect to \(configuration.host):\(configuration.port): \(error)",
+                reason: .connect
+            )
         }
     }
 
@@ -63,9 +73,16 @@ public final class SimverifyClient: Sendable {
     ///   - payload: The serialised request.
     ///   - deadline: The call's deadline; nil for the server's default.
     /// - Throws: `SimverifyClientError` from the server's status or for a lost connection.
-    package func call(method: MethodID, payload: ByteBuffer, deadline: Duration? = nil) async throws(SimverifyClientError) -> ByteBuffer {
+    package func call(
+        method: MethodID,
+        payload: ByteBuffer,
+        deadline: Duration? = nil
+    ) async throws(SimverifyClientError) -> ByteBuffer {
         let promise = self.channel.eventLoop.makePromise(of: ByteBuffer.self)
-        let milliseconds = deadline.map { UInt32(clamping: $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) } ?? 0
+        let milliseconds =
+            deadline.map {
+                UInt32(clamping: $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000)
+            } ?? 0
         let call = ClientCall(method: method, payload: payload, deadlineMilliseconds: milliseconds, promise: promise)
         self.channel.writeAndFlush(call).whenFailure { error in promise.fail(error) }
         do {
@@ -73,22 +90,36 @@ public final class SimverifyClient: Sendable {
         } catch let status as RPCStatus {
             throw SimverifyClientError(status)
         } catch {
-            throw SimverifyClientError(.unavailable, "the connection failed: \(type(of: error))", reason: .connectionError)
+            throw SimverifyClientError(
+                .unavailable,
+                "the connection failed: \(type(of: error))",
+                reason: .connectionError
+            )
         }
     }
 
     /// Asks the server whether it is serving.
     public func health(deadline: Duration? = .seconds(5)) async throws(SimverifyClientError) -> HealthReport {
-        let response: Simverify_V1_HealthResponse = try await self.call(.health, Simverify_V1_HealthRequest(), deadline: deadline)
+        let response: Simverify_V1_HealthResponse = try await self.call(
+            .health,
+            Simverify_V1_HealthRequest(),
+            deadline: deadline
+        )
         return HealthReport(
-            serving: response.status == .serving, version: response.version, faceWorkers: Int(response.faceWorkers),
-            faceJobsBusy: Int(response.faceJobsBusy), faceJobsWaiting: Int(response.faceJobsWaiting)
+            serving: response.status == .serving,
+            version: response.version,
+            faceWorkers: Int(response.faceWorkers),
+            faceJobsBusy: Int(response.faceJobsBusy),
+            faceJobsWaiting: Int(response.faceJobsWaiting)
         )
     }
 
     /// Verifies a selfie against an ID card.
     /// - Throws: `SimverifyClientError` for a refused or failed call; a mismatch is a decision, not an error.
-    public func verify(_ request: VerificationRequest, deadline: Duration? = .seconds(30)) async throws(SimverifyClientError) -> VerificationResult {
+    public func verify(
+        _ request: VerificationRequest,
+        deadline: Duration? = .seconds(30)
+    ) async throws(SimverifyClientError) -> VerificationResult {
         var message = Simverify_V1_VerifyRequest()
         if let image = request.idCardImage { message.idCardImage = image.withUnsafeBytes { Data($0) } }
         if let template = request.sealedTemplate { message.sealedTemplate = Data(template) }
@@ -107,9 +138,15 @@ public final class SimverifyClient: Sendable {
     /// Starts a liveness session.
     /// - Throws: `SimverifyClientError` when refused.
     public func startSession(deadline: Duration? = .seconds(10)) async throws(SimverifyClientError) -> LivenessSession {
-        let response: Simverify_V1_StartSessionResponse = try await self.call(.startSession, Simverify_V1_StartSessionRequest(), deadline: deadline)
+        let response: Simverify_V1_StartSessionResponse = try await self.call(
+            .startSession,
+            Simverify_V1_StartSessionRequest(),
+            deadline: deadline
+        )
         return LivenessSession(
-            token: response.sessionToken, challenge: response.challenge.compactMap(ChallengeStep.init), expiresAt: response.expiresAtUnix,
+            token: response.sessionToken,
+            challenge: response.challenge.compactMap(ChallengeStep.init),
+            expiresAt: response.expiresAtUnix,
             attemptsAllowed: Int(response.attemptsAllowed)
         )
     }
@@ -120,7 +157,9 @@ public final class SimverifyClient: Sendable {
     }
 
     func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: MethodID, _ request: Request, deadline: Duration? = .seconds(30)
+        _ method: MethodID,
+        _ request: Request,
+        deadline: Duration? = .seconds(30)
     ) async throws(SimverifyClientError) -> Response {
         let bytes: [UInt8]
         do {
@@ -155,24 +194,25 @@ extension VerificationResult {
 extension SimverifyClientError {
     /// The client's error for a status from the wire (or made by the connection handler).
     init(_ status: RPCStatus) {
-        let code: Code = switch status.code {
-        case .ok, .unknown: .unknown
-        case .cancelled: .cancelled
-        case .invalidArgument: .invalidArgument
-        case .deadlineExceeded: .deadlineExceeded
-        case .notFound: .notFound
-        case .alreadyExists: .alreadyExists
-        case .permissionDenied: .permissionDenied
-        case .resourceExhausted: .resourceExhausted
-        case .failedPrecondition: .failedPrecondition
-        case .aborted: .aborted
-        case .outOfRange: .outOfRange
-        case .unimplemented: .unimplemented
-        case .internal: .internal
-        case .unavailable: .unavailable
-        case .dataLoss: .dataLoss
-        case .unauthenticated: .unauthenticated
-        }
+        let code: Code =
+            switch status.code {
+            case .ok, .unknown: .unknown
+            case .cancelled: .cancelled
+            case .invalidArgument: .invalidArgument
+            case .deadlineExceeded: .deadlineExceeded
+            case .notFound: .notFound
+            case .alreadyExists: .alreadyExists
+            case .permissionDenied: .permissionDenied
+            case .resourceExhausted: .resourceExhausted
+            case .failedPrecondition: .failedPrecondition
+            case .aborted: .aborted
+            case .outOfRange: .outOfRange
+            case .unimplemented: .unimplemented
+            case .internal: .internal
+            case .unavailable: .unavailable
+            case .dataLoss: .dataLoss
+            case .unauthenticated: .unauthenticated
+            }
         self.init(code, status.message, reason: Reason(rawValue: status.reason))
     }
 }

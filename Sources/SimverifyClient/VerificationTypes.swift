@@ -21,8 +21,13 @@ public struct VerificationRequest: Sendable {
 
     /// Creates a request.
     public init(
-        idCardImage: ZeroizingBuffer?, selfieFrames: [ZeroizingBuffer], subject: SubjectReferences = SubjectReferences(),
-        consentGiven: Bool, consentTextVersion: String = "", sealedTemplate: [UInt8]? = nil, sessionToken: String? = nil
+        idCardImage: ZeroizingBuffer?,
+        selfieFrames: [ZeroizingBuffer],
+        subject: SubjectReferences = SubjectReferences(),
+        consentGiven: Bool,
+        consentTextVersion: String = "",
+        sealedTemplate: [UInt8]? = nil,
+        sessionToken: String? = nil
     ) {
         self.idCardImage = idCardImage
         self.selfieFrames = selfieFrames

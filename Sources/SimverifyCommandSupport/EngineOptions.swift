@@ -10,7 +10,9 @@ extension FaceModel: ExpressibleByArgument {}
 package struct EngineOptions: ParsableArguments {
     package init() {}
 
-    @Option(help: "Face model: sface (YuNet + SFace, the default), dlib, or onnx (an operator's model: --model-descriptor).")
+    @Option(
+        help: "Face model: sface (YuNet + SFace, the default), dlib, or onnx (an operator's model: --model-descriptor)."
+    )
     package var model: FaceModel = .sface
 
     @Option(help: "An operator's model descriptor (JSON): runs YuNet with that recogniser (implies --model onnx).")
@@ -31,7 +33,9 @@ package struct EngineOptions: ParsableArguments {
     @Flag(help: "SFace: average each feature with its mirrored chip's (test-time augmentation).")
     package var mirrorTta = false
 
-    @Option(help: "dlib: embed the mean over N jittered chips (face_recognition's num_jitters; test-time augmentation).")
+    @Option(
+        help: "dlib: embed the mean over N jittered chips (face_recognition's num_jitters; test-time augmentation)."
+    )
     package var jitters: Int?
 
     @Option(help: "Largest image file read, in bytes.")
@@ -41,7 +45,10 @@ package struct EngineOptions: ParsableArguments {
         var configuration = FaceEngineConfiguration(model: self.modelDescriptor == nil ? self.model : .onnx)
         if let modelDescriptor {
             guard self.model != .dlib else {
-                throw SimverifyError(.invalidArgument, "--model-descriptor runs YuNet with the operator's model: it cannot go with --model dlib")
+                throw SimverifyError(
+                    .invalidArgument,
+                    "--model-descriptor runs YuNet with the operator's model: it cannot go with --model dlib"
+                )
             }
             configuration.descriptor = try FaceModelDescriptor.load(from: modelDescriptor)
         } else if self.model == .onnx {
@@ -52,7 +59,10 @@ package struct EngineOptions: ParsableArguments {
         configuration.mirrorAugmentation = self.mirrorTta
         if let jitters {
             guard self.model == .dlib, (0...100).contains(jitters) else {
-                throw SimverifyError(.invalidArgument, "--jitters (0-100) is dlib's test-time augmentation: it goes with --model dlib")
+                throw SimverifyError(
+                    .invalidArgument,
+                    "--jitters (0-100) is dlib's test-time augmentation: it goes with --model dlib"
+                )
             }
             configuration.jitters = jitters
         }

@@ -42,7 +42,10 @@ package struct LivenessSequence: Decodable {
             let file = (path as NSString).appendingPathComponent("sequence.json")
             guard FileManager.default.fileExists(atPath: file) else { return nil }
             do {
-                return (name, path, try JSONDecoder().decode(LivenessSequence.self, from: Data(contentsOf: URL(fileURLWithPath: file))))
+                return (
+                    name, path,
+                    try JSONDecoder().decode(LivenessSequence.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
+                )
             } catch {
                 throw ValidationError("\(file): not a sequence description (\(error))")
             }
@@ -53,38 +56,52 @@ package struct LivenessSequence: Decodable {
     /// with our labels (`Fixtures/liveness-video/challenges.tsv`: sequence, performs, fps).
     /// Kinds: live_headturn performing a step is "live"; live_still, or a head movement that
     /// performs no step, "live_still"; print_attack "print"; screen_attack "screen".
-    package static func load(manifest: String, labels: String) throws -> [(name: String, path: String, sequence: LivenessSequence)] {
+    package static func load(
+        manifest: String,
+        labels: String
+    ) throws -> [(name: String, path: String, sequence: LivenessSequence)] {
         let root = (manifest as NSString).deletingLastPathComponent
         var labelled: [String: (performs: [ChallengeStep]?, fps: Double)] = [:]
         for row in try Manifest(path: labels, key: "sequence").records {
-            guard let name = row["sequence"], let performs = row["performs"], let fps = row["fps"].flatMap(Double.init), fps > 0 else {
+            guard let name = row["sequence"], let performs = row["performs"], let fps = row["fps"].flatMap(Double.init),
+                fps > 0
+            else {
                 throw ValidationError("\(labels): each row needs sequence, performs and fps")
             }
             if performs == "-" {
                 labelled[name] = (nil, fps)
             } else {
                 let steps = try performs.split(separator: ">").map { step in
-                    guard let parsed = ChallengeStep(rawValue: String(step)) else { throw ValidationError("\(labels): unknown step \(step)") }
+                    guard let parsed = ChallengeStep(rawValue: String(step)) else {
+                        throw ValidationError("\(labels): unknown step \(step)")
+                    }
                     return parsed
                 }
                 labelled[name] = (steps, fps)
             }
         }
         return try Manifest(path: manifest, key: "sequence").records.map { row in
-            guard let name = row["sequence"], let kind = row["kind"] else { throw ValidationError("\(manifest): a row without sequence or kind") }
+            guard let name = row["sequence"], let kind = row["kind"] else {
+                throw ValidationError("\(manifest): a row without sequence or kind")
+            }
             guard let label = labelled[name] else { throw ValidationError("\(labels) has no label for \(name)") }
             let path = (root as NSString).appendingPathComponent(name)
-            let frames = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".jpg") }.sorted()
-            let ours: String = switch kind {
-            case "live_headturn": label.performs == nil ? "live_still" : "live"
-            case "live_still": "live_still"
-            case "print_attack": "print"
-            case "screen_attack": "screen"
-            default: throw ValidationError("\(manifest): unknown kind \(kind)")
-            }
+            let frames = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".jpg") }
+                .sorted()
+            let ours: String =
+                switch kind {
+                case "live_headturn": label.performs == nil ? "live_still" : "live"
+                case "live_still": "live_still"
+                case "print_attack": "print"
+                case "screen_attack": "screen"
+                default: throw ValidationError("\(manifest): unknown kind \(kind)")
+                }
             var sequence = LivenessSequence(
-                kind: ours, challenge: label.performs ?? [], frames: frames,
-                frameTimesMs: frames.indices.map { Int((Double($0) * 1000 / label.fps).rounded()) }, note: row["motion_observed"]
+                kind: ours,
+                challenge: label.performs ?? [],
+                frames: frames,
+                frameTimesMs: frames.indices.map { Int((Double($0) * 1000 / label.fps).rounded()) },
+                note: row["motion_observed"]
             )
             sequence.tryEveryChallenge = label.performs == nil
             sequence.fromManifest = true
@@ -98,6 +115,8 @@ package struct LivenessSequence: Decodable {
 
     /// The frames' bytes, in zeroizing buffers.
     package func readFrames(at path: String, maxBytes: Int) throws -> [ZeroizingBuffer] {
-        try self.frames.map { try ZeroizingBuffer(contentsOfFile: (path as NSString).appendingPathComponent($0), maxBytes: maxBytes) }
+        try self.frames.map {
+            try ZeroizingBuffer(contentsOfFile: (path as NSString).appendingPathComponent($0), maxBytes: maxBytes)
+        }
     }
 }

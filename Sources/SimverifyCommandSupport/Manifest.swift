@@ -11,15 +11,24 @@ package struct Manifest {
     package var records: [[String: String]]
 
     package init(path: String, key: String = "file") throws {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read \(path)") }
-        let lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty && !$0.hasPrefix("#") }
-        guard let header = lines.first?.split(separator: "\t", omittingEmptySubsequences: false).map(String.init), header.contains(key) else {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ValidationError("cannot read \(path)")
+        }
+        let lines = text.split(whereSeparator: \.isNewline).map(String.init).filter {
+            !$0.isEmpty && !$0.hasPrefix("#")
+        }
+        guard let header = lines.first?.split(separator: "\t", omittingEmptySubsequences: false).map(String.init),
+            header.contains(key)
+        else {
             throw ValidationError("\(path): the header must name a \(key) column")
         }
         self.key = key
         self.header = header
         self.records = lines.dropFirst().map { line in
-            Dictionary(zip(header, line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)), uniquingKeysWith: { a, _ in a })
+            Dictionary(
+                zip(header, line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)),
+                uniquingKeysWith: { a, _ in a }
+            )
         }
     }
 

@@ -6,8 +6,9 @@ package enum ProcessMemory {
     package static func peakResidentBytes(pid: Int32? = nil) -> Int { field("VmHWM:", pid: pid) }
 
     private static func field(_ name: String, pid: Int32?) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid.map(String.init) ?? "self")/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) })
+        guard
+            let status = try? String(contentsOfFile: "/proc/\(pid.map(String.init) ?? "self")/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) })
         else { return 0 }
         let kilobytes = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
         return kilobytes * 1024

@@ -12,7 +12,8 @@ import SimverifyWire
 public enum FuzzTargets {
     /// The targets by name (the folder under Fixtures/fuzz and the harness's name).
     public static let all: [String: @Sendable (UnsafeRawBufferPointer) -> Void] = [
-        "frame": frameDecoder, "request": requestValidation, "jpeg": jpegDecoder, "record": auditRecord, "note": signedNote,
+        "frame": frameDecoder, "request": requestValidation, "jpeg": jpegDecoder, "record": auditRecord,
+        "note": signedNote,
         "session": sessionToken,
     ]
 
@@ -25,10 +26,15 @@ public enum FuzzTargets {
     public static func sessionToken(_ data: UnsafeRawBufferPointer) {
         guard let mode = data.first else { return }
         let rest = Array(data.dropFirst())
-        let token = mode == 0 ? String(decoding: rest, as: UTF8.self) : SessionTokens.signed(payload: rest, key: Self.sessionKey)
+        let token =
+            mode == 0
+            ? String(decoding: rest, as: UTF8.self) : SessionTokens.signed(payload: rest, key: Self.sessionKey)
         let tokens = SessionTokens(keys: [Self.sessionKey])
         if let claims = try? tokens.open(token, caller: Self.sessionCaller, now: Date(timeIntervalSince1970: 0)) {
-            precondition(claims.nonce.count == 16 && claims.tenant == "carrier-a", "a token opened with the wrong claims")
+            precondition(
+                claims.nonce.count == 16 && claims.tenant == "carrier-a",
+                "a token opened with the wrong claims"
+            )
         }
     }
 
@@ -67,7 +73,9 @@ public enum FuzzTargets {
 
     /// Decodes the bytes as a JPEG under small limits.
     public static func jpegDecoder(_ data: UnsafeRawBufferPointer) {
-        let decoder = JPEGDecoder(limits: .init(maxPixels: 1 << 20, maxDecodedLongSide: 1024, maxScans: 64, maxDecoderMemory: 32 << 20))
+        let decoder = JPEGDecoder(
+            limits: .init(maxPixels: 1 << 20, maxDecodedLongSide: 1024, maxScans: 64, maxDecoderMemory: 32 << 20)
+        )
         if let image = try? decoder.decode(data) {
             precondition(image.pixels.count == image.width * image.height * 3)
         }
@@ -94,5 +102,7 @@ public enum FuzzTargets {
         _ = try? SignedNote.open(bytes, verifiers: [Self.verifier])
     }
 
-    private static let verifier = try! NoteVerifier(vkey: "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW")
+    private static let verifier = try! NoteVerifier(
+        vkey: "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
+    )
 }

@@ -60,8 +60,16 @@ public struct FrameObservation: Sendable {
         /// Creates a face.
         /// - Parameter keypoints: Eyes and nose; nil reads `landmarks` in dlib's order.
         public init(
-            width: Int, landmarks: [Point2], keypoints: FaceKeypoints? = nil, embedding: FaceEmbedding?, sharpness: Double,
-            brightness: Double, crop: FaceCrop?, cutByBorder: Bool = false, lowerFaceSkin: Double? = nil, screenPattern: Double? = nil
+            width: Int,
+            landmarks: [Point2],
+            keypoints: FaceKeypoints? = nil,
+            embedding: FaceEmbedding?,
+            sharpness: Double,
+            brightness: Double,
+            crop: FaceCrop?,
+            cutByBorder: Bool = false,
+            lowerFaceSkin: Double? = nil,
+            screenPattern: Double? = nil
         ) {
             self.width = width
             self.landmarks = landmarks

@@ -51,7 +51,8 @@ public struct HeadPose: Sendable, Hashable {
     /// base's depth (`noseDepth`), so the policy's tolerances mean the same head turn whichever
     /// model found the points. Nil unless the eyes are distinct.
     public init?(keypoints: FaceKeypoints) {
-        let right = keypoints.eyeOnImageRight, left = keypoints.eyeOnImageLeft
+        let right = keypoints.eyeOnImageRight
+        let left = keypoints.eyeOnImageLeft
         let dx = right.x - left.x
         let dy = right.y - left.y
         let distance = (dx * dx + dy * dy).squareRoot()
@@ -67,17 +68,22 @@ public struct HeadPose: Sendable, Hashable {
             // Where the nose sits between the eye line and the mouth: smaller when the head tilts
             // back, larger when it bows, and the same under yaw and scale (both lengths shrink
             // alike). YuNet's nose tip hardly moves against the eyes alone when the head nods.
-            let mx = mouth.x - (left.x + right.x) / 2, my = mouth.y - (left.y + right.y) / 2
+            let mx = mouth.x - (left.x + right.x) / 2
+            let my = mouth.y - (left.y + right.y) / 2
             let mouthDrop = -mx * ey + my * ex
             guard mouthDrop > 0 else { return nil }
             self.init(
-                yaw: yaw, pitch: Self.mouthPitchScale * (-nx * ey + ny * ex) / mouthDrop, roll: atan2(dy, dx),
+                yaw: yaw,
+                pitch: Self.mouthPitchScale * (-nx * ey + ny * ex) / mouthDrop,
+                roll: atan2(dy, dx),
                 eyeDistance: distance * foreshortening
             )
             return
         }
         self.init(
-            yaw: yaw, pitch: (-nx * ey + ny * ex) / distance / foreshortening, roll: atan2(dy, dx),
+            yaw: yaw,
+            pitch: (-nx * ey + ny * ex) / distance / foreshortening,
+            roll: atan2(dy, dx),
             eyeDistance: distance * foreshortening
         )
     }
@@ -105,7 +111,14 @@ public struct FaceKeypoints: Sendable, Hashable {
     public static let yunetNoseDepth = 0.27
 
     /// Creates keypoints.
-    public init(eyeOnImageRight: Point2, eyeOnImageLeft: Point2, nose: Point2, noseDepth: Double, outerEyeSpan: Double, mouth: Point2? = nil) {
+    public init(
+        eyeOnImageRight: Point2,
+        eyeOnImageLeft: Point2,
+        nose: Point2,
+        noseDepth: Double,
+        outerEyeSpan: Double,
+        mouth: Point2? = nil
+    ) {
         self.eyeOnImageRight = eyeOnImageRight
         self.eyeOnImageLeft = eyeOnImageLeft
         self.nose = nose
@@ -128,7 +141,10 @@ public struct FaceKeypoints: Sendable, Hashable {
         let centres = ((right.x - left.x) * (right.x - left.x) + (right.y - left.y) * (right.y - left.y)).squareRoot()
         let outer = ((p[0].x - p[2].x) * (p[0].x - p[2].x) + (p[0].y - p[2].y) * (p[0].y - p[2].y)).squareRoot()
         self.init(
-            eyeOnImageRight: right, eyeOnImageLeft: left, nose: p[4], noseDepth: HeadPose.noseDepth,
+            eyeOnImageRight: right,
+            eyeOnImageLeft: left,
+            nose: p[4],
+            noseDepth: HeadPose.noseDepth,
             outerEyeSpan: centres > 0 ? outer / centres : 1.5
         )
     }
@@ -138,7 +154,11 @@ public struct FaceKeypoints: Sendable, Hashable {
         guard p.count == 5 else { return nil }
         // An outer-corner span of 1.39 eye-centre distances (dlib's points on aws_wall_pose 001 and obama.jpg).
         self.init(
-            eyeOnImageRight: p[1], eyeOnImageLeft: p[0], nose: p[2], noseDepth: Self.yunetNoseDepth, outerEyeSpan: 1.39,
+            eyeOnImageRight: p[1],
+            eyeOnImageLeft: p[0],
+            nose: p[2],
+            noseDepth: Self.yunetNoseDepth,
+            outerEyeSpan: 1.39,
             mouth: Point2(x: (p[3].x + p[4].x) / 2, y: (p[3].y + p[4].y) / 2)
         )
     }

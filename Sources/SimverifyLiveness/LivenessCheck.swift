@@ -48,7 +48,9 @@ extension LivenessReport {
     /// where it has them.
     public func merged(with other: LivenessReport) -> LivenessReport {
         var merged = self
-        for reason in other.captureProblems where !merged.captureProblems.contains(reason) { merged.captureProblems.append(reason) }
+        for reason in other.captureProblems where !merged.captureProblems.contains(reason) {
+            merged.captureProblems.append(reason)
+        }
         for reason in other.failures where !merged.failures.contains(reason) { merged.failures.append(reason) }
         if merged.poses.isEmpty { merged.poses = other.poses }
         if merged.stepFrames.isEmpty { merged.stepFrames = other.stepFrames }
@@ -97,9 +99,13 @@ public struct LivenessChecker: LivenessCheck {
     /// asked to try again (a display's moire also costs frames as blurred or covered).
     public func check(frames: [FrameObservation], challenge: [ChallengeStep], frameTimes: [Int]) -> LivenessReport {
         var report = LivenessReport()
-        report.poses = frames.map { $0.hasAnotherPerson ? nil : $0.face.flatMap { $0.keypoints.flatMap(HeadPose.init(keypoints:)) } }
+        report.poses = frames.map {
+            $0.hasAnotherPerson ? nil : $0.face.flatMap { $0.keypoints.flatMap(HeadPose.init(keypoints:)) }
+        }
         report.screenPattern = self.screenPattern(frames)
-        if self.policy.maximumScreenPattern > 0, let pattern = report.screenPattern, pattern > self.policy.maximumScreenPattern {
+        if self.policy.maximumScreenPattern > 0, let pattern = report.screenPattern,
+            pattern > self.policy.maximumScreenPattern
+        {
             report.failures.append(.screenPattern)
         }
         var problems = frames.indices.map { self.problem(frames[$0], pose: report.poses[$0]) }
@@ -107,9 +113,12 @@ public struct LivenessChecker: LivenessCheck {
         // The same bytes twice is no camera's doing: that fails below.
         var kept: [Int] = []
         for i in frames.indices where problems[i] == nil {
-            if let a = frames[i].thumbnail, kept.contains(where: { j in
-                frames[j].thumbnail.map { a.meanAbsoluteDifference(to: $0) < self.policy.duplicateFrameDifference } ?? false
-            }) {
+            if let a = frames[i].thumbnail,
+                kept.contains(where: { j in
+                    frames[j].thumbnail.map { a.meanAbsoluteDifference(to: $0) < self.policy.duplicateFrameDifference }
+                        ?? false
+                })
+            {
                 problems[i] = .duplicateFrames
             } else {
                 kept.append(i)
@@ -117,7 +126,10 @@ public struct LivenessChecker: LivenessCheck {
         }
         let usable = frames.indices.filter { problems[$0] == nil }
         report.missingFrames = frames.indices.compactMap { i in problems[i].map { (i, $0) } }
-        let needed = max(self.policy.minimumUsableFrames, Int((self.policy.minimumUsableShare * Double(frames.count)).rounded(.up)))
+        let needed = max(
+            self.policy.minimumUsableFrames,
+            Int((self.policy.minimumUsableShare * Double(frames.count)).rounded(.up))
+        )
         guard frames.count >= max(2, self.policy.minimumFrames) else {
             report.failures.append(.challengeNotPerformed)
             return report
@@ -130,7 +142,9 @@ public struct LivenessChecker: LivenessCheck {
         if self.hasRepeatedBytes(frames) { report.failures.append(.duplicateFrames) }
 
         // The challenge starts at the first frontal frame among the first usable ones.
-        let frontal = usable.prefix(max(1, self.policy.startWithinFrames)).first { abs(report.poses[$0]!.yaw) <= self.policy.maximumStartYaw }
+        let frontal = usable.prefix(max(1, self.policy.startWithinFrames)).first {
+            abs(report.poses[$0]!.yaw) <= self.policy.maximumStartYaw
+        }
         if frontal == nil { report.failures.append(.notFacingCamera) }
         let start = frontal ?? usable[0]
         report.startFrame = start
@@ -147,18 +161,27 @@ public struct LivenessChecker: LivenessCheck {
         report.stepFrames = steps.map { $0.map { judged[$0] } }
         if steps.contains(where: { $0 == nil }) {
             // Every step somewhere, but not in order, is an order violation; otherwise a step is missing.
-            let anywhere = challenge.allSatisfy { step in poses.indices.dropFirst().contains { self.performs(step, poses[$0], from: poses[0]) } }
+            let anywhere = challenge.allSatisfy { step in
+                poses.indices.dropFirst().contains { self.performs(step, poses[$0], from: poses[0]) }
+            }
             report.failures.append(anywhere ? .challengeOutOfOrder : .challengeNotPerformed)
         }
 
         // One person in every usable frame, those before the start too.
         let embeddings = usable.compactMap { frames[$0].face?.embedding }
         var spread = 0.0
-        for i in embeddings.indices { for j in embeddings.indices where j > i { spread = max(spread, embeddings[i].distance(to: embeddings[j])) } }
+        for i in embeddings.indices {
+            for j in embeddings.indices where j > i { spread = max(spread, embeddings[i].distance(to: embeddings[j])) }
+        }
         report.identitySpread = spread
-        if embeddings.count != usable.count || spread > self.policy.maximumIdentitySpread { report.failures.append(.identityChanged) }
+        if embeddings.count != usable.count || spread > self.policy.maximumIdentitySpread {
+            report.failures.append(.identityChanged)
+        }
 
-        report.nonPlanarity = self.nonPlanarity(judged.compactMap { frames[$0].face }, stepFrames: steps.compactMap { $0 })
+        report.nonPlanarity = self.nonPlanarity(
+            judged.compactMap { frames[$0].face },
+            stepFrames: steps.compactMap { $0 }
+        )
         if (report.nonPlanarity ?? 0) < self.policy.minimumNonPlanarity { report.failures.append(.noParallax) }
         return report
     }
@@ -167,7 +190,9 @@ public struct LivenessChecker: LivenessCheck {
     /// usable width; nil when fewer than 3 were measured.
     public func screenPattern(_ frames: [FrameObservation]) -> Double? {
         let values = frames.compactMap { frame -> Double? in
-            guard !frame.hasAnotherPerson, let face = frame.face, face.width >= self.minimumFaceWidth else { return nil }
+            guard !frame.hasAnotherPerson, let face = frame.face, face.width >= self.minimumFaceWidth else {
+                return nil
+            }
             return face.screenPattern
         }
         guard values.count >= 3 else { return nil }
@@ -177,7 +202,9 @@ public struct LivenessChecker: LivenessCheck {
     /// Why a frame cannot be judged (nil: it can): no single face, a face cut by the border, too
     /// small, blurred, badly exposed, covered below the nose (a mask), or landmarks that give no pose.
     func problem(_ frame: FrameObservation, pose: HeadPose?) -> ReasonCode? {
-        guard !frame.hasAnotherPerson, let face = frame.face else { return frame.hasAnotherPerson ? .severalFacesInSelfie : .noFaceInSelfie }
+        guard !frame.hasAnotherPerson, let face = frame.face else {
+            return frame.hasAnotherPerson ? .severalFacesInSelfie : .noFaceInSelfie
+        }
         if face.cutByBorder { return .selfieFaceCut }
         if face.width < self.minimumFaceWidth { return .selfieFaceTooSmall }
         if face.sharpness < self.policy.minimumSharpness { return .selfieBlurred }
@@ -192,7 +219,8 @@ public struct LivenessChecker: LivenessCheck {
         var unique: [ReasonCode] = []
         for reason in reasons where !unique.contains(reason) { unique.append(reason) }
         return unique.enumerated().sorted { a, b in
-            let ca = reasons.filter { $0 == a.element }.count, cb = reasons.filter { $0 == b.element }.count
+            let ca = reasons.filter { $0 == a.element }.count
+            let cb = reasons.filter { $0 == b.element }.count
             return ca != cb ? ca > cb : a.offset < b.offset
         }.map(\.element)
     }
@@ -200,7 +228,8 @@ public struct LivenessChecker: LivenessCheck {
     /// Times, when given, start at 0, rise by at least the camera interval, and fit in a burst.
     func timingIsPlausible(_ times: [Int], frames: Int) -> Bool {
         guard !times.isEmpty else { return true }
-        guard times.count == frames, times[0] == 0, let last = times.last, last <= self.policy.maximumBurstMilliseconds else { return false }
+        guard times.count == frames, times[0] == 0, let last = times.last, last <= self.policy.maximumBurstMilliseconds
+        else { return false }
         return zip(times, times.dropFirst()).allSatisfy { $1 - $0 >= self.policy.minimumFrameIntervalMilliseconds }
     }
 
@@ -232,7 +261,9 @@ public struct LivenessChecker: LivenessCheck {
         var result: [Int?] = []
         var after = 0
         for step in challenge {
-            guard let found = poses.indices.first(where: { $0 > after && self.performs(step, poses[$0], from: poses[0]) }) else {
+            guard
+                let found = poses.indices.first(where: { $0 > after && self.performs(step, poses[$0], from: poses[0]) })
+            else {
                 result += Array(repeating: nil, count: challenge.count - result.count)
                 break
             }
@@ -259,7 +290,10 @@ public struct LivenessChecker: LivenessCheck {
         for pair in pairs.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             guard let a = faces[pair[0]].crop, let b = faces[pair[1]].crop else { continue }
             let fit = PlanarMotion.fit(
-                a.image, landmarksA: faces[pair[0]].landmarks.map(a.toCrop), b.image, landmarksB: faces[pair[1]].landmarks.map(b.toCrop),
+                a.image,
+                landmarksA: faces[pair[0]].landmarks.map(a.toCrop),
+                b.image,
+                landmarksB: faces[pair[1]].landmarks.map(b.toCrop),
                 tolerance: self.policy.homographyTolerance
             )
             guard fit.tracked >= self.policy.minimumTrackedPoints else { continue }

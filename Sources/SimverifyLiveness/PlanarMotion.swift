@@ -30,11 +30,21 @@ public enum PlanarMotion {
     ///   - landmarksA: The five landmarks of `a`'s frame, in `a`'s crop coordinates.
     ///   - landmarksB: The same in `b`.
     ///   - tolerance: Residual in crop pixels above which a point is off the homography.
-    public static func fit(_ a: GreyImage, landmarksA: [Point2], _ b: GreyImage, landmarksB: [Point2], tolerance: Double) -> Fit {
+    public static func fit(
+        _ a: GreyImage,
+        landmarksA: [Point2],
+        _ b: GreyImage,
+        landmarksB: [Point2],
+        tolerance: Double
+    ) -> Fit {
         guard let predict = Similarity(from: landmarksA, to: landmarksB) else { return Fit(tracked: 0, outliers: 0) }
         let matches = a.pixels.withUnsafeBytes { pa in
             b.pixels.withUnsafeBytes { pb in
-                track(Plane(bytes: pa, width: a.width, height: a.height), Plane(bytes: pb, width: b.width, height: b.height), predict: predict)
+                track(
+                    Plane(bytes: pa, width: a.width, height: a.height),
+                    Plane(bytes: pb, width: b.width, height: b.height),
+                    predict: predict
+                )
             }
         }
         // Too few matches to fit a homography is no evidence of parallax either way.
@@ -57,11 +67,18 @@ public enum PlanarMotion {
         init?(from p: [Point2], to q: [Point2]) {
             guard p.count == q.count, p.count >= 2 else { return nil }
             let n = Double(p.count)
-            let pmx = p.map(\.x).reduce(0, +) / n, pmy = p.map(\.y).reduce(0, +) / n
-            let qmx = q.map(\.x).reduce(0, +) / n, qmy = q.map(\.y).reduce(0, +) / n
-            var sxx = 0.0, sab = 0.0, sba = 0.0
+            let pmx = p.map(\.x).reduce(0, +) / n
+            let pmy = p.map(\.y).reduce(0, +) / n
+            let qmx = q.map(\.x).reduce(0, +) / n
+            let qmy = q.map(\.y).reduce(0, +) / n
+            var sxx = 0.0
+            var sab = 0.0
+            var sba = 0.0
             for (u, v) in zip(p, q) {
-                let px = u.x - pmx, py = u.y - pmy, qx = v.x - qmx, qy = v.y - qmy
+                let px = u.x - pmx
+                let py = u.y - pmy
+                let qx = v.x - qmx
+                let qy = v.y - qmy
                 sxx += px * px + py * py
                 sab += px * qx + py * qy
                 sba += px * qy - py * qx
@@ -73,13 +90,17 @@ public enum PlanarMotion {
             self.ty = qmy - self.b * pmx - self.a * pmy
         }
 
-        func apply(_ p: Point2) -> Point2 { Point2(x: self.a * p.x - self.b * p.y + self.tx, y: self.b * p.x + self.a * p.y + self.ty) }
+        func apply(_ p: Point2) -> Point2 {
+            Point2(x: self.a * p.x - self.b * p.y + self.tx, y: self.b * p.x + self.a * p.y + self.ty)
+        }
     }
 
     /// ZNCC block matching of grid points, with parabolic sub-pixel refinement.
     static func track(_ a: Plane, _ b: Plane, predict: Similarity) -> [(Point2, Point2)] {
-        let r = patchRadius, s = searchRadius
-        let side = 2 * r + 1, count = Double(side * side)
+        let r = patchRadius
+        let s = searchRadius
+        let side = 2 * r + 1
+        let count = Double(side * side)
         var matches: [(Point2, Point2)] = []
         var y = r + spacing / 2
         while y < a.height - r {
@@ -87,23 +108,37 @@ public enum PlanarMotion {
             while x < a.width - r {
                 defer { x += spacing }
                 // The patch in a: mean, deviation.
-                var sum = 0.0, sumSq = 0.0
-                for dy in -r...r { for dx in -r...r { let v = a.at(x + dx, y + dy); sum += v; sumSq += v * v } }
+                var sum = 0.0
+                var sumSq = 0.0
+                for dy in -r...r {
+                    for dx in -r...r {
+                        let v = a.at(x + dx, y + dy)
+                        sum += v
+                        sumSq += v * v
+                    }
+                }
                 let meanA = sum / count
                 let varA = sumSq / count - meanA * meanA
                 guard varA >= minimumPatchVariance else { continue }
                 let guess = predict.apply(Point2(x: Double(x), y: Double(y)))
-                let cx = Int(guess.x.rounded()), cy = Int(guess.y.rounded())
+                let cx = Int(guess.x.rounded())
+                let cy = Int(guess.y.rounded())
                 guard cx - s - r >= 0, cy - s - r >= 0, cx + s + r < b.width, cy + s + r < b.height else { continue }
                 var scores = [Double](repeating: -1, count: (2 * s + 1) * (2 * s + 1))
-                var best = -2.0, bestIndex = 0
+                var best = -2.0
+                var bestIndex = 0
                 for oy in -s...s {
                     for ox in -s...s {
-                        var sb = 0.0, sbb = 0.0, sab = 0.0
+                        var sb = 0.0
+                        var sbb = 0.0
+                        var sab = 0.0
                         for dy in -r...r {
                             for dx in -r...r {
-                                let va = a.at(x + dx, y + dy), vb = b.at(cx + ox + dx, cy + oy + dy)
-                                sb += vb; sbb += vb * vb; sab += va * vb
+                                let va = a.at(x + dx, y + dy)
+                                let vb = b.at(cx + ox + dx, cy + oy + dy)
+                                sb += vb
+                                sbb += vb * vb
+                                sab += va * vb
                             }
                         }
                         let meanB = sb / count
@@ -111,10 +146,14 @@ public enum PlanarMotion {
                         let score = varB < 1e-6 ? -1 : (sab / count - meanA * meanB) / (varA * varB).squareRoot()
                         let index = (oy + s) * (2 * s + 1) + (ox + s)
                         scores[index] = score
-                        if score > best { best = score; bestIndex = index }
+                        if score > best {
+                            best = score
+                            bestIndex = index
+                        }
                     }
                 }
-                let bx = bestIndex % (2 * s + 1) - s, by = bestIndex / (2 * s + 1) - s
+                let bx = bestIndex % (2 * s + 1) - s
+                let by = bestIndex / (2 * s + 1) - s
                 // A best match on the search border may lie beyond it: not trusted.
                 guard best >= minimumCorrelation, abs(bx) < s, abs(by) < s else { continue }
                 func at(_ ox: Int, _ oy: Int) -> Double { scores[(oy + s) * (2 * s + 1) + (ox + s)] }
@@ -124,7 +163,9 @@ public enum PlanarMotion {
                 }
                 let fx = vertex(at(bx - 1, by), best, at(bx + 1, by))
                 let fy = vertex(at(bx, by - 1), best, at(bx, by + 1))
-                matches.append((Point2(x: Double(x), y: Double(y)), Point2(x: Double(cx + bx) + fx, y: Double(cy + by) + fy)))
+                matches.append(
+                    (Point2(x: Double(x), y: Double(y)), Point2(x: Double(cx + bx) + fx, y: Double(cy + by) + fy))
+                )
             }
             y += spacing
         }
@@ -169,12 +210,16 @@ struct Homography {
     func apply(_ p: Point2) -> Point2? {
         let w = self.h[6] * p.x + self.h[7] * p.y + 1
         guard abs(w) > 1e-9 else { return nil }
-        return Point2(x: (self.h[0] * p.x + self.h[1] * p.y + self.h[2]) / w, y: (self.h[3] * p.x + self.h[4] * p.y + self.h[5]) / w)
+        return Point2(
+            x: (self.h[0] * p.x + self.h[1] * p.y + self.h[2]) / w,
+            y: (self.h[3] * p.x + self.h[4] * p.y + self.h[5]) / w
+        )
     }
 
     func error(_ p: Point2, _ q: Point2) -> Double {
         guard let m = self.apply(p) else { return .infinity }
-        let dx = m.x - q.x, dy = m.y - q.y
+        let dx = m.x - q.x
+        let dy = m.y - q.y
         return (dx * dx + dy * dy).squareRoot()
     }
 
@@ -183,8 +228,10 @@ struct Homography {
         guard pairs.count >= 4 else { return nil }
         func normaliser(_ points: [Point2]) -> (Double, Double, Double) {
             let n = Double(points.count)
-            let mx = points.map(\.x).reduce(0, +) / n, my = points.map(\.y).reduce(0, +) / n
-            let spread = points.map { (($0.x - mx) * ($0.x - mx) + ($0.y - my) * ($0.y - my)).squareRoot() }.reduce(0, +) / n
+            let mx = points.map(\.x).reduce(0, +) / n
+            let my = points.map(\.y).reduce(0, +) / n
+            let spread =
+                points.map { (($0.x - mx) * ($0.x - mx) + ($0.y - my) * ($0.y - my)).squareRoot() }.reduce(0, +) / n
             return (mx, my, spread > 1e-9 ? 1.4142135623730951 / spread : 1)
         }
         let (amx, amy, asc) = normaliser(pairs.map(\.0))
@@ -193,9 +240,13 @@ struct Homography {
         var ata = [Double](repeating: 0, count: 64)
         var atb = [Double](repeating: 0, count: 8)
         for (p, q) in pairs {
-            let x = (p.x - amx) * asc, y = (p.y - amy) * asc
-            let u = (q.x - bmx) * bsc, v = (q.y - bmy) * bsc
-            let rows: [([Double], Double)] = [([x, y, 1, 0, 0, 0, -x * u, -y * u], u), ([0, 0, 0, x, y, 1, -x * v, -y * v], v)]
+            let x = (p.x - amx) * asc
+            let y = (p.y - amy) * asc
+            let u = (q.x - bmx) * bsc
+            let v = (q.y - bmy) * bsc
+            let rows: [([Double], Double)] = [
+                ([x, y, 1, 0, 0, 0, -x * u, -y * u], u), ([0, 0, 0, x, y, 1, -x * v, -y * v], v),
+            ]
             for (row, rhs) in rows {
                 for i in 0..<8 {
                     atb[i] += row[i] * rhs
@@ -221,7 +272,8 @@ struct Homography {
 
     /// Gaussian elimination with partial pivoting; nil when (nearly) singular.
     static func solve(_ matrix: [Double], _ rhs: [Double], size n: Int) -> [Double]? {
-        var a = matrix, b = rhs
+        var a = matrix
+        var b = rhs
         for column in 0..<n {
             var pivot = column
             for row in (column + 1)..<n where abs(a[row * n + column]) > abs(a[pivot * n + column]) { pivot = row }

@@ -12,7 +12,10 @@ extension CallerIdentity {
             return nil
         }
         guard uris.count == 1 else {
-            throw SimverifyError(.invalidArgument, "the client certificate must carry exactly one simverify:// URI name")
+            throw SimverifyError(
+                .invalidArgument,
+                "the client certificate must carry exactly one simverify:// URI name"
+            )
         }
         try self.init(uri: uris[0])
     }

@@ -37,8 +37,13 @@ public struct DevelopmentPKI: Sendable {
         }
         let now = Date()
         let certificate = try Certificate(
-            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: key.publicKey,
-            notValidBefore: now - 3600, notValidAfter: now + validity, issuer: subject, subject: subject,
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: key.publicKey,
+            notValidBefore: now - 3600,
+            notValidAfter: now + validity,
+            issuer: subject,
+            subject: subject,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
                 Critical(KeyUsage(keyCertSign: true, cRLSign: true))
@@ -50,12 +55,16 @@ public struct DevelopmentPKI: Sendable {
     }
 
     /// Issues a server certificate for `localhost` and 127.0.0.1 (plus `hostnames`).
-    public func issueServer(hostnames: [String] = [], validity: TimeInterval = 365 * 86400) throws -> IssuedCertificate {
+    public func issueServer(hostnames: [String] = [], validity: TimeInterval = 365 * 86400) throws -> IssuedCertificate
+    {
         var names: [GeneralName] = [.dnsName("localhost"), .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))]
         names += hostnames.map { .dnsName($0) }
         return try self.issue(
-            commonName: "simverify server", names: names, usage: .serverAuth,
-            notValidBefore: Date() - 3600, notValidAfter: Date() + validity
+            commonName: "simverify server",
+            names: names,
+            usage: .serverAuth,
+            notValidBefore: Date() - 3600,
+            notValidAfter: Date() + validity
         )
     }
 
@@ -65,24 +74,35 @@ public struct DevelopmentPKI: Sendable {
     ///   - notValidBefore: Start of validity (default: an hour ago).
     ///   - notValidAfter: End of validity (default: a year from now); a past date makes an expired certificate.
     public func issueClient(
-        _ identity: CallerIdentity, notValidBefore: Date = Date() - 3600, notValidAfter: Date = Date() + 365 * 86400
+        _ identity: CallerIdentity,
+        notValidBefore: Date = Date() - 3600,
+        notValidAfter: Date = Date() + 365 * 86400
     ) throws -> IssuedCertificate {
         try self.issue(
-            commonName: identity.uri, names: [.uniformResourceIdentifier(identity.uri)], usage: .clientAuth,
-            notValidBefore: notValidBefore, notValidAfter: notValidAfter
+            commonName: identity.uri,
+            names: [.uniformResourceIdentifier(identity.uri)],
+            usage: .clientAuth,
+            notValidBefore: notValidBefore,
+            notValidAfter: notValidAfter
         )
     }
 
     /// Issues a client certificate with any subject alternative names (for tests of bad certificates).
     public func issueClient(names: [GeneralName], commonName: String) throws -> IssuedCertificate {
         try self.issue(
-            commonName: commonName, names: names, usage: .clientAuth, notValidBefore: Date() - 3600,
+            commonName: commonName,
+            names: names,
+            usage: .clientAuth,
+            notValidBefore: Date() - 3600,
             notValidAfter: Date() + 86400
         )
     }
 
     private func issue(
-        commonName: String, names: [GeneralName], usage: ExtendedKeyUsage.Usage, notValidBefore: Date,
+        commonName: String,
+        names: [GeneralName],
+        usage: ExtendedKeyUsage.Usage,
+        notValidBefore: Date,
         notValidAfter: Date
     ) throws -> IssuedCertificate {
         let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
@@ -91,15 +111,21 @@ public struct DevelopmentPKI: Sendable {
             CommonName(commonName)
         }
         let certificate = try Certificate(
-            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: key.publicKey,
-            notValidBefore: notValidBefore, notValidAfter: notValidAfter, issuer: self.authority.certificate.subject,
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: key.publicKey,
+            notValidBefore: notValidBefore,
+            notValidAfter: notValidAfter,
+            issuer: self.authority.certificate.subject,
             subject: subject,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true))
                 try ExtendedKeyUsage([usage])
                 SubjectAlternativeNames(names)
-                AuthorityKeyIdentifier(keyIdentifier: try self.authority.certificate.extensions.subjectKeyIdentifier?.keyIdentifier)
+                AuthorityKeyIdentifier(
+                    keyIdentifier: try self.authority.certificate.extensions.subjectKeyIdentifier?.keyIdentifier
+                )
             },
             issuerPrivateKey: self.authority.privateKey
         )
@@ -111,10 +137,16 @@ extension DevelopmentPKI {
     /// The development identities the README's commands use.
     public static let standardClients: [(file: String, identity: CallerIdentity)] = {
         [
-            ("counter-carrier-a-store-0001", try! CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0001")),
+            (
+                "counter-carrier-a-store-0001",
+                try! CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0001")
+            ),
             ("backend-carrier-a", try! CallerIdentity(tenant: "carrier-a", role: .backend)),
             ("regulator", try! CallerIdentity(tenant: "regulator", role: .regulator)),
-            ("counter-carrier-b-store-0001", try! CallerIdentity(tenant: "carrier-b", role: .counter, terminal: "store-0001")),
+            (
+                "counter-carrier-b-store-0001",
+                try! CallerIdentity(tenant: "carrier-b", role: .counter, terminal: "store-0001")
+            ),
             ("operator", try! CallerIdentity(tenant: "operator", role: .operator)),
         ]
     }()
@@ -144,7 +176,13 @@ extension DevelopmentPKI {
             guard key else { return }
             let keyPath = directory + "/\(name)-key.pem"
             try? fm.removeItem(atPath: keyPath)
-            guard fm.createFile(atPath: keyPath, contents: Data(try issued.privateKeyPEM().utf8), attributes: [.posixPermissions: 0o600]) else {
+            guard
+                fm.createFile(
+                    atPath: keyPath,
+                    contents: Data(try issued.privateKeyPEM().utf8),
+                    attributes: [.posixPermissions: 0o600]
+                )
+            else {
                 throw SimverifyError(.fileUnreadable, "cannot write \(keyPath)")
             }
             written.append(keyPath)

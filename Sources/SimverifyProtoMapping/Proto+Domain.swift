@@ -59,7 +59,9 @@ extension Simverify_V1_ReasonCode {
 extension ReasonCode {
     /// The reason of a wire value; nil for unspecified or unknown values.
     public init?(_ reason: Simverify_V1_ReasonCode) {
-        guard let match = ReasonCode.allCases.first(where: { Simverify_V1_ReasonCode($0) == reason }) else { return nil }
+        guard let match = ReasonCode.allCases.first(where: { Simverify_V1_ReasonCode($0) == reason }) else {
+            return nil
+        }
         self = match
     }
 }
@@ -77,7 +79,11 @@ extension Simverify_V1_Status {
 extension RPCStatus {
     /// The status of a wire form.
     public init(_ status: Simverify_V1_Status) {
-        self.init(RPCStatusCode(rawValue: UInt32(status.code.rawValue)) ?? .unknown, status.message, reason: status.reason)
+        self.init(
+            RPCStatusCode(rawValue: UInt32(status.code.rawValue)) ?? .unknown,
+            status.message,
+            reason: status.reason
+        )
     }
 }
 
@@ -97,7 +103,9 @@ extension Simverify_V1_ChallengeStep {
 extension ChallengeStep {
     /// The step of a wire value; nil for unspecified or unknown values.
     public init?(_ step: Simverify_V1_ChallengeStep) {
-        guard let match = ChallengeStep.allCases.first(where: { Simverify_V1_ChallengeStep($0) == step }) else { return nil }
+        guard let match = ChallengeStep.allCases.first(where: { Simverify_V1_ChallengeStep($0) == step }) else {
+            return nil
+        }
         self = match
     }
 }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CSimverifyProcess
 import Logging
 import SimverifyCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What the server does to its own process before it handles any image (DESIGN.md invariant 1).
 public enum ProcessHardening {
@@ -37,16 +38,32 @@ public enum ProcessHardening {
         let limit = sv_process_memlock_limit()
         let lock = limit >= 64 << 20
         ZeroizingBuffer.lockPages.store(lock, ordering: .relaxed)
-        let report = Report(notDumpable: dumpable, noCoreFiles: noCore, freedMemoryScrubbed: perturbed, imageBuffersLocked: lock, memlockLimit: limit)
+        let report = Report(
+            notDumpable: dumpable,
+            noCoreFiles: noCore,
+            freedMemoryScrubbed: perturbed,
+            imageBuffersLocked: lock,
+            memlockLimit: limit
+        )
         #else
-        let report = Report(notDumpable: false, noCoreFiles: false, freedMemoryScrubbed: false, imageBuffersLocked: false, memlockLimit: 0)
+        let report = Report(
+            notDumpable: false,
+            noCoreFiles: false,
+            freedMemoryScrubbed: false,
+            imageBuffersLocked: false,
+            memlockLimit: 0
+        )
         #endif
-        let level: Logger.Level = report.notDumpable && report.noCoreFiles && report.freedMemoryScrubbed && report.imageBuffersLocked ? .info : .warning
+        let level: Logger.Level =
+            report.notDumpable && report.noCoreFiles && report.freedMemoryScrubbed && report.imageBuffersLocked
+            ? .info : .warning
         logger.log(
-            level: level, "process hardening",
+            level: level,
+            "process hardening",
             metadata: [
                 "not_dumpable": "\(report.notDumpable)", "no_core_files": "\(report.noCoreFiles)",
-                "freed_memory_scrubbed": "\(report.freedMemoryScrubbed)", "image_buffers_locked": "\(report.imageBuffersLocked)",
+                "freed_memory_scrubbed": "\(report.freedMemoryScrubbed)",
+                "image_buffers_locked": "\(report.imageBuffersLocked)",
                 "memlock_limit": "\(report.memlockLimit == .max ? "unlimited" : String(report.memlockLimit))",
             ]
         )

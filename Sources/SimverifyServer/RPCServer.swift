@@ -25,7 +25,9 @@ public final class RPCServer: Service, Sendable {
     /// Creates a server; nothing listens until `run()`.
     /// - Throws: `SimverifyError` when a certificate or key file cannot be loaded.
     public init(
-        configuration: ServerConfiguration, service: VerificationService, logger: Logger,
+        configuration: ServerConfiguration,
+        service: VerificationService,
+        logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) throws {
         self.configuration = configuration
@@ -111,7 +113,10 @@ public final class RPCServer: Service, Sendable {
             return true
         }
         guard accepted else {
-            self.logger.notice("connection refused: limit reached", metadata: ["max_connections": "\(limits.maxConnections)"])
+            self.logger.notice(
+                "connection refused: limit reached",
+                metadata: ["max_connections": "\(limits.maxConnections)"]
+            )
             channel.close(promise: nil)
             return
         }
@@ -128,11 +133,16 @@ public final class RPCServer: Service, Sendable {
             IdleStateHandler(allTimeout: .fromSeconds(limits.idleTimeoutSeconds))
         )
         try sync.addHandler(
-            FrameDeadlineHandler(base: .fromSeconds(limits.frameTimeoutSeconds), minimumBytesPerSecond: limits.minimumBytesPerSecond)
+            FrameDeadlineHandler(
+                base: .fromSeconds(limits.frameTimeoutSeconds),
+                minimumBytesPerSecond: limits.minimumBytesPerSecond
+            )
         )
         try sync.addHandler(ByteToMessageHandler(FrameDecoder(limits: .standard)))
         try sync.addHandler(MessageToByteHandler(FrameEncoder()))
-        try sync.addHandler(RPCConnectionHandler(service: self.service, limits: limits, logger: logger, perCaller: self.perCaller))
+        try sync.addHandler(
+            RPCConnectionHandler(service: self.service, limits: limits, logger: logger, perCaller: self.perCaller)
+        )
     }
 }
 

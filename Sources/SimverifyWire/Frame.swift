@@ -9,11 +9,17 @@ public struct Frame: Sendable, Hashable {
 
     /// Creates a frame; the header's payload length is set from `payload`.
     public init(
-        type: FrameType, method: MethodID = MethodID(rawValue: 0), correlationID: UInt32,
-        deadlineMilliseconds: UInt32 = 0, payload: ByteBuffer
+        type: FrameType,
+        method: MethodID = MethodID(rawValue: 0),
+        correlationID: UInt32,
+        deadlineMilliseconds: UInt32 = 0,
+        payload: ByteBuffer
     ) {
         self.header = FrameHeader(
-            type: type, method: method, correlationID: correlationID, deadlineMilliseconds: deadlineMilliseconds,
+            type: type,
+            method: method,
+            correlationID: correlationID,
+            deadlineMilliseconds: deadlineMilliseconds,
             payloadLength: UInt32(payload.readableBytes)
         )
         self.payload = payload

@@ -22,7 +22,9 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
     }
 
     public mutating func decodeLast(
-        context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool
+        context: ChannelHandlerContext,
+        buffer: inout ByteBuffer,
+        seenEOF: Bool
     ) throws -> DecodingState {
         while let frame = try self.decodeFrame(from: &buffer) {
             context.fireChannelRead(Self.wrapInboundOut(frame))

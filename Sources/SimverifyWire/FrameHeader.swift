@@ -99,8 +99,12 @@ public struct FrameHeader: Hashable, Sendable {
 
     /// Creates a header.
     public init(
-        type: FrameType, flags: UInt8 = 0, method: MethodID = MethodID(rawValue: 0), correlationID: UInt32,
-        deadlineMilliseconds: UInt32 = 0, payloadLength: UInt32
+        type: FrameType,
+        flags: UInt8 = 0,
+        method: MethodID = MethodID(rawValue: 0),
+        correlationID: UInt32,
+        deadlineMilliseconds: UInt32 = 0,
+        payloadLength: UInt32
     ) {
         self.type = type
         self.flags = flags
@@ -139,8 +143,12 @@ extension ByteBuffer {
         guard let frameType = FrameType(rawValue: type) else { throw FrameError(.unknownFrameType) }
         guard flags == 0, reserved == 0 else { throw FrameError(.reservedBitsSet) }
         return FrameHeader(
-            type: frameType, flags: flags, method: MethodID(rawValue: method), correlationID: correlation,
-            deadlineMilliseconds: deadline, payloadLength: length
+            type: frameType,
+            flags: flags,
+            method: MethodID(rawValue: method),
+            correlationID: correlation,
+            deadlineMilliseconds: deadline,
+            payloadLength: length
         )
     }
 

@@ -54,7 +54,9 @@ public struct FrameLimits: Sendable, Hashable {
             guard header.method.rawValue == 0 else { throw FrameError(.badControlFrame) }
         case .cancel:
             // A cancel names the method of the call it abandons, or 0.
-            guard header.method.rawValue == 0 || self.requestPayload[header.method] != nil else { throw FrameError(.unknownMethod) }
+            guard header.method.rawValue == 0 || self.requestPayload[header.method] != nil else {
+                throw FrameError(.unknownMethod)
+            }
         case .request, .response, .error:
             break
         }

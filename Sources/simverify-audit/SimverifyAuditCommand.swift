@@ -10,7 +10,9 @@ struct SimverifyAuditCommand: AsyncParsableCommand {
         commandName: "simverify-audit",
         abstract: "The regulator's tool: pull simverify's audit log and verify it with nothing but its public key.",
         discussion: "Links no face engine. docs/AUDIT.md describes the log, the bundle and what each check proves.",
-        subcommands: [PullCommand.self, VerifyBundleCommand.self, ProveCommand.self, StatsCommand.self, LookupCommand.self]
+        subcommands: [
+            PullCommand.self, VerifyBundleCommand.self, ProveCommand.self, StatsCommand.self, LookupCommand.self,
+        ]
     )
 }
 
@@ -26,7 +28,13 @@ struct RegulatorConnection: ParsableArguments {
             throw ValidationError("--server must be host:port")
         }
         return try await SimverifyClient.connect(
-            ClientConfiguration(host: String(server[..<colon]), port: port, certificate: cert, privateKey: key, trustRoots: ca)
+            ClientConfiguration(
+                host: String(server[..<colon]),
+                port: port,
+                certificate: cert,
+                privateKey: key,
+                trustRoots: ca
+            )
         )
     }
 }
@@ -35,8 +43,12 @@ struct RegulatorConnection: ParsableArguments {
 struct ServerLogSource: AuditLogSource {
     let client: SimverifyClient
     func checkpoint() async throws -> [UInt8] { try await self.client.checkpoint() }
-    func entries(from start: UInt64, to end: UInt64) async throws -> [[UInt8]] { try await self.client.entries(from: start, to: end) }
-    func consistencyProof(from: UInt64, to: UInt64) async throws -> [[UInt8]] { try await self.client.consistencyProof(from: from, to: to) }
+    func entries(from start: UInt64, to end: UInt64) async throws -> [[UInt8]] {
+        try await self.client.entries(from: start, to: end)
+    }
+    func consistencyProof(from: UInt64, to: UInt64) async throws -> [[UInt8]] {
+        try await self.client.consistencyProof(from: from, to: to)
+    }
 }
 
 /// A progress bar on standard error for long runs.
@@ -79,7 +91,8 @@ struct PullCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pull",
         abstract: "Download new entries and the latest checkpoint into a local bundle, incrementally.",
-        discussion: "Refuses (exit 1) a checkpoint not signed by the log's key, or one inconsistent with the checkpoint kept before."
+        discussion:
+            "Refuses (exit 1) a checkpoint not signed by the log's key, or one inconsistent with the checkpoint kept before."
     )
     @Option(help: "The bundle directory.") var bundle: String
     @Option(help: "The log's vkey, or a file holding it (needed the first time).") var vkey: String?
@@ -91,16 +104,24 @@ struct PullCommand: AsyncParsableCommand {
         do {
             let key = try vkey.map { value in
                 FileManager.default.fileExists(atPath: value)
-                    ? try String(contentsOfFile: value, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) : value
+                    ? try String(contentsOfFile: value, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                    : value
             }
             let local = try AuditBundle(directory: bundle, vkey: key)
             let client = try await connection.connect()
             let bar = ProgressBar("pull", enabled: !quiet && !json)
             let result = try await local.pull(from: ServerLogSource(client: client), progress: bar.update)
             await client.close()
-            struct Output: Encodable { var previousSize: UInt64; var size: UInt64 }
-            if json { emitJSON(Output(previousSize: result.previousSize, size: result.size)) } else {
-                print("pulled \(result.size - result.previousSize) entries; the bundle holds \(result.size), consistent with every checkpoint kept")
+            struct Output: Encodable {
+                var previousSize: UInt64
+                var size: UInt64
+            }
+            if json {
+                emitJSON(Output(previousSize: result.previousSize, size: result.size))
+            } else {
+                print(
+                    "pulled \(result.size - result.previousSize) entries; the bundle holds \(result.size), consistent with every checkpoint kept"
+                )
             }
         } catch let error as AuditError {
             FileHandle.standardError.write(Data("simverify-audit: REFUSED: \(error)\n".utf8))
@@ -134,7 +155,9 @@ struct VerifyBundleCommand: AsyncParsableCommand {
         if json {
             emitJSON(report)
         } else if report.ok {
-            print("OK: \(report.entries) entries, \(report.checkpointsVerified) checkpoints verified up to size \(report.verifiedSize)")
+            print(
+                "OK: \(report.entries) entries, \(report.checkpointsVerified) checkpoints verified up to size \(report.verifiedSize)"
+            )
         } else {
             print("FAILED: \(report.problem)" + (report.firstBadIndex.map { " (first bad index \($0))" } ?? ""))
         }
@@ -165,8 +188,17 @@ struct ProveCommand: AsyncParsableCommand {
         }
         do {
             let checkpoint = try AuditBundle(directory: bundle).prove(index: index, leafHash: hash)
-            struct Output: Encodable { var proved: Bool; var index: UInt64; var checkpointSize: UInt64; var root: String }
-            if json { emitJSON(Output(proved: true, index: index, checkpointSize: checkpoint.size, root: hex(checkpoint.rootHash))) } else {
+            struct Output: Encodable {
+                var proved: Bool
+                var index: UInt64
+                var checkpointSize: UInt64
+                var root: String
+            }
+            if json {
+                emitJSON(
+                    Output(proved: true, index: index, checkpointSize: checkpoint.size, root: hex(checkpoint.rootHash))
+                )
+            } else {
                 print("PROVED: entry \(index) is in the log signed at size \(checkpoint.size)")
             }
         } catch let error as AuditError {
@@ -180,7 +212,10 @@ struct ProveCommand: AsyncParsableCommand {
 }
 
 struct StatsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Counts by tenant, event, decision and day.")
+    static let configuration = CommandConfiguration(
+        commandName: "stats",
+        abstract: "Counts by tenant, event, decision and day."
+    )
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var connection: RegulatorConnection
 
@@ -189,11 +224,17 @@ struct StatsCommand: AsyncParsableCommand {
             let client = try await connection.connect()
             let rows = try await client.stats()
             await client.close()
-            if json { emitJSON(rows) } else {
+            if json {
+                emitJSON(rows)
+            } else {
                 print("day         tenant            event              decision         count")
                 for row in rows {
-                    let day = Date(timeIntervalSince1970: Double(row.day) * 86400).formatted(.iso8601.year().month().day())
-                    print("\(day)  \(row.tenant.padding(toLength: 16, withPad: " ", startingAt: 0))  \(row.event.padding(toLength: 17, withPad: " ", startingAt: 0))  \(row.decision.padding(toLength: 15, withPad: " ", startingAt: 0))  \(row.count)")
+                    let day = Date(timeIntervalSince1970: Double(row.day) * 86400).formatted(
+                        .iso8601.year().month().day()
+                    )
+                    print(
+                        "\(day)  \(row.tenant.padding(toLength: 16, withPad: " ", startingAt: 0))  \(row.event.padding(toLength: 17, withPad: " ", startingAt: 0))  \(row.decision.padding(toLength: 15, withPad: " ", startingAt: 0))  \(row.count)"
+                    )
                 }
             }
         } catch {
@@ -205,7 +246,8 @@ struct StatsCommand: AsyncParsableCommand {
 struct LookupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lookup",
-        abstract: "Entries of one subject, by national ID number (hashed by the server; the look-up is itself recorded)."
+        abstract:
+            "Entries of one subject, by national ID number (hashed by the server; the look-up is itself recorded)."
     )
     @Option(help: "The national ID number.") var nationalId: String
     @Flag(help: "Print JSON.") var json = false
@@ -216,9 +258,16 @@ struct LookupCommand: AsyncParsableCommand {
             let client = try await connection.connect()
             let result = try await client.lookupSubject(nationalID: nationalId)
             await client.close()
-            struct Output: Encodable { var entries: [UInt64]; var lookupEntry: UInt64 }
-            if json { emitJSON(Output(entries: result.matches, lookupEntry: result.lookupEntry)) } else {
-                print("\(result.matches.count) entries: \(result.matches.map(String.init).joined(separator: ", ")); this look-up is entry \(result.lookupEntry)")
+            struct Output: Encodable {
+                var entries: [UInt64]
+                var lookupEntry: UInt64
+            }
+            if json {
+                emitJSON(Output(entries: result.matches, lookupEntry: result.lookupEntry))
+            } else {
+                print(
+                    "\(result.matches.count) entries: \(result.matches.map(String.init).joined(separator: ", ")); this look-up is entry \(result.lookupEntry)"
+                )
             }
         } catch {
             fail(error)

@@ -1,10 +1,10 @@
 import ArgumentParser
 import Crypto
 import Foundation
-import SimverifyCommandSupport
 import Logging
 import SimverifyAudit
 import SimverifyAuditLog
+import SimverifyCommandSupport
 import SimverifyCore
 
 struct BenchAuditCommand: AsyncParsableCommand {
@@ -34,14 +34,22 @@ struct BenchAuditCommand: AsyncParsableCommand {
             var logger = Logger(label: "bench")
             logger.logLevel = .warning
 
-            let serialLog = try await AuditLog(configuration: .init(path: directory + "/serial.sqlite"), signer: signer, logger: logger)
+            let serialLog = try await AuditLog(
+                configuration: .init(path: directory + "/serial.sqlite"),
+                signer: signer,
+                logger: logger
+            )
             let clock = ContinuousClock()
             var start = clock.now
             for i in 0..<serialAppends { _ = try await serialLog.append(Self.record(UInt64(i))) }
             let serialRate = Double(serialAppends) / ((clock.now - start).milliseconds / 1000)
             await serialLog.close()
 
-            let log = try await AuditLog(configuration: .init(path: directory + "/group.sqlite"), signer: signer, logger: logger)
+            let log = try await AuditLog(
+                configuration: .init(path: directory + "/group.sqlite"),
+                signer: signer,
+                logger: logger
+            )
             start = clock.now
             try await withThrowingTaskGroup(of: Void.self) { group in
                 let perWorker = appends / concurrency
@@ -55,8 +63,17 @@ struct BenchAuditCommand: AsyncParsableCommand {
             let total = (appends / concurrency) * concurrency
             let groupRate = Double(total) / ((clock.now - start).milliseconds / 1000)
             await log.close()
-            print(String(format: "durable appends: %.0f records/s with %d appenders (group commit), %.0f records/s one at a time: %.1fx   target >= 5000/s  %@",
-                         groupRate, concurrency, serialRate, groupRate / serialRate, groupRate >= 5000 ? "ok" : "MISSED"))
+            print(
+                String(
+                    format:
+                        "durable appends: %.0f records/s with %d appenders (group commit), %.0f records/s one at a time: %.1fx   target >= 5000/s  %@",
+                    groupRate,
+                    concurrency,
+                    serialRate,
+                    groupRate / serialRate,
+                    groupRate >= 5000 ? "ok" : "MISSED"
+                )
+            )
 
             if let bundle {
                 let source = SyntheticLog(signer: signer, size: entries)
@@ -68,26 +85,43 @@ struct BenchAuditCommand: AsyncParsableCommand {
                     await source.grow(to: size)
                     try await local.pull(from: source)
                 }
-                print(String(format: "bundle: %llu entries written to %@ through pull in %.1f s", entries, bundle, (clock.now - start).milliseconds / 1000))
+                print(
+                    String(
+                        format: "bundle: %llu entries written to %@ through pull in %.1f s",
+                        entries,
+                        bundle,
+                        (clock.now - start).milliseconds / 1000
+                    )
+                )
             }
         } catch {
             reportAndExit(error)
         }
     }
 
-    /// A realistic verify record: two image digests, three keyed identifiers.
+    /// A realistic verify record: two image digests, three keyed identifiers. Deterministic in
+    /// `i`, its event id too: the synthetic log encodes each record twice (for its tree, then
+    /// for the entries it serves), and a random id would make the two disagree.
     static func record(_ i: UInt64) -> AuditRecord {
         let digest = { (seed: UInt64) in Array(SHA256.hash(data: withUnsafeBytes(of: seed) { Array($0) })) }
         return AuditRecord(
-            time: 1_795_000_000 + i / 10, event: .verify, tenant: "carrier-\(i % 3)", terminal: "store-\(i % 500)", role: .counter,
-            decision: i % 7 == 0 ? .rejected : .approved, reasons: [i % 7 == 0 ? .facesDiffer : .facesMatch],
-            distance: Double(i % 900) / 1000, policyVersion: "match-2026.11-1", modelVersion: "dlib-19.24/hog+sp5+resnet-v1",
+            time: 1_795_000_000 + i / 10,
+            event: .verify,
+            tenant: "carrier-\(i % 3)",
+            terminal: "store-\(i % 500)",
+            role: .counter,
+            decision: i % 7 == 0 ? .rejected : .approved,
+            reasons: [i % 7 == 0 ? .facesDiffer : .facesMatch],
+            distance: Double(i % 900) / 1000,
+            policyVersion: "match-2026.11-1",
+            modelVersion: "dlib-19.24/hog+sp5+resnet-v1",
             images: [.init(kind: .idCard, sha256: digest(i)), .init(kind: .selfieFrame, sha256: digest(i ^ 0xFFFF))],
             identifiers: [
                 .init(field: .nationalID, keyID: "national_id-2026-11-22", hmac: digest(i &* 3)),
                 .init(field: .msisdn, keyID: "msisdn-2026-11-22", hmac: digest(i &* 5)),
                 .init(field: .iccid, keyID: "iccid-2026-11-22", hmac: digest(i &* 7)),
-            ]
+            ],
+            eventID: Array(digest(i ^ 0xE7E7).prefix(16))
         )
     }
 }
@@ -108,7 +142,9 @@ actor SyntheticLog: AuditLogSource {
     }
 
     func checkpoint() async throws -> [UInt8] {
-        try Checkpoint(origin: self.signer.name, size: self.tree.size, rootHash: self.tree.root()).signed(by: self.signer)
+        try Checkpoint(origin: self.signer.name, size: self.tree.size, rootHash: self.tree.root()).signed(
+            by: self.signer
+        )
     }
 
     func entries(from start: UInt64, to end: UInt64) async throws -> [[UInt8]] {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import SimverifyCommandSupport
 import Logging
+import SimverifyCommandSupport
 import SimverifyCore
 import SimverifyFaceEngine
 
@@ -64,9 +64,14 @@ struct BenchCommand: AsyncParsableCommand {
         let baseRSS = ProcessMemory.residentBytes()
         let single = try FaceEngine(configuration: configuration(workers: 1), logger: logger)
         // Stages, one worker, photos in sequence: detection at the adaptive policy.
-        var decode: [Double] = [], detect: [Double] = [], landmarks: [Double] = [], embed: [Double] = []
-        var perImage: [Double] = [], perImageSameSteps: [Double] = []
-        var facesAdaptive = 0, facesSameSteps = 0
+        var decode: [Double] = []
+        var detect: [Double] = []
+        var landmarks: [Double] = []
+        var embed: [Double] = []
+        var perImage: [Double] = []
+        var perImageSameSteps: [Double] = []
+        var facesAdaptive = 0
+        var facesSameSteps = 0
         var sameSteps = single.configuration.detection
         sameSteps.fixedUpsampling = 1
         for round in 0...rounds {
@@ -143,7 +148,9 @@ struct BenchCommand: AsyncParsableCommand {
                 guard submitted < jobs else { return }
                 let bytes = photos[submitted % photos.count]
                 submitted += 1
-                group.addTask { try await engine.analyze(jpeg: bytes, kind: .selfie, embeddings: .allFaces).faces.count }
+                group.addTask {
+                    try await engine.analyze(jpeg: bytes, kind: .selfie, embeddings: .allFaces).faces.count
+                }
             }
             for _ in 0..<window { submit() }
             while let faces = try await group.next() {
@@ -227,7 +234,9 @@ struct BenchReport: Encodable {
 
     func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(photos, forKey: .photos); try c.encode(rounds, forKey: .rounds); try c.encode(workers, forKey: .workers)
+        try c.encode(photos, forKey: .photos)
+        try c.encode(rounds, forKey: .rounds)
+        try c.encode(workers, forKey: .workers)
         try c.encodeIfPresent(medianDecodeMs, forKey: .medianDecodeMs)
         try c.encodeIfPresent(medianDetectMs, forKey: .medianDetectMs)
         try c.encodeIfPresent(medianLandmarksMs, forKey: .medianLandmarksMs)
@@ -255,27 +264,50 @@ struct BenchReport: Encodable {
         let dlib = model == .dlib
         var lines = ["model: \(model); photos: \(photos), timed rounds: \(rounds), one worker unless stated"]
         lines.append("median decode     \(f(medianDecodeMs)) ms")
-        lines.append("median detect     \(f(medianDetectMs)) ms " + (dlib ? "(adaptive upsampling)" : "(YuNet at 320 px, then the face's region for precise points)"))
+        lines.append(
+            "median detect     \(f(medianDetectMs)) ms "
+                + (dlib ? "(adaptive upsampling)" : "(YuNet at 320 px, then the face's region for precise points)")
+        )
         if dlib { lines.append("median landmarks  \(f(medianLandmarksMs, 2)) ms per face") }
         lines.append(
-            "median embed      \(f(medianEmbedMs)) ms per face" + (dlib ? "   target <= 20 ms  \(mark(medianEmbedMs.map { $0 <= 20 }))" : " (alignment and SFace feature)")
+            "median embed      \(f(medianEmbedMs)) ms per face"
+                + (dlib
+                    ? "   target <= 20 ms  \(mark(medianEmbedMs.map { $0 <= 20 }))" : " (alignment and SFace feature)")
         )
         if dlib {
-            lines.append("median per photo  \(f(medianPerImageMs)) ms adaptive (\(facesFoundAdaptive) faces found), \(f(medianPerImageSameStepsMs)) ms with face_recognition's steps, 1 upsampling (\(facesFoundSameSteps) faces)")
+            lines.append(
+                "median per photo  \(f(medianPerImageMs)) ms adaptive (\(facesFoundAdaptive) faces found), \(f(medianPerImageSameStepsMs)) ms with face_recognition's steps, 1 upsampling (\(facesFoundSameSteps) faces)"
+            )
         } else {
             lines.append("median per photo  \(f(medianPerImageMs)) ms (\(facesFoundAdaptive) faces found)")
         }
         if selfieFrames > 0 {
             let target = dlib ? 60.0 : 70.0
-            lines.append("640x480 selfie    \(f(medianSelfieMs)) ms median over \(selfieFrames) frames (decode+detect+embed)   target <= \(Int(target)) ms  \(mark(medianSelfieMs.map { $0 <= target }))")
+            lines.append(
+                "640x480 selfie    \(f(medianSelfieMs)) ms median over \(selfieFrames) frames (decode+detect+embed)   target <= \(Int(target)) ms  \(mark(medianSelfieMs.map { $0 <= target }))"
+            )
         }
-        lines.append("throughput        \(f(embeddingsPerSecondOneWorker)) embeddings/s with 1 worker, \(f(embeddingsPerSecondNWorkers)) with \(workers): \(f(workerScaling, 2))x   target >= 1.8x  \(mark(workers > 1 ? workerScaling >= 1.8 : nil))")
-        lines.append("memory            \(f(residentMBPerWorker)) MB resident for one worker (after warm-up), peak RSS \(f(peakRSSMB)) MB   target <= 100 MB/worker  \(mark(residentMBPerWorker <= 100))")
+        lines.append(
+            "throughput        \(f(embeddingsPerSecondOneWorker)) embeddings/s with 1 worker, \(f(embeddingsPerSecondNWorkers)) with \(workers): \(f(workerScaling, 2))x   target >= 1.8x  \(mark(workers > 1 ? workerScaling >= 1.8 : nil))"
+        )
+        lines.append(
+            "memory            \(f(residentMBPerWorker)) MB resident for one worker (after warm-up), peak RSS \(f(peakRSSMB)) MB   target <= 100 MB/worker  \(mark(residentMBPerWorker <= 100))"
+        )
         if let python {
-            lines.append("face_recognition  \(f(python.median_ms_per_image)) ms per photo, \(f(python.median_ms_per_embedding)) ms per embedding (\(python.faces) faces, same photos, same run)")
-            lines.append("speed-up          \(f(speedupPerImage, 2))x per photo, engine defaults against face_recognition defaults   target >= 3x  \(mark(speedupPerImage.map { $0 >= 3 }))")
-            if dlib { lines.append("                  \(f(speedupPerImageSameSteps, 2))x per photo with the same steps (1 upsampling: the same dlib HOG code dominates both)") }
-            lines.append("                  \(f(speedupPerEmbedding, 2))x per embedding (faces given)   target >= 3x  \(mark(speedupPerEmbedding.map { $0 >= 3 }))")
+            lines.append(
+                "face_recognition  \(f(python.median_ms_per_image)) ms per photo, \(f(python.median_ms_per_embedding)) ms per embedding (\(python.faces) faces, same photos, same run)"
+            )
+            lines.append(
+                "speed-up          \(f(speedupPerImage, 2))x per photo, engine defaults against face_recognition defaults   target >= 3x  \(mark(speedupPerImage.map { $0 >= 3 }))"
+            )
+            if dlib {
+                lines.append(
+                    "                  \(f(speedupPerImageSameSteps, 2))x per photo with the same steps (1 upsampling: the same dlib HOG code dominates both)"
+                )
+            }
+            lines.append(
+                "                  \(f(speedupPerEmbedding, 2))x per embedding (faces given)   target >= 3x  \(mark(speedupPerEmbedding.map { $0 >= 3 }))"
+            )
         } else {
             lines.append("face_recognition  not run (pass --python; scripts/bench.sh does)")
         }

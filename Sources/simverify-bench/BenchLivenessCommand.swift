@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
-import SimverifyCommandSupport
 import Logging
 import NIOCore
 import SimverifyAudit
 import SimverifyAuditLog
+import SimverifyCommandSupport
 import SimverifyCore
 import SimverifyFaceEngine
 import SimverifyLiveness
@@ -29,7 +29,8 @@ struct BenchLivenessCommand: AsyncParsableCommand {
     @Argument(help: "Folder of generated sequences.") var sequences: String
     @Option(help: "The ID-card photo.") var idCard: String
     @Option(help: "Verify calls timed.") var iterations = 40
-    @Option(help: "A folder of longer real camera frames (JPEGs, e.g. 15): their Verify is timed too.") var longBurst: String?
+    @Option(help: "A folder of longer real camera frames (JPEGs, e.g. 15): their Verify is timed too.") var longBurst:
+        String?
     @OptionGroup var engine: EngineOptions
 
     func run() async throws {
@@ -37,16 +38,29 @@ struct BenchLivenessCommand: AsyncParsableCommand {
             var options = engine
             options.workers = 1
             let faceEngine = try options.makeEngine()
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simverify-bench-\(UUID())").path
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simverify-bench-\(UUID())")
+                .path
             defer { try? FileManager.default.removeItem(atPath: directory) }
             try ServerSecrets.writeDevelopmentKeys(to: directory + "/keys.json", origin: "simverify.bench/audit")
             let keys = try AuditKeys(contentsOf: directory + "/keys.json")
             var logger = Logger(label: "bench")
             logger.logLevel = .warning
-            let log = try await AuditLog(configuration: .init(path: directory + "/audit.sqlite"), signer: keys.signer, logger: logger)
+            let log = try await AuditLog(
+                configuration: .init(path: directory + "/audit.sqlite"),
+                signer: keys.signer,
+                logger: logger
+            )
             let service = VerificationService(
-                engine: faceEngine, policy: faceEngine.suggestedPolicy, audit: AuditTrail(log: log, keys: keys, secrets: try ServerSecrets(contentsOf: directory + "/keys.json")), sessions: try SessionStore(path: directory + "/sessions.sqlite"),
-                limits: .none, logger: logger
+                engine: faceEngine,
+                policy: faceEngine.suggestedPolicy,
+                audit: AuditTrail(
+                    log: log,
+                    keys: keys,
+                    secrets: try ServerSecrets(contentsOf: directory + "/keys.json")
+                ),
+                sessions: try SessionStore(path: directory + "/sessions.sqlite"),
+                limits: .none,
+                logger: logger
             )
             let caller = try CallerIdentity(tenant: "bench", role: .counter, terminal: "store-0001")
             let library = try LivenessSequence.load(root: sequences)
@@ -63,14 +77,26 @@ struct BenchLivenessCommand: AsyncParsableCommand {
                 var session = Simverify_V1_StartSessionResponse()
                 var frames: [Data] = []
                 for _ in 0..<200 {
-                    session = try Self.decode(await service.handle(method: .startSession, payload: ByteBuffer(), caller: caller))
-                    if let found = bursts[session.challenge.compactMap(ChallengeStep.init)] { frames = found; break }
+                    session = try Self.decode(
+                        await service.handle(method: .startSession, payload: ByteBuffer(), caller: caller)
+                    )
+                    if let found = bursts[session.challenge.compactMap(ChallengeStep.init)] {
+                        frames = found
+                        break
+                    }
                 }
                 guard !frames.isEmpty else { throw ValidationError("no burst performs the drawn challenges") }
                 framesPerCall = frames.count
-                let payload = try Self.verifyPayload(id: id, frames: frames, token: session.sessionToken, intervalMs: 250)
+                let payload = try Self.verifyPayload(
+                    id: id,
+                    frames: frames,
+                    token: session.sessionToken,
+                    intervalMs: 250
+                )
                 let start = clock.now
-                let response: Simverify_V1_VerifyResponse = try Self.decode(await service.handle(method: .verify, payload: payload, caller: caller))
+                let response: Simverify_V1_VerifyResponse = try Self.decode(
+                    await service.handle(method: .verify, payload: payload, caller: caller)
+                )
                 let elapsed = (clock.now - start).milliseconds
                 if round >= 3 {  // warm-up
                     verify.append(elapsed)
@@ -83,14 +109,25 @@ struct BenchLivenessCommand: AsyncParsableCommand {
             var long: [Double] = []
             var longFrames = 0
             if let longBurst {
-                let names = try FileManager.default.contentsOfDirectory(atPath: longBurst).filter { $0.hasSuffix(".jpg") }.sorted()
+                let names = try FileManager.default.contentsOfDirectory(atPath: longBurst).filter {
+                    $0.hasSuffix(".jpg")
+                }.sorted()
                 let frames = try names.map { try Data(contentsOf: URL(fileURLWithPath: longBurst + "/" + $0)) }
                 longFrames = frames.count
                 for round in 0..<(max(10, iterations / 2) + 2) {
-                    let session: Simverify_V1_StartSessionResponse = try Self.decode(await service.handle(method: .startSession, payload: ByteBuffer(), caller: caller))
-                    let payload = try Self.verifyPayload(id: id, frames: frames, token: session.sessionToken, intervalMs: 333)
+                    let session: Simverify_V1_StartSessionResponse = try Self.decode(
+                        await service.handle(method: .startSession, payload: ByteBuffer(), caller: caller)
+                    )
+                    let payload = try Self.verifyPayload(
+                        id: id,
+                        frames: frames,
+                        token: session.sessionToken,
+                        intervalMs: 333
+                    )
                     let start = clock.now
-                    let _: Simverify_V1_VerifyResponse = try Self.decode(await service.handle(method: .verify, payload: payload, caller: caller))
+                    let _: Simverify_V1_VerifyResponse = try Self.decode(
+                        await service.handle(method: .verify, payload: payload, caller: caller)
+                    )
                     if round >= 2 { long.append((clock.now - start).milliseconds) }
                 }
             }
@@ -98,7 +135,10 @@ struct BenchLivenessCommand: AsyncParsableCommand {
             // References on the same images, same engine, same run.
             let buffers = bursts.values.first!.map { bytes in bytes.withUnsafeBytes { ZeroizingBuffer(copying: $0) } }
             let idBuffer = id.withUnsafeBytes { ZeroizingBuffer(copying: $0) }
-            let items = buffers.map { FaceEngine.BatchItem(jpeg: $0, kind: .selfie) } + [FaceEngine.BatchItem(jpeg: idBuffer, kind: .idCard)]
+            let items =
+                buffers.map { FaceEngine.BatchItem(jpeg: $0, kind: .selfie) } + [
+                    FaceEngine.BatchItem(jpeg: idBuffer, kind: .idCard)
+                ]
             var whole: [Double] = []
             var single: [Double] = []
             for _ in 0..<max(10, iterations / 2) {
@@ -112,7 +152,10 @@ struct BenchLivenessCommand: AsyncParsableCommand {
             // Where a Verify's time goes, on one burst.
             var stages = StageTimings()
             var checks: [Double] = []
-            let checker = LivenessChecker(policy: MatchPolicy.standard.liveness, minimumFaceWidth: MatchPolicy.standard.minimumSelfieFaceWidth)
+            let checker = LivenessChecker(
+                policy: MatchPolicy.standard.liveness,
+                minimumFaceWidth: MatchPolicy.standard.minimumSelfieFaceWidth
+            )
             for _ in 0..<10 {
                 let analysis = try await faceEngine.analyze(session: buffers, reference: idBuffer)
                 stages = analysis.timings
@@ -133,28 +176,93 @@ struct BenchLivenessCommand: AsyncParsableCommand {
                     let tracked = try await faceEngine.analyze(session: frames, reference: nil)
                     smoothTracked.append((clock.now - start).milliseconds)
                     start = clock.now
-                    let whole = try await faceEngine.analyze(batch: frames.map { FaceEngine.BatchItem(jpeg: $0, kind: .selfie) })
+                    let whole = try await faceEngine.analyze(
+                        batch: frames.map { FaceEngine.BatchItem(jpeg: $0, kind: .selfie) }
+                    )
                     smoothWhole.append((clock.now - start).milliseconds)
-                    smoothDetect = (tracked.timings.detect.milliseconds, whole.compactMap { try? $0.get().timings.detect.milliseconds }.reduce(0, +))
+                    smoothDetect = (
+                        tracked.timings.detect.milliseconds,
+                        whole.compactMap { try? $0.get().timings.detect.milliseconds }.reduce(0, +)
+                    )
                 }
             }
             await log.close()
             await faceEngine.shutdown()
 
             let p50 = percentile(verify, 0.5)
-            print("liveness Verify, \(framesPerCall) frames + ID photo, 1 worker, \(verify.count) calls (service in process: token, session store, engine, checks, audit append):")
+            print(
+                "liveness Verify, \(framesPerCall) frames + ID photo, 1 worker, \(verify.count) calls (service in process: token, session store, engine, checks, audit append):"
+            )
             // Targets: 300 ms with SFace + YuNet, 250 ms with dlib (the face-model issue).
             let target = faceEngine.model == .dlib ? 250.0 : 300.0
-            print(String(format: "  p50 %.1f ms, p90 %.1f ms, max %.1f ms (model %@, target p50 <= %.0f ms: %@)", p50, percentile(verify, 0.9), verify.max() ?? 0, faceEngine.model.rawValue, target, p50 <= target ? "ok" : "MISSED"))
-            print("  decisions: \(decisions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
-            print(String(format: "  one burst + ID photo: decode %.1f ms, detect %.1f ms, landmarks %.1f ms, embed %.1f ms; liveness checks %.1f ms (median)", stages.decode.milliseconds, stages.detect.milliseconds, stages.landmarks.milliseconds, stages.embed.milliseconds, median(checks) ?? 0))
-            print(String(format: "reference, same run: engine on the same %d frames each searched whole + ID photo: p50 %.1f ms (tracked Verify = %.2fx of it)", framesPerCall, median(whole) ?? 0, p50 / (median(whole) ?? 1)))
+            print(
+                String(
+                    format: "  p50 %.1f ms, p90 %.1f ms, max %.1f ms (model %@, target p50 <= %.0f ms: %@)",
+                    p50,
+                    percentile(verify, 0.9),
+                    verify.max() ?? 0,
+                    faceEngine.model.rawValue,
+                    target,
+                    p50 <= target ? "ok" : "MISSED"
+                )
+            )
+            print(
+                "  decisions: \(decisions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))"
+            )
+            print(
+                String(
+                    format:
+                        "  one burst + ID photo: decode %.1f ms, detect %.1f ms, landmarks %.1f ms, embed %.1f ms; liveness checks %.1f ms (median)",
+                    stages.decode.milliseconds,
+                    stages.detect.milliseconds,
+                    stages.landmarks.milliseconds,
+                    stages.embed.milliseconds,
+                    median(checks) ?? 0
+                )
+            )
+            print(
+                String(
+                    format:
+                        "reference, same run: engine on the same %d frames each searched whole + ID photo: p50 %.1f ms (tracked Verify = %.2fx of it)",
+                    framesPerCall,
+                    median(whole) ?? 0,
+                    p50 / (median(whole) ?? 1)
+                )
+            )
             if let tracked = median(smoothTracked), let whole = median(smoothWhole) {
-                print(String(format: "tracking, same run, 5 frames of a continuous head turn (no ID): tracked %.1f ms vs each frame searched whole %.1f ms = %.2fx (detection %.1f vs %.1f ms)", tracked, whole, tracked / whole, smoothDetect.tracked, smoothDetect.whole))
+                print(
+                    String(
+                        format:
+                            "tracking, same run, 5 frames of a continuous head turn (no ID): tracked %.1f ms vs each frame searched whole %.1f ms = %.2fx (detection %.1f vs %.1f ms)",
+                        tracked,
+                        whole,
+                        tracked / whole,
+                        smoothDetect.tracked,
+                        smoothDetect.whole
+                    )
+                )
             }
-            print(String(format: "reference, same run: engine on 1 frame + ID photo (a single-frame Verify's work): p50 %.1f ms", median(single) ?? 0))
+            print(
+                String(
+                    format:
+                        "reference, same run: engine on 1 frame + ID photo (a single-frame Verify's work): p50 %.1f ms",
+                    median(single) ?? 0
+                )
+            )
             if !long.isEmpty {
-                print(String(format: "longer burst, same run: %d real camera frames + ID photo, %d calls: p50 %.1f ms, p90 %.1f ms (%.1f ms a frame; %.2fx the %d-frame Verify)", longFrames, long.count, percentile(long, 0.5), percentile(long, 0.9), percentile(long, 0.5) / Double(longFrames + 1), percentile(long, 0.5) / p50, framesPerCall))
+                print(
+                    String(
+                        format:
+                            "longer burst, same run: %d real camera frames + ID photo, %d calls: p50 %.1f ms, p90 %.1f ms (%.1f ms a frame; %.2fx the %d-frame Verify)",
+                        longFrames,
+                        long.count,
+                        percentile(long, 0.5),
+                        percentile(long, 0.9),
+                        percentile(long, 0.5) / Double(longFrames + 1),
+                        percentile(long, 0.5) / p50,
+                        framesPerCall
+                    )
+                )
             }
         } catch let error as ValidationError {
             throw error
@@ -180,11 +288,16 @@ struct BenchLivenessCommand: AsyncParsableCommand {
     }
 
     /// The 5-frame live bursts by the challenge they perform.
-    static func bursts(in library: [(name: String, path: String, sequence: LivenessSequence)]) throws -> [[ChallengeStep]: [Data]] {
+    static func bursts(
+        in library: [(name: String, path: String, sequence: LivenessSequence)]
+    ) throws -> [[ChallengeStep]: [Data]] {
         var found: [[ChallengeStep]: [Data]] = [:]
-        for (name, path, sequence) in library where name.hasPrefix("live_") && sequence.kind == "live" && sequence.frames.count == 5 {
+        for (name, path, sequence) in library
+        where name.hasPrefix("live_") && sequence.kind == "live" && sequence.frames.count == 5 {
             if found[sequence.challenge] == nil {
-                found[sequence.challenge] = try sequence.frames.map { try Data(contentsOf: URL(fileURLWithPath: path + "/" + $0)) }
+                found[sequence.challenge] = try sequence.frames.map {
+                    try Data(contentsOf: URL(fileURLWithPath: path + "/" + $0))
+                }
             }
         }
         return found

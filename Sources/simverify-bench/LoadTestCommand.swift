@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
-import SimverifyCommandSupport
 import Histogram
 import Logging
 import SimverifyClient
+import SimverifyCommandSupport
 import SimverifyCore
 import SimverifyFaceEngine
 import SimverifyWire
@@ -42,7 +42,10 @@ struct LoadTestCommand: AsyncParsableCommand {
                 return
             }
             switch method {
-            case "health": try await self.load(configuration: configuration, name: "Health") { client in _ = try await client.health() }
+            case "health":
+                try await self.load(configuration: configuration, name: "Health") { client in
+                    _ = try await client.health()
+                }
             case "verify": try await self.verifyLoad(configuration: configuration)
             default: throw ValidationError("--method is health or verify")
             }
@@ -64,7 +67,12 @@ struct LoadTestCommand: AsyncParsableCommand {
         if engineBaseline {
             baseline = try await self.engineThroughput(idCard: idBytes, selfie: selfieBytes)
         }
-        let request = VerificationRequest(idCardImage: idBytes, selfieFrames: [selfieBytes], consentGiven: true, consentTextVersion: "loadtest")
+        let request = VerificationRequest(
+            idCardImage: idBytes,
+            selfieFrames: [selfieBytes],
+            consentGiven: true,
+            consentTextVersion: "loadtest"
+        )
         let throughput = try await self.load(configuration: configuration, name: "Verify") { client in
             let result = try await client.verify(request)
             guard result.decision == .approved || result.decision == .rejected else {
@@ -72,8 +80,21 @@ struct LoadTestCommand: AsyncParsableCommand {
             }
         }
         if let baseline {
-            print(String(format: "engine alone       %.1f verifications/s (same images, same work, %d workers)", baseline, workers ?? ProcessInfo.processInfo.activeProcessorCount))
-            print(String(format: "through the server %.1f verifications/s = %.1f%% of the engine   target >= 90%%  %@", throughput, 100 * throughput / baseline, throughput / baseline >= 0.9 ? "ok" : "MISSED"))
+            print(
+                String(
+                    format: "engine alone       %.1f verifications/s (same images, same work, %d workers)",
+                    baseline,
+                    workers ?? ProcessInfo.processInfo.activeProcessorCount
+                )
+            )
+            print(
+                String(
+                    format: "through the server %.1f verifications/s = %.1f%% of the engine   target >= 90%%  %@",
+                    throughput,
+                    100 * throughput / baseline,
+                    throughput / baseline >= 0.9 ? "ok" : "MISSED"
+                )
+            )
         }
     }
 
@@ -109,7 +130,9 @@ struct LoadTestCommand: AsyncParsableCommand {
     /// Runs `requests` calls with `concurrency` in flight; prints latency percentiles and throughput.
     @discardableResult
     private func load(
-        configuration: ClientConfiguration, name: String, _ call: @escaping @Sendable (SimverifyClient) async throws -> Void
+        configuration: ClientConfiguration,
+        name: String,
+        _ call: @escaping @Sendable (SimverifyClient) async throws -> Void
     ) async throws -> Double {
         var clients: [SimverifyClient] = []
         for _ in 0..<max(1, connections) { clients.append(try await SimverifyClient.connect(configuration)) }
@@ -118,14 +141,18 @@ struct LoadTestCommand: AsyncParsableCommand {
         let total = requests
         let clock = ContinuousClock()
         let start = clock.now
-        let (histogram, failuresByReason) = try await withThrowingTaskGroup(of: (Histogram<UInt64>, [String: Int]).self) { group in
+        let (histogram, failuresByReason) = try await withThrowingTaskGroup(of: (Histogram<UInt64>, [String: Int]).self)
+        { group in
             let perWorker = total / max(1, concurrency)
             let extra = total % max(1, concurrency)
             for worker in 0..<max(1, concurrency) {
                 let client = pool[worker % pool.count]
                 let count = perWorker + (worker < extra ? 1 : 0)
                 group.addTask {
-                    var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+                    var histogram = Histogram<UInt64>(
+                        highestTrackableValue: 60_000_000,
+                        numberOfSignificantValueDigits: .three
+                    )
                     var failures: [String: Int] = [:]
                     let clock = ContinuousClock()
                     for _ in 0..<count {
@@ -156,14 +183,37 @@ struct LoadTestCommand: AsyncParsableCommand {
         for client in clients { await client.close() }
         let throughput = Double(total - failures) / seconds
         func ms(_ p: Double) -> Double { Double(histogram.valueAtPercentile(p)) / 1000 }
-        print(String(format: "%@: %d calls, %d failed, %d in flight over %d connections, %.2f s", name, total, failures, concurrency, connections, seconds))
-        print(String(format: "  latency p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms", ms(50), ms(90), ms(99), Double(histogram.max) / 1000))
+        print(
+            String(
+                format: "%@: %d calls, %d failed, %d in flight over %d connections, %.2f s",
+                name,
+                total,
+                failures,
+                concurrency,
+                connections,
+                seconds
+            )
+        )
+        print(
+            String(
+                format: "  latency p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms",
+                ms(50),
+                ms(90),
+                ms(99),
+                Double(histogram.max) / 1000
+            )
+        )
         print(String(format: "  throughput %.0f calls/s", throughput))
         for (reason, count) in failuresByReason.sorted(by: { $0.key < $1.key }) {
             print("  failed: \(count) × \(reason)")
         }
         if name == "Health" {
-            print(String(format: "  target >= 20000 calls/s with 32 in flight  %@", throughput >= 20_000 ? "ok" : "MISSED"))
+            print(
+                String(
+                    format: "  target >= 20000 calls/s with 32 in flight  %@",
+                    throughput >= 20_000 ? "ok" : "MISSED"
+                )
+            )
         }
         return throughput
     }
@@ -180,7 +230,18 @@ struct LoadTestCommand: AsyncParsableCommand {
         }
         try await Task.sleep(for: .seconds(2))
         let after = rss()
-        print(String(format: "idle connections: %d open; server RSS %.1f MB before, %.1f MB after: +%.1f MB (%.1f KB each)   target <= 50 MB  %@", count, before, after, after - before, (after - before) * 1024 / Double(count), after - before <= 50 ? "ok" : "MISSED"))
+        print(
+            String(
+                format:
+                    "idle connections: %d open; server RSS %.1f MB before, %.1f MB after: +%.1f MB (%.1f KB each)   target <= 50 MB  %@",
+                count,
+                before,
+                after,
+                after - before,
+                (after - before) * 1024 / Double(count),
+                after - before <= 50 ? "ok" : "MISSED"
+            )
+        )
         for client in clients { await client.close() }
     }
 }

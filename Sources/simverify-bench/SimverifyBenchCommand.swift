@@ -7,7 +7,11 @@ import ArgumentParser
 struct SimverifyBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simverify-bench",
-        abstract: "simverify's benchmarks: the engine, a liveness Verify, the audit log, load and soak against a server.",
-        subcommands: [BenchCommand.self, BenchLivenessCommand.self, BenchAuditCommand.self, LoadTestCommand.self, SoakCommand.self]
+        abstract:
+            "simverify's benchmarks: the engine, a liveness Verify, the audit log, load and soak against a server.",
+        subcommands: [
+            BenchCommand.self, BenchLivenessCommand.self, BenchAuditCommand.self, LoadTestCommand.self,
+            SoakCommand.self,
+        ]
     )
 }

@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
-import SimverifyCommandSupport
 import Histogram
 import NIOCore
 import SimverifyAudit
 import SimverifyClient
+import SimverifyCommandSupport
 import SimverifyCore
 import SimverifyWire
 import Synchronization
@@ -29,7 +29,8 @@ struct SoakCommand: AsyncParsableCommand {
     @Option(help: "A photo of person A.") var personA: String
     @Option(help: "Another photo of person A.") var personA2: String
     @Option(help: "A photo of person B.") var personB: String
-    @Option(help: "Regulator certificate, for checking receipts.") var regulatorCert: String = "certs/generated/regulator.pem"
+    @Option(help: "Regulator certificate, for checking receipts.") var regulatorCert: String =
+        "certs/generated/regulator.pem"
     @Option(help: "Regulator key.") var regulatorKey: String = "certs/generated/regulator-key.pem"
     @OptionGroup var connection: ConnectionOptions
 
@@ -37,7 +38,9 @@ struct SoakCommand: AsyncParsableCommand {
         let served = Mutex<[String: Int]>([:])
         let errors = Mutex<[String: Int]>([:])
         let receipts = Mutex<[(UInt64, [UInt8])]>([])
-        let latency = Mutex(Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three))
+        let latency = Mutex(
+            Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
+        )
         let warmRSS = Mutex<Double?>(nil)
     }
 
@@ -53,7 +56,9 @@ struct SoakCommand: AsyncParsableCommand {
             let a = try ZeroizingBuffer(contentsOfFile: personA, maxBytes: 16 << 20)
             let a2 = try ZeroizingBuffer(contentsOfFile: personA2, maxBytes: 16 << 20)
             let b = try ZeroizingBuffer(contentsOfFile: personB, maxBytes: 16 << 20)
-            let noise = (0..<65536).map { UInt8(truncatingIfNeeded: $0 &* 40503) }.withUnsafeBytes { ZeroizingBuffer(copying: $0) }
+            let noise = (0..<65536).map { UInt8(truncatingIfNeeded: $0 &* 40503) }.withUnsafeBytes {
+                ZeroizingBuffer(copying: $0)
+            }
             let tally = Tally()
             let clock = ContinuousClock()
             let start = clock.now
@@ -74,7 +79,13 @@ struct SoakCommand: AsyncParsableCommand {
                             do {
                                 switch kind {
                                 case 0, 1, 2, 3:
-                                    let result = try await client.verify(VerificationRequest(idCardImage: a, selfieFrames: [kind == 3 ? b : a2], consentGiven: true))
+                                    let result = try await client.verify(
+                                        VerificationRequest(
+                                            idCardImage: a,
+                                            selfieFrames: [kind == 3 ? b : a2],
+                                            consentGiven: true
+                                        )
+                                    )
                                     if let index = result.receiptLeafIndex, let hash = result.receiptLeafHash {
                                         tally.receipts.withLock { $0.append((index, hash)) }
                                     }
@@ -87,11 +98,22 @@ struct SoakCommand: AsyncParsableCommand {
                                     _ = try await client.health()
                                     tally.served.withLock { $0["health", default: 0] += 1 }
                                 case 6:
-                                    _ = try await client.call(method: .verify, payload: ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0x0F]))
+                                    _ = try await client.call(
+                                        method: .verify,
+                                        payload: ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0x0F])
+                                    )
                                 case 7:
-                                    _ = try await client.verify(VerificationRequest(idCardImage: noise, selfieFrames: [a], consentGiven: true))
+                                    _ = try await client.verify(
+                                        VerificationRequest(idCardImage: noise, selfieFrames: [a], consentGiven: true)
+                                    )
                                 case 8:
-                                    _ = try await client.verify(VerificationRequest(idCardImage: a, selfieFrames: Array(repeating: a, count: 16), consentGiven: step % 20 == 8))
+                                    _ = try await client.verify(
+                                        VerificationRequest(
+                                            idCardImage: a,
+                                            selfieFrames: Array(repeating: a, count: 16),
+                                            consentGiven: step % 20 == 8
+                                        )
+                                    )
                                 default:
                                     _ = try await client.call(method: MethodID(rawValue: 999), payload: ByteBuffer())
                                 }
@@ -102,7 +124,9 @@ struct SoakCommand: AsyncParsableCommand {
                                     client = try await SimverifyClient.connect(configuration)
                                 }
                             }
-                            if tally.warmRSS.withLock({ $0 }) == nil && clock.now > warm { tally.warmRSS.withLock { $0 = Self.rss(pid) ?? -1 } }
+                            if tally.warmRSS.withLock({ $0 }) == nil && clock.now > warm {
+                                tally.warmRSS.withLock { $0 = Self.rss(pid) ?? -1 }
+                            }
                         }
                         await client.close()
                     }
@@ -136,14 +160,30 @@ struct SoakCommand: AsyncParsableCommand {
             let errors = tally.errors.withLock { $0 }
             let p99 = Double(tally.latency.withLock { $0.valueAtPercentile(99) }) / 1000
             print(String(format: "soak: %.0f s, %d workers", duration, connections))
-            print("calls served: \(served.values.reduce(0, +))  " + served.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
-            print("errors by class: \(errors.values.reduce(0, +))  " + errors.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            print(
+                "calls served: \(served.values.reduce(0, +))  "
+                    + served.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            )
+            print(
+                "errors by class: \(errors.values.reduce(0, +))  "
+                    + errors.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            )
             print(String(format: "valid Verify latency p99 %.1f ms (after warm-up)", p99))
             if let warmed = tally.warmRSS.withLock({ $0 }), warmed > 0, let endRSS {
                 let growth = (endRSS - warmed) / warmed * 100
-                print(String(format: "server RSS %.1f MB after warm-up, %.1f MB at the end: %+.1f%%   target <= 10%%  %@", warmed, endRSS, growth, growth <= 10 ? "ok" : "MISSED"))
+                print(
+                    String(
+                        format: "server RSS %.1f MB after warm-up, %.1f MB at the end: %+.1f%%   target <= 10%%  %@",
+                        warmed,
+                        endRSS,
+                        growth,
+                        growth <= 10 ? "ok" : "MISSED"
+                    )
+                )
             }
-            print("audit: \(receipts.count) receipts received, \(lost) missing from the log   target 0  \(lost == 0 ? "ok" : "MISSED")")
+            print(
+                "audit: \(receipts.count) receipts received, \(lost) missing from the log   target 0  \(lost == 0 ? "ok" : "MISSED")"
+            )
             if lost > 0 { throw ExitCode(1) }
         } catch let error as ExitCode {
             throw error
@@ -152,4 +192,3 @@ struct SoakCommand: AsyncParsableCommand {
         }
     }
 }
-

@@ -17,7 +17,9 @@ struct CompareCommand: AsyncParsableCommand {
 
     @Argument(help: "First image (JPEG).") var first: String
     @Argument(help: "Second image (JPEG).") var second: String
-    @Option(help: "Distance at or below which the faces are the same person (default: the shipped policy's for the model).") var threshold: Double?
+    @Option(
+        help: "Distance at or below which the faces are the same person (default: the shipped policy's for the model)."
+    ) var threshold: Double?
     @Option(help: "Kind of the first image: selfie or id-card.") var firstKind: String = "selfie"
     @Option(help: "Kind of the second image: selfie or id-card.") var secondKind: String = "selfie"
     @Flag(help: "Print JSON.") var json = false
@@ -81,8 +83,11 @@ struct ImageReport: Encodable {
         }
         let t = analysis.timings
         self.timings = Timings(
-            decodeMs: t.decode.milliseconds, detectMs: t.detect.milliseconds, landmarksMs: t.landmarks.milliseconds,
-            embedMs: t.embed.milliseconds, totalMs: t.total.milliseconds
+            decodeMs: t.decode.milliseconds,
+            detectMs: t.detect.milliseconds,
+            landmarksMs: t.landmarks.milliseconds,
+            embedMs: t.embed.milliseconds,
+            totalMs: t.total.milliseconds
         )
         self.embedding = analysis.faces.count == 1 ? analysis.faces[0].embedding : nil
     }
@@ -105,7 +110,10 @@ struct ImageReport: Encodable {
         lines.append(
             String(
                 format: "  time: decode %.1f ms, detect %.1f ms, landmarks %.2f ms, embed %.1f ms",
-                timings.decodeMs, timings.detectMs, timings.landmarksMs, timings.embedMs
+                timings.decodeMs,
+                timings.detectMs,
+                timings.landmarksMs,
+                timings.embedMs
             )
         )
         return lines.joined(separator: "\n")
@@ -139,9 +147,19 @@ struct ComparisonReport: Encodable {
     var text: String {
         var lines = [first.summary, second.summary]
         if let distance {
-            lines.append(String(format: "distance %.4f, threshold %@: %@", distance, MatchPolicy.text(threshold: threshold), outcome == "same" ? "SAME person" : "DIFFERENT people"))
+            lines.append(
+                String(
+                    format: "distance %.4f, threshold %@: %@",
+                    distance,
+                    MatchPolicy.text(threshold: threshold),
+                    outcome == "same" ? "SAME person" : "DIFFERENT people"
+                )
+            )
         } else {
-            lines.append(outcome == "no-face" ? "no comparison: an image has no face" : "no comparison: an image has several faces")
+            lines.append(
+                outcome == "no-face"
+                    ? "no comparison: an image has no face" : "no comparison: an image has several faces"
+            )
         }
         return lines.joined(separator: "\n")
     }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import SimverifyCommandSupport
 import SimverifyAudit
+import SimverifyCommandSupport
 import SimverifyPKI
 import SimverifyServer
 
@@ -36,9 +36,12 @@ struct DevCertsCommand: ParsableCommand {
             for kind in try ServerSecrets.addMissing(to: auditKeys) { print("added a \(kind) key to \(auditKeys)") }
         }
         // Also replaces a key file this version cannot read (an older format): development only.
-        if force || (try? AuditKeys(contentsOf: auditKeys)) == nil || (try? ServerSecrets(contentsOf: auditKeys)) == nil {
+        if force || (try? AuditKeys(contentsOf: auditKeys)) == nil || (try? ServerSecrets(contentsOf: auditKeys)) == nil
+        {
             try ServerSecrets.writeDevelopmentKeys(to: auditKeys, origin: origin)
-            print("wrote \(auditKeys) and \(AuditKeys.vkeyPath(forKeyFile: auditKeys)) (regulators verify checkpoints with the .vkey)")
+            print(
+                "wrote \(auditKeys) and \(AuditKeys.vkeyPath(forKeyFile: auditKeys)) (regulators verify checkpoints with the .vkey)"
+            )
         }
     }
 }

@@ -22,28 +22,60 @@ struct EvalCommand: AsyncParsableCommand {
     @Argument(help: "The pairs file.") var pairs: String
     @Option(help: "Directory the image paths are relative to (default: the pairs file's directory).") var root: String?
     @Option(help: "Largest false-match rate for the reported operating point.") var maxFmr: Double = 1e-3
-    @Option(help: "Distance threshold of the policy, reported alongside (default: the shipped policy's for the model).") var threshold: Double?
+    @Option(help: "Distance threshold of the policy, reported alongside (default: the shipped policy's for the model).")
+    var threshold: Double?
     @Option(help: "A manifest (tab-separated, with a file column) giving each image's groups.") var groups: String?
     @Option(help: "The manifest columns to group by, comma-separated.") var groupBy = "gender"
-    @Option(help: "With --groups (its person column): also compare each person's first photo with a burst of their next N, by the first frame and by the mean of the burst.") var fusionFrames: Int?
-    @Option(help: "Write a self-contained HTML report (the tables, a DET curve per group, the distance histogram) to this file.") var report: String?
-    @Option(help: "Kind of the imageA images: selfie, or id-card (analysed as the server analyses ID cards, and reported under the policy's ID-card rules).") var firstKind = "selfie"
+    @Option(
+        help:
+            "With --groups (its person column): also compare each person's first photo with a burst of their next N, by the first frame and by the mean of the burst."
+    ) var fusionFrames: Int?
+    @Option(
+        help:
+            "Write a self-contained HTML report (the tables, a DET curve per group, the distance histogram) to this file."
+    ) var report: String?
+    @Option(
+        help:
+            "Kind of the imageA images: selfie, or id-card (analysed as the server analyses ID cards, and reported under the policy's ID-card rules)."
+    ) var firstKind = "selfie"
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var engine: EngineOptions
 
     func run() async throws {
         do {
-            guard let kind = ImageKind(rawValue: firstKind) else { throw ValidationError("--first-kind is selfie or id-card") }
-            let (table, enrolment, faceEngine) = try await Enrolment.run(pairs: pairs, root: root, engine: engine, firstKind: kind)
-            var evaluation = EvalReport(table: table, enrolment: enrolment, maxFMR: maxFmr, policyThreshold: threshold ?? faceEngine.suggestedPolicy.threshold)
+            guard let kind = ImageKind(rawValue: firstKind) else {
+                throw ValidationError("--first-kind is selfie or id-card")
+            }
+            let (table, enrolment, faceEngine) = try await Enrolment.run(
+                pairs: pairs,
+                root: root,
+                engine: engine,
+                firstKind: kind
+            )
+            var evaluation = EvalReport(
+                table: table,
+                enrolment: enrolment,
+                maxFMR: maxFmr,
+                policyThreshold: threshold ?? faceEngine.suggestedPolicy.threshold
+            )
             if kind == .idCard {
-                evaluation.idCards = IDCardCapture(cards: enrolment.faceWidths(of: table.pairs.map(\.a)), policy: faceEngine.suggestedPolicy)
+                evaluation.idCards = IDCardCapture(
+                    cards: enrolment.faceWidths(of: table.pairs.map(\.a)),
+                    policy: faceEngine.suggestedPolicy
+                )
             }
             if let groups {
-                try evaluation.group(by: Manifest(path: groups), columns: groupBy.split(separator: ",").map(String.init), table: table, enrolment: enrolment, fusionFrames: fusionFrames)
+                try evaluation.group(
+                    by: Manifest(path: groups),
+                    columns: groupBy.split(separator: ",").map(String.init),
+                    table: table,
+                    enrolment: enrolment,
+                    fusionFrames: fusionFrames
+                )
             }
             if let report {
-                try Data(evaluation.html(modelVersion: faceEngine.modelVersion, command: CommandLine.arguments).utf8).write(to: URL(fileURLWithPath: report))
+                try Data(evaluation.html(modelVersion: faceEngine.modelVersion, command: CommandLine.arguments).utf8)
+                    .write(to: URL(fileURLWithPath: report))
             }
             if json { printJSON(evaluation) } else { print(evaluation.text) }
             if let report, !json { print("report written to \(report)") }
@@ -57,7 +89,11 @@ struct EvalCommand: AsyncParsableCommand {
 
 /// A pairs file: imageA, imageB, same.
 struct PairsFile {
-    struct Pair { var a: String; var b: String; var same: Bool }
+    struct Pair {
+        var a: String
+        var b: String
+        var same: Bool
+    }
     var pairs: [Pair]
     var images: [String] { Array(Set(pairs.flatMap { [$0.a, $0.b] })).sorted() }
 
@@ -67,7 +103,9 @@ struct PairsFile {
         guard firstKind != .selfie else { return [:] }
         let first = Set(self.pairs.map(\.a))
         if let both = self.pairs.first(where: { first.contains($0.b) }) {
-            throw ValidationError("\(path): with --first-kind \(firstKind.rawValue), \(both.b) cannot be in both columns")
+            throw ValidationError(
+                "\(path): with --first-kind \(firstKind.rawValue), \(both.b) cannot be in both columns"
+            )
         }
         return Dictionary(uniqueKeysWithValues: first.map { ($0, firstKind) })
     }
@@ -76,8 +114,8 @@ struct PairsFile {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         var lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
         guard let header = lines.first?.split(separator: "\t").map(String.init),
-              let ia = header.firstIndex(of: "imageA"), let ib = header.firstIndex(of: "imageB"),
-              let isame = header.firstIndex(of: "same")
+            let ia = header.firstIndex(of: "imageA"), let ib = header.firstIndex(of: "imageB"),
+            let isame = header.firstIndex(of: "same")
         else { throw ValidationError("\(path): the header must name the columns imageA, imageB and same") }
         lines.removeFirst()
         self.pairs = try lines.enumerated().map { number, line in
@@ -118,7 +156,12 @@ struct Enrolment {
     /// returns the table, the enrolment and the engine (for its model and policy).
     /// With `firstKind` other than selfie, the images of column imageA are analysed as that
     /// kind (an ID card's portrait), and no image may be in both columns.
-    static func run(pairs: String, root: String?, engine options: EngineOptions, firstKind: ImageKind = .selfie) async throws -> (PairsFile, Enrolment, FaceEngine) {
+    static func run(
+        pairs: String,
+        root: String?,
+        engine options: EngineOptions,
+        firstKind: ImageKind = .selfie
+    ) async throws -> (PairsFile, Enrolment, FaceEngine) {
         let engine = try options.makeEngine()
         let (table, enrolment) = try await Self.run(pairs: pairs, root: root, engine: engine, firstKind: firstKind)
         await engine.shutdown()
@@ -126,10 +169,23 @@ struct Enrolment {
     }
 
     /// One pairs file's enrolment on a running engine.
-    static func run(pairs: String, root: String?, engine: FaceEngine, firstKind: ImageKind = .selfie) async throws -> (PairsFile, Enrolment) {
+    static func run(
+        pairs: String,
+        root: String?,
+        engine: FaceEngine,
+        firstKind: ImageKind = .selfie
+    ) async throws -> (PairsFile, Enrolment) {
         let table = try PairsFile(path: pairs)
         let base = root ?? URL(fileURLWithPath: pairs).deletingLastPathComponent().path
-        return (table, try await Enrolment.run(images: table.images, root: base, engine: engine, kinds: table.kinds(firstKind: firstKind, path: pairs)))
+        return (
+            table,
+            try await Enrolment.run(
+                images: table.images,
+                root: base,
+                engine: engine,
+                kinds: table.kinds(firstKind: firstKind, path: pairs)
+            )
+        )
     }
 
     /// The part of this enrolment that concerns `images` (one enrolment can serve several pairs
@@ -145,7 +201,12 @@ struct Enrolment {
         return part
     }
 
-    static func run(images: [String], root: String, engine: FaceEngine, kinds: [String: ImageKind] = [:]) async throws -> Enrolment {
+    static func run(
+        images: [String],
+        root: String,
+        engine: FaceEngine,
+        kinds: [String: ImageKind] = [:]
+    ) async throws -> Enrolment {
         // At most `window` images in flight. Child tasks return a class reference: returning the
         // tuple (String, Result<FaceAnalysis, any Error>) by value from the group's children
         // crashed release builds (Swift 6.3, -O): with two workers a bad pointer in the runtime's
@@ -162,7 +223,12 @@ struct Enrolment {
                     let kind = kinds[name] ?? .selfie
                     group.addTask {
                         do {
-                            return Outcome(name: name, result: .success(try await engine.analyze(jpeg: bytes, kind: kind, embeddings: .largestFace)))
+                            return Outcome(
+                                name: name,
+                                result: .success(
+                                    try await engine.analyze(jpeg: bytes, kind: kind, embeddings: .largestFace)
+                                )
+                            )
                         } catch {
                             return Outcome(name: name, result: .failure(error))
                         }
@@ -193,7 +259,10 @@ struct Enrolment {
         result.noFace.sort()
         result.severalFaces.sort()
         guard result.embeddings.count + result.noFace.count + result.unreadable.count == images.count else {
-            throw SimverifyError(.invalidArgument, "enrolment lost images: \(images.count) read, \(outcomes.count) analysed")
+            throw SimverifyError(
+                .invalidArgument,
+                "enrolment lost images: \(images.count) read, \(outcomes.count) analysed"
+            )
         }
         return result
     }
@@ -201,7 +270,11 @@ struct Enrolment {
 
 /// Everything `eval` prints.
 struct EvalReport: Encodable {
-    struct Row: Encodable { var threshold: Double; var fmr: Double; var fnmr: Double }
+    struct Row: Encodable {
+        var threshold: Double
+        var fmr: Double
+        var fnmr: Double
+    }
     var images: Int
     var failuresToEnrol: [String]
     var unreadable: [String: String]
@@ -232,8 +305,10 @@ struct EvalReport: Encodable {
     var groupMembers: [String: [ScoredPair]]?
 
     enum CodingKeys: String, CodingKey {
-        case images, failuresToEnrol, unreadable, severalFaces, genuinePairs, impostorPairs, pairsExcluded, genuineDistanceRange
-        case impostorDistanceRange, table, equalErrorRate, equalErrorRateThreshold, maxFMR, thresholdAtMaxFMR, fnmrAtMaxFMR
+        case images, failuresToEnrol, unreadable, severalFaces, genuinePairs, impostorPairs, pairsExcluded,
+            genuineDistanceRange
+        case impostorDistanceRange, table, equalErrorRate, equalErrorRateThreshold, maxFMR, thresholdAtMaxFMR,
+            fnmrAtMaxFMR
         case fmrResolution, policyThreshold, policyPoint, groups, fusion, idCards, genuineDistanceMedian
     }
 
@@ -261,8 +336,11 @@ struct EvalReport: Encodable {
         self.impostorPairs = rates.impostorDistances.count
         self.pairsExcluded = excluded
         let genuine = rates.genuineDistances
-        self.genuineDistanceMedian = genuine.isEmpty ? nil
-            : genuine.count % 2 == 1 ? genuine[genuine.count / 2] : (genuine[genuine.count / 2 - 1] + genuine[genuine.count / 2]) / 2
+        self.genuineDistanceMedian =
+            genuine.isEmpty
+            ? nil
+            : genuine.count % 2 == 1
+                ? genuine[genuine.count / 2] : (genuine[genuine.count / 2 - 1] + genuine[genuine.count / 2]) / 2
         self.genuineDistanceRange = [rates.genuineDistances.first, rates.genuineDistances.last].compactMap { $0 }
         self.impostorDistanceRange = [rates.impostorDistances.first, rates.impostorDistances.last].compactMap { $0 }
         self.table = stride(from: 0.20, through: 0.901, by: 0.05).map {
@@ -277,14 +355,21 @@ struct EvalReport: Encodable {
         self.fmrResolution = rates.impostorDistances.isEmpty ? nil : 1 / Double(rates.impostorDistances.count)
         self.policyThreshold = policyThreshold
         self.policyPoint = Row(
-            threshold: policyThreshold, fmr: rates.falseMatchRate(at: policyThreshold),
+            threshold: policyThreshold,
+            fmr: rates.falseMatchRate(at: policyThreshold),
             fnmr: rates.falseNonMatchRate(at: policyThreshold)
         )
     }
 
     /// Adds rates by the manifest's `columns` (pairs whose two images share a group) and, with
     /// `fusionFrames`, the multi-frame study over the manifest's people.
-    mutating func group(by manifest: Manifest, columns: [String], table: PairsFile, enrolment: Enrolment, fusionFrames: Int?) throws {
+    mutating func group(
+        by manifest: Manifest,
+        columns: [String],
+        table: PairsFile,
+        enrolment: Enrolment,
+        fusionFrames: Int?
+    ) throws {
         if let fusionFrames {
             let person = try manifest.column("person")
             let stratum = (try? manifest.column("gender")) ?? [:]
@@ -294,9 +379,16 @@ struct EvalReport: Encodable {
             }
             let people = byPerson.keys.sorted().map { name in
                 let images = byPerson[name]!.sorted()
-                return FusionStudy.Person(name: name, stratum: stratum[images[0]] ?? "", embeddings: images.compactMap { enrolment.embeddings[$0] })
+                return FusionStudy.Person(
+                    name: name,
+                    stratum: stratum[images[0]] ?? "",
+                    embeddings: images.compactMap { enrolment.embeddings[$0] }
+                )
             }
-            self.fusion = FusionStudy(people: people, frames: fusionFrames).text(maximumFMR: self.maxFMR, policyThreshold: self.policyThreshold)
+            self.fusion = FusionStudy(people: people, frames: fusionFrames).text(
+                maximumFMR: self.maxFMR,
+                policyThreshold: self.policyThreshold
+            )
         }
         if let first = columns.first {
             let groupOf = try manifest.column(first)
@@ -306,10 +398,16 @@ struct EvalReport: Encodable {
             }
             self.groupMembers = members
         }
-        let scored = self.scoredPairs, policyThreshold = self.policyThreshold
+        let scored = self.scoredPairs
+        let policyThreshold = self.policyThreshold
         self.groups = try columns.map { column in
             let groupOf = try manifest.column(column)
-            return GroupedErrorRates(attribute: column, pairs: scored, groupOf: { groupOf[$0] }, policyThreshold: policyThreshold)
+            return GroupedErrorRates(
+                attribute: column,
+                pairs: scored,
+                groupOf: { groupOf[$0] },
+                policyThreshold: policyThreshold
+            )
         }
     }
 
@@ -318,12 +416,30 @@ struct EvalReport: Encodable {
         let all = self.scoredPairs.map(\.scored)
         var pictures: [(heading: String, svg: String)] = []
         if let grouped = self.groups?.first, let manifestGroups = self.groupMembers {
-            let series = grouped.groups.dropLast().map { g in (name: g.group, pairs: manifestGroups[g.group] ?? []) } + [(name: "all", pairs: all)]
-            pictures.append(("DET curve by \(grouped.attribute) (dots: the policy threshold \(MatchPolicy.text(threshold: self.policyThreshold)))", ErrorRatePlots.det(series, marks: [self.policyThreshold])))
+            let series =
+                grouped.groups.dropLast().map { g in (name: g.group, pairs: manifestGroups[g.group] ?? []) } + [
+                    (name: "all", pairs: all)
+                ]
+            pictures.append(
+                (
+                    "DET curve by \(grouped.attribute) (dots: the policy threshold \(MatchPolicy.text(threshold: self.policyThreshold)))",
+                    ErrorRatePlots.det(series, marks: [self.policyThreshold])
+                )
+            )
         } else {
-            pictures.append(("DET curve (dot: the policy threshold)", ErrorRatePlots.det([(name: "all", pairs: all)], marks: [self.policyThreshold])))
+            pictures.append(
+                (
+                    "DET curve (dot: the policy threshold)",
+                    ErrorRatePlots.det([(name: "all", pairs: all)], marks: [self.policyThreshold])
+                )
+            )
         }
-        pictures.append(("Distances, genuine and impostor pairs (each as a share of its kind)", ErrorRatePlots.histogram(all, threshold: self.policyThreshold)))
+        pictures.append(
+            (
+                "Distances, genuine and impostor pairs (each as a share of its kind)",
+                ErrorRatePlots.histogram(all, threshold: self.policyThreshold)
+            )
+        )
         return pictures
     }
 
@@ -343,20 +459,35 @@ struct EvalReport: Encodable {
     var text: String {
         func f(_ v: Double?, _ digits: Int = 4) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "n/a" }
         var lines: [String] = []
-        lines.append("images: \(images), failures to enrol (no face): \(failuresToEnrol.count)\(failuresToEnrol.isEmpty ? "" : " " + failuresToEnrol.joined(separator: ", "))")
-        if !unreadable.isEmpty { lines.append("unreadable: " + unreadable.map { "\($0.key) (\($0.value))" }.sorted().joined(separator: ", ")) }
-        if !severalFaces.isEmpty {
-            lines.append("several faces (largest used): \(severalFaces.count): " + severalFaces.prefix(8).joined(separator: ", ") + (severalFaces.count > 8 ? ", ..." : ""))
+        lines.append(
+            "images: \(images), failures to enrol (no face): \(failuresToEnrol.count)\(failuresToEnrol.isEmpty ? "" : " " + failuresToEnrol.joined(separator: ", "))"
+        )
+        if !unreadable.isEmpty {
+            lines.append("unreadable: " + unreadable.map { "\($0.key) (\($0.value))" }.sorted().joined(separator: ", "))
         }
-        lines.append("pairs: \(genuinePairs) genuine, \(impostorPairs) impostor, \(pairsExcluded) excluded (an image failed to enrol)")
-        lines.append("distances: genuine \(f(genuineDistanceRange.first))-\(f(genuineDistanceRange.last)), impostor \(f(impostorDistanceRange.first))-\(f(impostorDistanceRange.last))")
+        if !severalFaces.isEmpty {
+            lines.append(
+                "several faces (largest used): \(severalFaces.count): " + severalFaces.prefix(8).joined(separator: ", ")
+                    + (severalFaces.count > 8 ? ", ..." : "")
+            )
+        }
+        lines.append(
+            "pairs: \(genuinePairs) genuine, \(impostorPairs) impostor, \(pairsExcluded) excluded (an image failed to enrol)"
+        )
+        lines.append(
+            "distances: genuine \(f(genuineDistanceRange.first))-\(f(genuineDistanceRange.last)), impostor \(f(impostorDistanceRange.first))-\(f(impostorDistanceRange.last))"
+        )
         lines.append("genuine distance median \(f(genuineDistanceMedian))")
         if let idCards { lines.append(idCards.text) }
         lines.append("threshold   FMR      FNMR")
         for row in table { lines.append(String(format: "  %.2f     %.4f   %.4f", row.threshold, row.fmr, row.fnmr)) }
         lines.append("EER \(f(equalErrorRate)) at threshold \(f(equalErrorRateThreshold))")
-        lines.append("FMR <= \(maxFMR): threshold \(f(thresholdAtMaxFMR)), FNMR \(f(fnmrAtMaxFMR)) (FMR resolution 1/\(impostorPairs) = \(f(fmrResolution, 5)))")
-        lines.append("policy threshold \(MatchPolicy.text(threshold: policyThreshold)): FMR \(f(policyPoint.fmr)), FNMR \(f(policyPoint.fnmr))")
+        lines.append(
+            "FMR <= \(maxFMR): threshold \(f(thresholdAtMaxFMR)), FNMR \(f(fnmrAtMaxFMR)) (FMR resolution 1/\(impostorPairs) = \(f(fmrResolution, 5)))"
+        )
+        lines.append(
+            "policy threshold \(MatchPolicy.text(threshold: policyThreshold)): FMR \(f(policyPoint.fmr)), FNMR \(f(policyPoint.fnmr))"
+        )
         for grouped in groups ?? [] { lines.append(grouped.text) }
         if let fusion { lines.append(fusion) }
         return lines.joined(separator: "\n")

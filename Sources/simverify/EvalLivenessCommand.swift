@@ -5,7 +5,6 @@ import SimverifyCore
 import SimverifyFaceEngine
 import SimverifyLiveness
 
-
 struct EvalLivenessCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval-liveness",
@@ -25,14 +24,25 @@ struct EvalLivenessCommand: AsyncParsableCommand {
     )
 
     @Argument(help: "Folder of labelled sequences.") var folder: String
-    @Option(help: "For a folder with MANIFEST.tsv: the steps each burst performs (Fixtures/liveness-video/challenges.tsv).") var labels: String?
+    @Option(
+        help: "For a folder with MANIFEST.tsv: the steps each burst performs (Fixtures/liveness-video/challenges.tsv)."
+    ) var labels: String?
     @Flag(help: "Print every sequence's checks.") var verbose = false
-    @Option(help: "Also measure multi-frame matching on the bona fide bursts of people seen in several (a manifest's P01, P02, ...): each burst's best frame plays the ID photo of another burst of the same person (and of everyone else's), matched by that burst's best frame and by the mean of its N most frontal frames.") var fusionFrames: Int?
+    @Option(
+        help:
+            "Also measure multi-frame matching on the bona fide bursts of people seen in several (a manifest's P01, P02, ...): each burst's best frame plays the ID photo of another burst of the same person (and of everyone else's), matched by that burst's best frame and by the mean of its N most frontal frames."
+    ) var fusionFrames: Int?
     @OptionGroup var engine: EngineOptions
 
     func run() async throws {
         do {
-            for line in try await Self.evaluate(folder: folder, labels: labels, verbose: verbose, engine: engine, fusionFrames: fusionFrames) { print(line) }
+            for line in try await Self.evaluate(
+                folder: folder,
+                labels: labels,
+                verbose: verbose,
+                engine: engine,
+                fusionFrames: fusionFrames
+            ) { print(line) }
         } catch let error as ValidationError {
             throw error
         } catch {
@@ -42,19 +52,31 @@ struct EvalLivenessCommand: AsyncParsableCommand {
 
     /// Runs every burst of `folder` and returns what `eval-liveness` prints (with `verbose`, a
     /// line per burst first).
-    static func evaluate(folder: String, labels: String?, verbose: Bool, engine: EngineOptions, fusionFrames: Int? = nil) async throws -> [String] {
+    static func evaluate(
+        folder: String,
+        labels: String?,
+        verbose: Bool,
+        engine: EngineOptions,
+        fusionFrames: Int? = nil
+    ) async throws -> [String] {
         var out: [String] = []
         var bonaFide: [BurstFusionStudy.Burst] = []
         do {
             let manifest = (folder as NSString).appendingPathComponent("MANIFEST.tsv")
             let sequences: [(name: String, path: String, sequence: LivenessSequence)]
             if FileManager.default.fileExists(atPath: manifest) {
-                guard let labels else { throw ValidationError("\(folder) is described by MANIFEST.tsv: give --labels (the steps each burst performs)") }
+                guard let labels else {
+                    throw ValidationError(
+                        "\(folder) is described by MANIFEST.tsv: give --labels (the steps each burst performs)"
+                    )
+                }
                 sequences = try LivenessSequence.load(manifest: manifest, labels: labels)
             } else {
                 sequences = try LivenessSequence.load(root: folder)
             }
-            guard !sequences.isEmpty else { throw ValidationError("\(folder) holds no sequence (folders with sequence.json)") }
+            guard !sequences.isEmpty else {
+                throw ValidationError("\(folder) holds no sequence (folders with sequence.json)")
+            }
             let faceEngine = try engine.makeEngine()
             let policy = faceEngine.suggestedPolicy
             let checker = LivenessChecker(policy: policy.liveness, minimumFaceWidth: policy.minimumSelfieFaceWidth)
@@ -80,17 +102,27 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                 // A burst performing only steps the policy never asks for answers no challenge it could draw.
                 guard !challenges.isEmpty else {
                     notDrawn += 1
-                    if verbose { out.append("\(name) [\(sequence.kind)] SKIPPED: its challenge has a step the \(faceEngine.model) policy never draws") }
+                    if verbose {
+                        out.append(
+                            "\(name) [\(sequence.kind)] SKIPPED: its challenge has a step the \(faceEngine.model) policy never draws"
+                        )
+                    }
                     continue
                 }
                 let frames = try sequence.readFrames(at: path, maxBytes: engine.maxFileBytes)
                 let analysis = try await faceEngine.analyze(session: frames, reference: nil)
-                let observations = analysis.frames.map { (try? $0.get()) ?? FrameObservation(faceCount: 0, face: nil, thumbnail: nil, digest: []) }
+                let observations = analysis.frames.map {
+                    (try? $0.get()) ?? FrameObservation(faceCount: 0, face: nil, thumbnail: nil, digest: [])
+                }
                 var entry = tally[sequence.kind] ?? Tally()
                 var acceptedChallenges: [String] = []
                 var last: LivenessReport?
                 for challenge in challenges {
-                    let report = checker.check(frames: observations, challenge: challenge, frameTimes: sequence.frameTimesMs ?? [])
+                    let report = checker.check(
+                        frames: observations,
+                        challenge: challenge,
+                        frameTimes: sequence.frameTimesMs ?? []
+                    )
                     entry.add(report)
                     if report.passed { acceptedChallenges.append(challenge.map(\.rawValue).joined(separator: ">")) }
                     last = report
@@ -102,21 +134,36 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                 // draws: how often a pre-recorded performance answers a random challenge.
                 if sequence.kind == "live" {
                     for challenge in drawable where challenge != challenges[0] {
-                        replays.add(checker.check(frames: observations, challenge: challenge, frameTimes: sequence.frameTimesMs ?? []))
+                        replays.add(
+                            checker.check(
+                                frames: observations,
+                                challenge: challenge,
+                                frameTimes: sequence.frameTimesMs ?? []
+                            )
+                        )
                     }
                 }
                 if let report = last, !sequence.isAttack, let person = sequence.person {
-                    bonaFide.append(BurstFusionStudy.Burst(
-                        name: name, person: person, frontal: report.frontalFrames.compactMap { observations[$0].face?.embedding }
-                    ))
+                    bonaFide.append(
+                        BurstFusionStudy.Burst(
+                            name: name,
+                            person: person,
+                            frontal: report.frontalFrames.compactMap { observations[$0].face?.embedding }
+                        )
+                    )
                 }
                 if verbose, let report = last {
-                    let poses = report.poses.map { $0.map { String(format: "%+.2f/%.2f/%.0f", $0.yaw, $0.pitch, $0.eyeDistance) } ?? "-" }
-                    let verdict = challenges.count == 1
-                        ? (report.passed ? "PASS" : "FAIL") + " " + (report.captureProblems + report.failures).map(\.rawValue).joined(separator: ",")
-                        + " challenge=\(challenges[0].map(\.rawValue).joined(separator: ">")) steps=\(report.stepFrames.map { $0.map(String.init) ?? "-" })"
+                    let poses = report.poses.map {
+                        $0.map { String(format: "%+.2f/%.2f/%.0f", $0.yaw, $0.pitch, $0.eyeDistance) } ?? "-"
+                    }
+                    let verdict =
+                        challenges.count == 1
+                        ? (report.passed ? "PASS" : "FAIL") + " "
+                            + (report.captureProblems + report.failures).map(\.rawValue).joined(separator: ",")
+                            + " challenge=\(challenges[0].map(\.rawValue).joined(separator: ">")) steps=\(report.stepFrames.map { $0.map(String.init) ?? "-" })"
                         : "accepted for \(acceptedChallenges.count) of \(challenges.count) challenges\(acceptedChallenges.isEmpty ? "" : " (" + acceptedChallenges.joined(separator: ", ") + ")")"
-                        + "; last: " + (report.captureProblems + report.failures).map(\.rawValue).joined(separator: ",")
+                            + "; last: "
+                            + (report.captureProblems + report.failures).map(\.rawValue).joined(separator: ",")
                     out.append(
                         "\(name) [\(sequence.kind)] \(verdict)"
                             + " start=\(report.startFrame.map(String.init) ?? "-")"
@@ -134,13 +181,26 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                 }
             }
             await faceEngine.shutdown()
-            out.append("model \(faceEngine.model), challenge steps drawn from \(policy.liveness.allowedSteps.map(\.rawValue).joined(separator: ", ")); \(notDrawn) bursts skipped whose challenge the policy never draws")
+            out.append(
+                "model \(faceEngine.model), challenge steps drawn from \(policy.liveness.allowedSteps.map(\.rawValue).joined(separator: ", ")); \(notDrawn) bursts skipped whose challenge the policy never draws"
+            )
             out.append(Self.summary(tally, policy: policy.liveness))
             if let fusionFrames {
-                out.append(BurstFusionStudy(bursts: bonaFide, frames: fusionFrames).text(policyThreshold: policy.threshold))
+                out.append(
+                    BurstFusionStudy(bursts: bonaFide, frames: fusionFrames).text(policyThreshold: policy.threshold)
+                )
             }
             if replays.total > 0 {
-                out.append(String(format: "live bursts replayed against every other challenge of the %d the policy draws: accepted %d of %d (%.3f)", drawable.count, replays.accepted, replays.total, Double(replays.accepted) / Double(replays.total)))
+                out.append(
+                    String(
+                        format:
+                            "live bursts replayed against every other challenge of the %d the policy draws: accepted %d of %d (%.3f)",
+                        drawable.count,
+                        replays.accepted,
+                        replays.total,
+                        Double(replays.accepted) / Double(replays.total)
+                    )
+                )
             }
         }
         return out
@@ -198,29 +258,56 @@ struct EvalLivenessCommand: AsyncParsableCommand {
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         for kind in tally.keys.sorted() {
             let t = tally[kind]!
-            let rate: String = switch kind {
-            case "live": String(format: "BPCER %.3f", Double(t.total - t.accepted) / Double(t.total))
-            case "live_still": String(format: "accepted %.3f", Double(t.accepted) / Double(t.total))
-            default: String(format: "APCER %.3f", Double(t.accepted) / Double(t.total))
+            let rate: String =
+                switch kind {
+                case "live": String(format: "BPCER %.3f", Double(t.total - t.accepted) / Double(t.total))
+                case "live_still": String(format: "accepted %.3f", Double(t.accepted) / Double(t.total))
+                default: String(format: "APCER %.3f", Double(t.accepted) / Double(t.total))
+                }
+            let reasons = t.reasons.sorted {
+                $0.value != $1.value ? $0.value > $1.value : $0.key.rawValue < $1.key.rawValue
             }
-            let reasons = t.reasons.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.rawValue < $1.key.rawValue }
-                .map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", ")
+            .map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", ")
             lines.append(
-                pad(kind, 16) + pad(String(t.total), 8) + pad(String(t.accepted), 10) + pad(String(t.capture), 18) + pad(rate, 15)
+                pad(kind, 16) + pad(String(t.total), 8) + pad(String(t.accepted), 10) + pad(String(t.capture), 18)
+                    + pad(rate, 15)
                     + "\(t.refusedByCheck) of \(t.pastCapture)" + (reasons.isEmpty ? "" : " (\(reasons))")
             )
         }
         if let live = tally["live"], live.total > 0 {
-            lines.append(String(format: "BPCER (live, performing the challenge): %.3f (%d of %d rejected)", Double(live.total - live.accepted) / Double(live.total), live.total - live.accepted, live.total))
+            lines.append(
+                String(
+                    format: "BPCER (live, performing the challenge): %.3f (%d of %d rejected)",
+                    Double(live.total - live.accepted) / Double(live.total),
+                    live.total - live.accepted,
+                    live.total
+                )
+            )
         }
         let attacks = tally.filter { !LivenessSequence.bonaFideKinds.contains($0.key) }
         // Ties (every attack type at 0) name the first type alphabetically, not a hash order's.
-        if let worst = attacks.sorted(by: { $0.key < $1.key }).max(by: { Double($0.value.accepted) / Double($0.value.total) < Double($1.value.accepted) / Double($1.value.total) }) {
-            lines.append(String(format: "worst APCER: %@ %.3f", worst.key, Double(worst.value.accepted) / Double(worst.value.total)))
+        if let worst = attacks.sorted(by: { $0.key < $1.key }).max(by: {
+            Double($0.value.accepted) / Double($0.value.total) < Double($1.value.accepted) / Double($1.value.total)
+        }) {
+            lines.append(
+                String(
+                    format: "worst APCER: %@ %.3f",
+                    worst.key,
+                    Double(worst.value.accepted) / Double(worst.value.total)
+                )
+            )
         }
-        let past = attacks.values.reduce(0) { $0 + $1.pastCapture }, refused = attacks.values.reduce(0) { $0 + $1.refusedByCheck }
+        let past = attacks.values.reduce(0) { $0 + $1.pastCapture }
+        let refused = attacks.values.reduce(0) { $0 + $1.refusedByCheck }
         if past > 0 {
-            lines.append(String(format: "attacks past the capture gates refused by a liveness check: %d of %d (%.0f %%)", refused, past, 100 * Double(refused) / Double(past)))
+            lines.append(
+                String(
+                    format: "attacks past the capture gates refused by a liveness check: %d of %d (%.0f %%)",
+                    refused,
+                    past,
+                    100 * Double(refused) / Double(past)
+                )
+            )
         }
         return lines.joined(separator: "\n")
     }

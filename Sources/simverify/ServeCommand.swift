@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
-import SimverifyCommandSupport
 import Logging
 import ServiceLifecycle
 import SimverifyAudit
 import SimverifyAuditLog
+import SimverifyCommandSupport
 import SimverifyCore
 import SimverifyFaceEngine
 import SimverifyServer
@@ -54,21 +54,32 @@ struct ServeCommand: AsyncParsableCommand {
                 )
             }
             guard (1...32).contains(configuration.policy.matchFrames) else {
-                throw SimverifyError(.invalidArgument, "policy.matchFrames is 1 (the most frontal frame alone) to 32, not \(configuration.policy.matchFrames)")
+                throw SimverifyError(
+                    .invalidArgument,
+                    "policy.matchFrames is 1 (the most frontal frame alone) to 32, not \(configuration.policy.matchFrames)"
+                )
             }
             guard (0.0..<1.0).contains(configuration.policy.idCardGhostShare) else {
-                throw SimverifyError(.invalidArgument, "policy.idCardGhostShare is a share of the portrait's width from 0 to under 1, not \(configuration.policy.idCardGhostShare)")
+                throw SimverifyError(
+                    .invalidArgument,
+                    "policy.idCardGhostShare is a share of the portrait's width from 0 to under 1, not \(configuration.policy.idCardGhostShare)"
+                )
             }
             var engineConfiguration = FaceEngineConfiguration(model: configuration.engine.model)
             if configuration.engine.model == .onnx {
                 guard let path = configuration.engine.modelDescriptor else {
-                    throw SimverifyError(.invalidArgument, "engine.model onnx needs engine.modelDescriptor: the operator's model descriptor")
+                    throw SimverifyError(
+                        .invalidArgument,
+                        "engine.model onnx needs engine.modelDescriptor: the operator's model descriptor"
+                    )
                 }
                 engineConfiguration.descriptor = try FaceModelDescriptor.load(from: path)
             }
             if let workers = configuration.engine.workers { engineConfiguration.workers = workers }
             engineConfiguration.maxQueuedJobs = configuration.engine.maxQueuedJobs
-            if let directory = configuration.engine.modelDirectory { engineConfiguration.models = FaceModelFiles(directory: directory) }
+            if let directory = configuration.engine.modelDirectory {
+                engineConfiguration.models = FaceModelFiles(directory: directory)
+            }
             let keys = try AuditKeys(contentsOf: configuration.audit.keysPath)
             let auditLog = try await AuditLog(
                 configuration: .init(
@@ -76,17 +87,28 @@ struct ServeCommand: AsyncParsableCommand {
                     checkpointEveryEntries: UInt64(max(1, configuration.audit.checkpointEveryEntries)),
                     checkpointEverySeconds: configuration.audit.checkpointEverySeconds
                 ),
-                signer: keys.signer, logger: logger
+                signer: keys.signer,
+                logger: logger
             )
             let engine = try FaceEngine(configuration: engineConfiguration, logger: logger)
             let service = VerificationService(
-                engine: engine, policy: configuration.policy, audit: AuditTrail(log: auditLog, keys: keys, secrets: try ServerSecrets(contentsOf: configuration.audit.keysPath)),
-                sessions: try SessionStore(path: configuration.audit.sessionDatabasePath), limits: .init(configuration.limits), logger: logger
+                engine: engine,
+                policy: configuration.policy,
+                audit: AuditTrail(
+                    log: auditLog,
+                    keys: keys,
+                    secrets: try ServerSecrets(contentsOf: configuration.audit.keysPath)
+                ),
+                sessions: try SessionStore(path: configuration.audit.sessionDatabasePath),
+                limits: .init(configuration.limits),
+                logger: logger
             )
             let server = try RPCServer(configuration: configuration, service: service, logger: logger)
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
-                    services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+                    services: [.init(service: server)],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger
                 )
             )
             try await group.run()

@@ -6,7 +6,8 @@ struct SimverifyCommand: AsyncParsableCommand {
         commandName: "simverify",
         abstract: "Identity verification for SIM registration: a live selfie against an ID-card photo.",
         subcommands: [
-            ServeCommand.self, StartSessionCommand.self, VerifyCommand.self, HealthCommand.self, DevCertsCommand.self, CompareCommand.self,
+            ServeCommand.self, StartSessionCommand.self, VerifyCommand.self, HealthCommand.self, DevCertsCommand.self,
+            CompareCommand.self,
             EvalCommand.self, CalibrateCommand.self, EvalLivenessCommand.self, AssessCommand.self,
         ]
     )

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import SimverifyCommandSupport
 import SimverifyClient
+import SimverifyCommandSupport
 import SimverifyCore
 import SimverifyWire
 
@@ -23,7 +23,8 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(help: "Selfie frame (JPEG); repeat for a burst, in capture order.") var selfie: [String] = []
     @Option(help: "Session token from start-session.") var sessionToken: String?
     @Option(help: "Milliseconds between frames, sent as their capture times.") var frameIntervalMs: UInt32?
-    @Option(help: "Folder of generated bursts: start a session and send the one performing its challenge.") var liveBursts: String?
+    @Option(help: "Folder of generated bursts: start a session and send the one performing its challenge.")
+    var liveBursts: String?
     @Flag(help: "The customer has given consent (required by the server).") var consent = false
     @Option(help: "Version of the consent text shown.") var consentVersion: String = "dev-1"
     @Option(help: "Subject's national ID number (hashed by the server, never stored raw).") var nationalId: String = ""
@@ -36,7 +37,9 @@ struct VerifyCommand: AsyncParsableCommand {
         let result: VerificationResult
         var token = sessionToken
         do {
-            guard !selfie.isEmpty || liveBursts != nil else { throw ValidationError("give --selfie (repeated for a burst) or --live-bursts") }
+            guard !selfie.isEmpty || liveBursts != nil else {
+                throw ValidationError("give --selfie (repeated for a burst) or --live-bursts")
+            }
             let idCardBytes = try ZeroizingBuffer(contentsOfFile: idCard, maxBytes: 16 << 20)
             var frames = try selfie.map { try ZeroizingBuffer(contentsOfFile: $0, maxBytes: 16 << 20) }
             let client = try await SimverifyClient.connect(try connection.clientConfiguration())
@@ -50,17 +53,24 @@ struct VerifyCommand: AsyncParsableCommand {
                     if let burst = bursts.first(where: { $0.sequence.challenge == session.challenge }) {
                         chosen = burst
                         token = session.token
-                        print("session challenge: \(session.challenge.map(\.rawValue).joined(separator: " > ")); sending \(burst.name)")
+                        print(
+                            "session challenge: \(session.challenge.map(\.rawValue).joined(separator: " > ")); sending \(burst.name)"
+                        )
                     }
                 }
-                guard let chosen else { throw ValidationError("\(liveBursts) has no live burst for the challenges drawn") }
+                guard let chosen else {
+                    throw ValidationError("\(liveBursts) has no live burst for the challenges drawn")
+                }
                 frames = try chosen.sequence.readFrames(at: chosen.path, maxBytes: 16 << 20)
                 interval = interval ?? 250
             }
             var request = VerificationRequest(
-                idCardImage: idCardBytes, selfieFrames: frames,
+                idCardImage: idCardBytes,
+                selfieFrames: frames,
                 subject: SubjectReferences(nationalID: nationalId, msisdn: msisdn, iccid: iccid),
-                consentGiven: consent, consentTextVersion: consentVersion, sessionToken: token
+                consentGiven: consent,
+                consentTextVersion: consentVersion,
+                sessionToken: token
             )
             if let interval { request.frameTimesMilliseconds = frames.indices.map { UInt32($0) * interval } }
             result = try await client.verify(request)
@@ -80,15 +90,24 @@ struct VerifyCommand: AsyncParsableCommand {
             }
             printJSON(
                 Output(
-                    decision: result.decision.rawValue, reasons: result.reasons.map(\.rawValue), distance: result.distance,
-                    threshold: result.threshold, policyVersion: result.policyVersion,
-                    receipt: result.receiptLeafIndex.map { "\($0):" + (result.receiptLeafHash ?? []).map { String(format: "%02x", $0) }.joined() }
+                    decision: result.decision.rawValue,
+                    reasons: result.reasons.map(\.rawValue),
+                    distance: result.distance,
+                    threshold: result.threshold,
+                    policyVersion: result.policyVersion,
+                    receipt: result.receiptLeafIndex.map {
+                        "\($0):" + (result.receiptLeafHash ?? []).map { String(format: "%02x", $0) }.joined()
+                    }
                 )
             )
         } else {
             var line = "\(result.decision.rawValue) (\(result.reasons.map(\.rawValue).joined(separator: ", ")))"
             if let distance = result.distance, let threshold = result.threshold {
-                line += String(format: ", distance %.4f, threshold %@", distance, MatchPolicy.text(threshold: threshold))
+                line += String(
+                    format: ", distance %.4f, threshold %@",
+                    distance,
+                    MatchPolicy.text(threshold: threshold)
+                )
             }
             if token != nil { line += ", attempts remaining \(result.attemptsRemaining)" }
             print(line + ", policy \(result.policyVersion)")
@@ -101,7 +120,8 @@ struct VerifyCommand: AsyncParsableCommand {
 
 struct StartSessionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "start-session", abstract: "Start a liveness session: print its token and the challenge to perform."
+        commandName: "start-session",
+        abstract: "Start a liveness session: print its token and the challenge to perform."
     )
     @Flag(help: "Print JSON.") var json = false
     @OptionGroup var connection: ConnectionOptions
@@ -112,8 +132,17 @@ struct StartSessionCommand: AsyncParsableCommand {
             let session = try await client.startSession()
             await client.close()
             if json {
-                struct Output: Encodable { var token: String, challenge: [String], expiresAt: Int64, attemptsAllowed: Int }
-                printJSON(Output(token: session.token, challenge: session.challenge.map(\.rawValue), expiresAt: session.expiresAt, attemptsAllowed: session.attemptsAllowed))
+                struct Output: Encodable {
+                    var token: String, challenge: [String], expiresAt: Int64, attemptsAllowed: Int
+                }
+                printJSON(
+                    Output(
+                        token: session.token,
+                        challenge: session.challenge.map(\.rawValue),
+                        expiresAt: session.expiresAt,
+                        attemptsAllowed: session.attemptsAllowed
+                    )
+                )
             } else {
                 print("challenge: \(session.challenge.map(\.rawValue).joined(separator: " > "))")
                 print("expires at \(session.expiresAt) (Unix seconds), \(session.attemptsAllowed) attempts")
@@ -127,7 +156,10 @@ struct StartSessionCommand: AsyncParsableCommand {
 }
 
 struct HealthCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "health", abstract: "Ask a server whether it is serving.")
+    static let configuration = CommandConfiguration(
+        commandName: "health",
+        abstract: "Ask a server whether it is serving."
+    )
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
@@ -135,7 +167,9 @@ struct HealthCommand: AsyncParsableCommand {
             let client = try await SimverifyClient.connect(try connection.clientConfiguration())
             let report = try await client.health()
             await client.close()
-            print("\(report.serving ? "SERVING" : "NOT SERVING"), version \(report.version), \(report.faceWorkers) face workers, \(report.faceJobsBusy) busy, \(report.faceJobsWaiting) waiting")
+            print(
+                "\(report.serving ? "SERVING" : "NOT SERVING"), version \(report.version), \(report.faceWorkers) face workers, \(report.faceJobsBusy) busy, \(report.faceJobsWaiting) waiting"
+            )
         } catch let status as SimverifyClientError {
             FileHandle.standardError.write(Data("simverify: \(status)\n".utf8))
             throw ExitCode(2)

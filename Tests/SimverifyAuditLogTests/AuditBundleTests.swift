@@ -11,7 +11,11 @@ struct AuditBundleTests {
         FileManager.default.temporaryDirectory.appendingPathComponent("bundle-\(UUID())").path
     }
 
-    static func filledLog(_ count: Int, signer: NoteSigner = AuditLogTests.signer, offset: Int = 0) async throws -> AuditLog {
+    static func filledLog(
+        _ count: Int,
+        signer: NoteSigner = AuditLogTests.signer,
+        offset: Int = 0
+    ) async throws -> AuditLog {
         let log = try await AuditLogTests.open(AuditLogTests.temporaryPath(), signer: signer, every: 4)
         for i in 0..<count { _ = try await log.append(AuditLogTests.record(i + offset)) }
         return log
@@ -41,14 +45,25 @@ struct AuditBundleTests {
         // Flip one byte inside entry 6 of entries.bin.
         var entries = Array(try Data(contentsOf: URL(fileURLWithPath: path + "/entries.bin")))
         var offset = 0
-        for _ in 0..<6 { offset += 4 + (Int(entries[offset]) << 24 | Int(entries[offset + 1]) << 16 | Int(entries[offset + 2]) << 8 | Int(entries[offset + 3])) }
+        for _ in 0..<6 {
+            offset +=
+                4
+                + (Int(entries[offset]) << 24 | Int(entries[offset + 1]) << 16 | Int(entries[offset + 2]) << 8
+                    | Int(entries[offset + 3]))
+        }
         entries[offset + 4 + 12] ^= 0x20
         try Data(entries).write(to: URL(fileURLWithPath: path + "/entries.bin"))
         let report = try bundle.verify()
         #expect(!report.ok && report.firstBadIndex == 6)
         // Rewriting the recorded leaf hash too does not help: the signed root no longer matches.
         var hashes = Array(try Data(contentsOf: URL(fileURLWithPath: path + "/leafhashes.bin")))
-        let record = Array(entries[(offset + 4)..<(offset + 4 + (Int(entries[offset]) << 24 | Int(entries[offset + 1]) << 16 | Int(entries[offset + 2]) << 8 | Int(entries[offset + 3])))])
+        let record = Array(
+            entries[
+                (offset + 4)..<(offset + 4
+                    + (Int(entries[offset]) << 24 | Int(entries[offset + 1]) << 16 | Int(entries[offset + 2]) << 8
+                        | Int(entries[offset + 3])))
+            ]
+        )
         hashes.replaceSubrange((6 * 32)..<(7 * 32), with: MerkleHash.leaf(record))
         try Data(hashes).write(to: URL(fileURLWithPath: path + "/leafhashes.bin"))
         let second = try bundle.verify()
@@ -66,7 +81,12 @@ struct AuditBundleTests {
         try hashes.prefix(10 * 32).write(to: URL(fileURLWithPath: path + "/leafhashes.bin"))
         let entries = Array(try Data(contentsOf: URL(fileURLWithPath: path + "/entries.bin")))
         var offset = 0
-        for _ in 0..<10 { offset += 4 + (Int(entries[offset]) << 24 | Int(entries[offset + 1]) << 16 | Int(entries[offset + 2]) << 8 | Int(entries[offset + 3])) }
+        for _ in 0..<10 {
+            offset +=
+                4
+                + (Int(entries[offset]) << 24 | Int(entries[offset + 1]) << 16 | Int(entries[offset + 2]) << 8
+                    | Int(entries[offset + 3]))
+        }
         try Data(entries.prefix(offset)).write(to: URL(fileURLWithPath: path + "/entries.bin"))
         let report = try bundle.verify()
         #expect(!report.ok && report.problem.contains("dropped") && report.firstBadIndex == 10)
@@ -105,7 +125,10 @@ struct AuditBundleTests {
 
     @Test func aCheckpointFromAnUnknownKeyIsRefused() async throws {
         let honest = try await Self.filledLog(3)
-        let impostor = try await Self.filledLog(3, signer: try NoteSigner(name: AuditLogTests.signer.name, privateKey: .init()))
+        let impostor = try await Self.filledLog(
+            3,
+            signer: try NoteSigner(name: AuditLogTests.signer.name, privateKey: .init())
+        )
         let bundle = try AuditBundle(directory: Self.bundlePath(), vkey: honest.verifier.vkey)
         await #expect(throws: AuditError.self) { try await bundle.pull(from: impostor) }
         #expect(bundle.entryCount == 0)

@@ -14,18 +14,31 @@ struct AuditLogTests {
         FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID())/log.sqlite").path
     }
 
-    static func open(_ path: String, signer: NoteSigner = signer, every: UInt64 = 10, seconds: Double = 10) async throws -> AuditLog {
+    static func open(
+        _ path: String,
+        signer: NoteSigner = signer,
+        every: UInt64 = 10,
+        seconds: Double = 10
+    ) async throws -> AuditLog {
         try await AuditLog(
-            configuration: .init(path: path, checkpointEveryEntries: every, checkpointEverySeconds: seconds), signer: signer,
+            configuration: .init(path: path, checkpointEveryEntries: every, checkpointEverySeconds: seconds),
+            signer: signer,
             logger: Logger(label: "test")
         )
     }
 
     static func record(_ i: Int, tenant: String = "carrier-a") -> AuditRecord {
         AuditRecord(
-            time: 1_795_000_000 + UInt64(i), event: .verify, tenant: tenant, terminal: "store-\(i % 3)", role: .counter,
-            decision: i % 2 == 0 ? .approved : .rejected, reasons: [i % 2 == 0 ? .facesMatch : .facesDiffer],
-            distance: 0.3 + Double(i % 5) / 10, policyVersion: "p1", modelVersion: "m1",
+            time: 1_795_000_000 + UInt64(i),
+            event: .verify,
+            tenant: tenant,
+            terminal: "store-\(i % 3)",
+            role: .counter,
+            decision: i % 2 == 0 ? .approved : .rejected,
+            reasons: [i % 2 == 0 ? .facesMatch : .facesDiffer],
+            distance: 0.3 + Double(i % 5) / 10,
+            policyVersion: "p1",
+            modelVersion: "m1",
             identifiers: [.init(field: .nationalID, keyID: "k1", hmac: Array(repeating: UInt8(i % 7), count: 32))]
         )
     }
@@ -43,11 +56,23 @@ struct AuditLogTests {
         #expect(checkpoint.size == 200)
         for receipt in receipts.prefix(20) {
             let proof = try await log.inclusionProof(index: receipt.leafIndex, size: checkpoint.size)
-            #expect(MerkleProofVerifier.verifyInclusion(leafHash: receipt.leafHash, index: receipt.leafIndex, size: checkpoint.size, proof: proof, root: checkpoint.rootHash))
+            #expect(
+                MerkleProofVerifier.verifyInclusion(
+                    leafHash: receipt.leafHash,
+                    index: receipt.leafIndex,
+                    size: checkpoint.size,
+                    proof: proof,
+                    root: checkpoint.rootHash
+                )
+            )
         }
         let stored = try await log.entries(from: 0, to: 200)
         #expect(stored.count == 200)
-        #expect(zip(stored, 0..<200).allSatisfy { bytes, index in receipts.contains { $0.leafIndex == UInt64(index) && $0.leafHash == MerkleHash.leaf(bytes) } })
+        #expect(
+            zip(stored, 0..<200).allSatisfy { bytes, index in
+                receipts.contains { $0.leafIndex == UInt64(index) && $0.leafHash == MerkleHash.leaf(bytes) }
+            }
+        )
         await log.close()
 
         let reopened = try await Self.open(path)
@@ -57,7 +82,15 @@ struct AuditLogTests {
         _ = try await reopened.append(Self.record(200))
         let grown = try Checkpoint.open(try await reopened.checkpoint(), verifier: log.verifier)
         let consistency = try await reopened.consistencyProof(from: 200, to: 201)
-        #expect(MerkleProofVerifier.verifyConsistency(size1: 200, size2: 201, root1: checkpoint.rootHash, root2: grown.rootHash, proof: consistency))
+        #expect(
+            MerkleProofVerifier.verifyConsistency(
+                size1: 200,
+                size2: 201,
+                root1: checkpoint.rootHash,
+                root2: grown.rootHash,
+                proof: consistency
+            )
+        )
         await reopened.close()
     }
 
@@ -69,7 +102,9 @@ struct AuditLogTests {
         let log = try await Self.open(path, every: 5)
         for i in 0..<12 { _ = try await log.append(Self.record(i)) }
         await log.close()
-        let sizes = try await DatabaseQueue(path: path).read { try Int64.fetchAll($0, sql: "SELECT size FROM checkpoints ORDER BY size") }
+        let sizes = try await DatabaseQueue(path: path).read {
+            try Int64.fetchAll($0, sql: "SELECT size FROM checkpoints ORDER BY size")
+        }
         #expect(sizes.last == 12)
         #expect(zip([0] + sizes, sizes).allSatisfy { $1 - $0 <= 5 && $1 > $0 }, "checkpoint sizes \(sizes)")
         // With the time trigger out of reach, exactly the entry cadence.
@@ -77,7 +112,9 @@ struct AuditLogTests {
         let counted = try await Self.open(untimed, every: 5, seconds: 1e9)
         for i in 0..<12 { _ = try await counted.append(Self.record(i)) }
         await counted.close()
-        let exact = try await DatabaseQueue(path: untimed).read { try Int64.fetchAll($0, sql: "SELECT size FROM checkpoints ORDER BY size") }
+        let exact = try await DatabaseQueue(path: untimed).read {
+            try Int64.fetchAll($0, sql: "SELECT size FROM checkpoints ORDER BY size")
+        }
         #expect(exact == [5, 10, 12])
     }
 
@@ -87,7 +124,9 @@ struct AuditLogTests {
     }
 
     @Test func aChangedByteADroppedTailOrAMissingEntryIsRefusedAtOpen() async throws {
-        for attack in ["flip one byte of entry 3", "DELETE FROM entries WHERE idx >= 8", "DELETE FROM entries WHERE idx = 4"] {
+        for attack in [
+            "flip one byte of entry 3", "DELETE FROM entries WHERE idx >= 8", "DELETE FROM entries WHERE idx = 4",
+        ] {
             let path = Self.temporaryPath()
             let log = try await Self.open(path)
             for i in 0..<10 { _ = try await log.append(Self.record(i)) }

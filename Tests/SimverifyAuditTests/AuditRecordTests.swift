@@ -6,19 +6,34 @@ import Testing
 @Suite("Audit records")
 struct AuditRecordTests {
     static let keyring = try! IdentifierKeyring(keys: [
-        .nationalID: [try! .init(id: "nid-1", secret: Array(repeating: 1, count: 32)), try! .init(id: "nid-2", secret: Array(repeating: 2, count: 32))],
+        .nationalID: [
+            try! .init(id: "nid-1", secret: Array(repeating: 1, count: 32)),
+            try! .init(id: "nid-2", secret: Array(repeating: 2, count: 32)),
+        ],
         .msisdn: [try! .init(id: "msisdn-1", secret: Array(repeating: 3, count: 32))],
         .iccid: [try! .init(id: "iccid-1", secret: Array(repeating: 4, count: 32))],
     ])
 
     static func sample() throws -> AuditRecord {
         AuditRecord(
-            time: 1_795_000_000, event: .verify, tenant: "carrier-a", terminal: "store-0001", role: .counter,
-            decision: .approved, reasons: [.facesMatch], distance: 0.3561, policyVersion: "match-2026.11-1",
-            modelVersion: "dlib-resnet-v1", images: [
-                .init(kind: .idCard, sha256: Array(SHA256.hash(data: [1, 2, 3]))), .init(kind: .selfieFrame, sha256: Array(SHA256.hash(data: [4]))),
+            time: 1_795_000_000,
+            event: .verify,
+            tenant: "carrier-a",
+            terminal: "store-0001",
+            role: .counter,
+            decision: .approved,
+            reasons: [.facesMatch],
+            distance: 0.3561,
+            policyVersion: "match-2026.11-1",
+            modelVersion: "dlib-resnet-v1",
+            images: [
+                .init(kind: .idCard, sha256: Array(SHA256.hash(data: [1, 2, 3]))),
+                .init(kind: .selfieFrame, sha256: Array(SHA256.hash(data: [4]))),
             ],
-            identifiers: [try keyring.hash("+82 10-1234-5678", field: .msisdn)!, try keyring.hash("900101-1234567", field: .nationalID)!]
+            identifiers: [
+                try keyring.hash("+82 10-1234-5678", field: .msisdn)!,
+                try keyring.hash("900101-1234567", field: .nationalID)!,
+            ]
         )
     }
 
@@ -51,7 +66,8 @@ struct AuditRecordTests {
     /// Two events alike in every field (the same images, caller and decision in the same second)
     /// are two records: an independent client found identical leaves before the event id.
     @Test func eventsAlikeInEveryFieldAreDifferentRecords() throws {
-        let a = try Self.sample(), b = try Self.sample()
+        let a = try Self.sample()
+        let b = try Self.sample()
         #expect(a.eventID.count == 16 && a.eventID != b.eventID)
         #expect(try a.encoded() != b.encoded())
         var same = b

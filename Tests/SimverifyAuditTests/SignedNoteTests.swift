@@ -67,7 +67,9 @@ struct SignedNoteTests {
     @Test func originMismatchIsRefused() throws {
         let file = try Vectors.json(Self.files[2])
         let known = try Self.verifiers(file)
-        let wrong = (file["open_cases"] as! [[String: Any]]).first { ($0["id"] as! String) == "sumdb-checkpoint-wrong-origin" }!
+        let wrong = (file["open_cases"] as! [[String: Any]]).first {
+            ($0["id"] as! String) == "sumdb-checkpoint-wrong-origin"
+        }!
         let opened = try SignedNote.open(Vectors.b64(wrong["note_b64"]), verifiers: Array(known.values))
         #expect(throws: AuditError(.wrongOrigin, "the checkpoint is for another log")) {
             try Checkpoint(body: opened.text, expectedOrigin: wrong["expected_origin"] as? String)
@@ -76,9 +78,11 @@ struct SignedNoteTests {
 
     @Test func signingIsDeterministicAndMatchesTheVectors() throws {
         let file = try Vectors.json(Self.files[0])
-        let skeys = Dictionary(uniqueKeysWithValues: (file["keys"] as! [[String: Any]]).compactMap { key in
-            (key["skey"] as? String).map { (key["id"] as! String, $0) }
-        })
+        let skeys = Dictionary(
+            uniqueKeysWithValues: (file["keys"] as! [[String: Any]]).compactMap { key in
+                (key["skey"] as? String).map { (key["id"] as! String, $0) }
+            }
+        )
         for c in file["sign_cases"] as! [[String: Any]] {
             let signer = try NoteSigner(skey: try #require(skeys[c["signer_key"] as! String]))
             if c["expect"] as? String == "reject" {
@@ -86,7 +90,8 @@ struct SignedNoteTests {
                 continue
             }
             // Either sign a text, or add a signature to an already-signed note.
-            let note = try (c["input_note"] as? String).map { try SignedNote(parsing: Array($0.utf8)) }
+            let note =
+                try (c["input_note"] as? String).map { try SignedNote(parsing: Array($0.utf8)) }
                 ?? SignedNote(text: c["text"] as! String)
             #expect(try note.signed(by: signer).serialized == Array((c["want_note"] as! String).utf8), "\(c["id"]!)")
         }
@@ -108,7 +113,10 @@ struct SignedNoteTests {
                 }
                 var bumped = vkey
                 bumped[i] &+= 1
-                #expect((try? NoteVerifier(vkey: String(decoding: bumped, as: UTF8.self))) == nil, "byte \(i) incremented")
+                #expect(
+                    (try? NoteVerifier(vkey: String(decoding: bumped, as: UTF8.self))) == nil,
+                    "byte \(i) incremented"
+                )
             }
         }
     }
@@ -122,11 +130,16 @@ struct SignedNoteTests {
         #expect(try NoteVerifier(vkey: signer.verifier.vkey) == signer.verifier)
         #expect(try NoteSigner(skey: signer.skey).keyID == signer.keyID)
         // A checkpoint signed by an unknown key (same name, other key) is refused.
-        #expect(throws: AuditError.self) { try Checkpoint.open(try checkpoint.signed(by: other), verifier: signer.verifier) }
+        #expect(throws: AuditError.self) {
+            try Checkpoint.open(try checkpoint.signed(by: other), verifier: signer.verifier)
+        }
         var tampered = note
         tampered[tampered.firstIndex(of: UInt8(ascii: "4"))!] = UInt8(ascii: "5")
         #expect(throws: AuditError.self) { try Checkpoint.open(tampered, verifier: signer.verifier) }
-        for body in ["o\n01\nAAAA\n", "o\n1\n\n", "\n1\n" + Data(repeating: 0, count: 32).base64EncodedString() + "\n", "o\n-1\nx\n", "o\n1\n" + Data(repeating: 0, count: 32).base64EncodedString()] {
+        for body in [
+            "o\n01\nAAAA\n", "o\n1\n\n", "\n1\n" + Data(repeating: 0, count: 32).base64EncodedString() + "\n",
+            "o\n-1\nx\n", "o\n1\n" + Data(repeating: 0, count: 32).base64EncodedString(),
+        ] {
             #expect(throws: AuditError.self) { try Checkpoint(body: Array(body.utf8)) }
         }
     }

@@ -24,7 +24,8 @@ enum Vectors {
     }
 
     static func json(_ path: String) throws -> [String: Any] {
-        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: root + "/" + path))) as! [String: Any]
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: root + "/" + path)))
+            as! [String: Any]
     }
 
     static func b64(_ value: Any?) -> [UInt8] {

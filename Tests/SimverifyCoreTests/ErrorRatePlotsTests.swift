@@ -1,12 +1,14 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import SimverifyCore
 import Testing
 
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
 @Suite struct ErrorRatePlotsTests {
-    static let pairs: [ScoredPair] = (0..<50).map { ScoredPair(distance: 0.2 + Double($0) / 100, genuine: true) }
+    static let pairs: [ScoredPair] =
+        (0..<50).map { ScoredPair(distance: 0.2 + Double($0) / 100, genuine: true) }
         + (0..<200).map { ScoredPair(distance: 0.5 + Double($0) / 250, genuine: false) }
 
     /// The points of each polyline of class `series`.
@@ -44,7 +46,8 @@ import Testing
     @Test func theHistogramShowsBothKindsAsSharesAndTheThreshold() {
         let svg = ErrorRatePlots.histogram(Self.pairs, threshold: 0.6, bins: 10)
         #expect(Self.wellFormed(svg))
-        let genuine = Self.polylines(svg, class: "genuine"), impostor = Self.polylines(svg, class: "impostor")
+        let genuine = Self.polylines(svg, class: "genuine")
+        let impostor = Self.polylines(svg, class: "impostor")
         #expect(genuine.count == 1 && impostor.count == 1)
         // 10 bins: two points each, plus the two ends on the axis.
         #expect(genuine[0].count == 22 && impostor[0].count == 22)
@@ -53,10 +56,14 @@ import Testing
 
     @Test func thePageIsSelfContainedAndEscapesItsText() {
         let html = ErrorRatePlots.page(
-            title: "rates <draft>", sections: [("How", "command: eval --groups a&b")],
+            title: "rates <draft>",
+            sections: [("How", "command: eval --groups a&b")],
             pictures: [("DET", ErrorRatePlots.det([(name: "all", pairs: Self.pairs)]))]
         )
-        #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("<svg") && !html.contains("<script") && !html.contains("src="))
+        #expect(
+            html.hasPrefix("<!DOCTYPE html>") && html.contains("<svg") && !html.contains("<script")
+                && !html.contains("src=")
+        )
         #expect(html.contains("rates &lt;draft&gt;") && html.contains("a&amp;b"))
     }
 }

@@ -53,6 +53,9 @@ struct MatchErrorRatesTests {
 
     @Test func emptySidesHaveNoEqualErrorRate() {
         #expect(MatchErrorRates(pairs: []).equalErrorRate == nil)
-        #expect(MatchErrorRates(pairs: [.init(distance: 0.1, genuine: true)]).operatingPoint(maximumFalseMatchRate: 0.1) == nil)
+        #expect(
+            MatchErrorRates(pairs: [.init(distance: 0.1, genuine: true)]).operatingPoint(maximumFalseMatchRate: 0.1)
+                == nil
+        )
     }
 }

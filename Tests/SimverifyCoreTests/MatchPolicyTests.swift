@@ -6,7 +6,8 @@ import Testing
     /// Two unit embeddings `distance` apart.
     static func pair(_ distance: Double) throws -> (FaceEmbedding, FaceEmbedding) {
         let angle = 2 * asin(distance / 2)
-        var a = [Float](repeating: 0, count: 128), b = a
+        var a = [Float](repeating: 0, count: 128)
+        var b = a
         a[0] = 1
         b[0] = Float(cos(angle))
         b[1] = Float(sin(angle))
@@ -16,7 +17,8 @@ import Testing
     static func decide(_ distance: Double, policy: MatchPolicy = .dlib) throws -> VerificationOutcome {
         let (a, b) = try Self.pair(distance)
         return policy.decide(
-            selfie: FaceSample(faceCount: 1, largestFaceWidth: 200, embedding: a), idCard: FaceSample(faceCount: 1, largestFaceWidth: 200, embedding: b)
+            selfie: FaceSample(faceCount: 1, largestFaceWidth: 200, embedding: a),
+            idCard: FaceSample(faceCount: 1, largestFaceWidth: 200, embedding: b)
         )
     }
 
@@ -35,15 +37,21 @@ import Testing
 
     @Test func captureProblemsOnBothSidesAreAllReported() throws {
         let outcome = MatchPolicy.standard.decide(
-            selfie: FaceSample(faceCount: 0, largestFaceWidth: 0, embedding: nil), idCard: FaceSample(faceCount: 2, largestFaceWidth: 90, embedding: nil)
+            selfie: FaceSample(faceCount: 0, largestFaceWidth: 0, embedding: nil),
+            idCard: FaceSample(faceCount: 2, largestFaceWidth: 90, embedding: nil)
         )
-        #expect(outcome.decision == .retry && outcome.reasons == [.noFaceInSelfie, .severalFacesOnIDCard] && outcome.distance == nil)
+        #expect(
+            outcome.decision == .retry && outcome.reasons == [.noFaceInSelfie, .severalFacesOnIDCard]
+                && outcome.distance == nil
+        )
     }
 
     @Test func aSelfieCoveredBelowTheNoseIsRetry() throws {
         let (a, b) = try Self.pair(0.2)
         let card = FaceSample(faceCount: 1, largestFaceWidth: 200, embedding: b)
-        func selfie(_ skin: Double?) -> FaceSample { FaceSample(faceCount: 1, largestFaceWidth: 200, embedding: a, lowerFaceSkin: skin) }
+        func selfie(_ skin: Double?) -> FaceSample {
+            FaceSample(faceCount: 1, largestFaceWidth: 200, embedding: a, lowerFaceSkin: skin)
+        }
         let policy = MatchPolicy.standard
         #expect(policy.liveness.minimumLowerFaceSkin == 0.1)
         #expect(policy.decide(selfie: selfie(0.05), idCard: card).reasons == [.selfieFaceCovered])
@@ -57,7 +65,12 @@ import Testing
         let (a, b) = try Self.pair(0.2)
         let selfie = FaceSample(faceCount: 1, largestFaceWidth: 200, embedding: a)
         func card(_ widths: [Int]) -> FaceSample {
-            FaceSample(faceCount: widths.count, largestFaceWidth: widths.max() ?? 0, embedding: widths.isEmpty ? nil : b, faceWidths: widths)
+            FaceSample(
+                faceCount: widths.count,
+                largestFaceWidth: widths.max() ?? 0,
+                embedding: widths.isEmpty ? nil : b,
+                faceWidths: widths
+            )
         }
         let policy = MatchPolicy.standard
         #expect(policy.idCardGhostShare == 0.6)
@@ -75,7 +88,11 @@ import Testing
         #expect(strict.decide(selfie: selfie, idCard: card([120, 42])).reasons == [.severalFacesOnIDCard])
         #expect(policy.countedFaces(idCard: FaceSample(faceCount: 2, largestFaceWidth: 120, embedding: b)) == 2)
         // The ghost rule is for ID cards only: a small second face in a selfie is another person.
-        #expect(policy.captureProblems(selfie: FaceSample(faceCount: 2, largestFaceWidth: 120, embedding: a, faceWidths: [120, 42])) == [.severalFacesInSelfie])
+        #expect(
+            policy.captureProblems(
+                selfie: FaceSample(faceCount: 2, largestFaceWidth: 120, embedding: a, faceWidths: [120, 42])
+            ) == [.severalFacesInSelfie]
+        )
     }
 
     @Test func thePolicyRoundTripsThroughJSON() throws {
@@ -94,9 +111,15 @@ import Testing
         #expect(capture.cards == 6)
         #expect(capture.facesFound == ["0": 1, "1": 2, "2": 3])
         #expect(capture.ghostsLeftOut == 2)
-        #expect(capture.refused == ["SEVERAL_FACES_ON_ID_CARD": 1, "NO_FACE_ON_ID_CARD": 1, "ID_CARD_FACE_TOO_SMALL": 1])
+        #expect(
+            capture.refused == ["SEVERAL_FACES_ON_ID_CARD": 1, "NO_FACE_ON_ID_CARD": 1, "ID_CARD_FACE_TOO_SMALL": 1]
+        )
         #expect(capture.medianPortraitWidth == 120)
-        #expect(capture.text.hasPrefix("id cards: 6 (faces found: 1 with 0, 2 with 1, 3 with 2); portrait width median 120 px; ghost portraits left out (narrower than 0.60 of the portrait): 2;"))
+        #expect(
+            capture.text.hasPrefix(
+                "id cards: 6 (faces found: 1 with 0, 2 with 1, 3 with 2); portrait width median 120 px; ghost portraits left out (narrower than 0.60 of the portrait): 2;"
+            )
+        )
     }
 
     @Test func thresholdsPrintAsExactlyAsTheyAre() {

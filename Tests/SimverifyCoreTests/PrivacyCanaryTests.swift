@@ -5,7 +5,9 @@ import Testing
 /// The canary's own tools must find what they look for, or a clean report would prove nothing.
 @Suite struct PrivacyCanaryTests {
     @Test func aMarkedJPEGKeepsItsBytesAndCarriesTheMarker() {
-        let jpeg: [UInt8] = [0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x04, 0x01, 0x02] + [UInt8](repeating: 7, count: 8) + [0xFF, 0xDA] + (0..<100).map { UInt8($0) } + [0xFF, 0xD9]
+        let jpeg: [UInt8] =
+            [0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x04, 0x01, 0x02] + [UInt8](repeating: 7, count: 8) + [0xFF, 0xDA]
+            + (0..<100).map { UInt8($0) } + [0xFF, 0xD9]
         let marker = Array("MARK".utf8)
         let marked = PrivacyCanary.marked(jpeg: jpeg, marker: marker)
         // SOI, then a COM segment (FF FE, length 6 = 4 + 2) with the marker, then the file's bytes.
@@ -24,13 +26,20 @@ import Testing
         let needle = Array("CANARY-PLANT-\(UUID().uuidString)".utf8)
         // Every readable mapping is read, not only those in the first page of the map (the map
         // is taken first: the scan's own buffers may add mappings, never remove one).
-        let maps = String(decoding: FileHandle(forReadingAtPath: "/proc/self/maps")!.readDataToEndOfFile(), as: UTF8.self)
+        let maps = String(
+            decoding: FileHandle(forReadingAtPath: "/proc/self/maps")!.readDataToEndOfFile(),
+            as: UTF8.self
+        )
         let readable = maps.split(separator: "\n").filter {
-            $0.split(separator: " ", omittingEmptySubsequences: true)[1].hasPrefix("r") && !$0.hasSuffix("[vvar]") && !$0.hasSuffix("[vsyscall]")
+            $0.split(separator: " ", omittingEmptySubsequences: true)[1].hasPrefix("r") && !$0.hasSuffix("[vvar]")
+                && !$0.hasSuffix("[vsyscall]")
         }.count
         let before = try PrivacyCanary.scanMemory(ofProcess: getpid(), for: [needle], maximumRegionBytes: 1 << 30)
         #expect(before.scanned > 1 << 20)
-        #expect(readable > 60 && before.regions + before.skippedRegions >= readable * 9 / 10, "\(before.regions) read and \(before.skippedRegions) skipped of \(readable) readable mappings")
+        #expect(
+            readable > 60 && before.regions + before.skippedRegions >= readable * 9 / 10,
+            "\(before.regions) read and \(before.skippedRegions) skipped of \(readable) readable mappings"
+        )
         // Three copies in three shared pages of their own (mapped here, not taken from the
         // allocator, and shared so that the kernel cannot merge them into a neighbouring mapping:
         // under AddressSanitizer the heap and its neighbours are reservations the scan skips).
@@ -48,7 +57,10 @@ import Testing
         let found = Set(after.hits.map { String($0.prefix { $0 != " " }) })
         for memory in planted {
             let address = String(format: "0x%llx", UInt64(UInt(bitPattern: memory)) + 100)
-            #expect(found.contains(address), "the copy at \(address) was not found; \(after.hits.count) hits: \(after.hits)")
+            #expect(
+                found.contains(address),
+                "the copy at \(address) was not found; \(after.hits.count) hits: \(after.hits)"
+            )
         }
     }
 

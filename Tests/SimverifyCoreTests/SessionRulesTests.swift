@@ -4,7 +4,8 @@ import Testing
 /// The session rules alone: no engine, no store, no log.
 @Suite struct SessionRulesTests {
     enum Event: Sendable, CustomStringConvertible {
-        case admit, giveBack, recorded(Decision)
+        case admit, giveBack
+        case recorded(Decision)
         var description: String {
             switch self {
             case .admit: "admit"
@@ -26,17 +27,49 @@ import Testing
     static let cases: [Case] = [
         Case(events: [.admit], admissions: [.attempt(number: 1)], end: SessionState(attempts: 1)),
         // An attempt with no recorded decision is not counted; nor is one whose append failed.
-        Case(events: [.admit, .giveBack, .admit], admissions: [.attempt(number: 1), .attempt(number: 1)], end: SessionState(attempts: 1)),
-        Case(events: [.admit, .recorded(.retry), .admit, .recorded(.livenessFailed), .admit], admissions: [.attempt(number: 1), .attempt(number: 2), .attempt(number: 3)], end: SessionState(attempts: 3)),
+        Case(
+            events: [.admit, .giveBack, .admit],
+            admissions: [.attempt(number: 1), .attempt(number: 1)],
+            end: SessionState(attempts: 1)
+        ),
+        Case(
+            events: [.admit, .recorded(.retry), .admit, .recorded(.livenessFailed), .admit],
+            admissions: [.attempt(number: 1), .attempt(number: 2), .attempt(number: 3)],
+            end: SessionState(attempts: 3)
+        ),
         // Spent: every further attempt is FALLBACK until one is recorded, which closes the session.
-        Case(events: [.admit, .admit, .admit, .admit, .admit], admissions: [.attempt(number: 1), .attempt(number: 2), .attempt(number: 3), .exhausted, .exhausted], end: SessionState(attempts: 3)),
-        Case(events: [.admit, .admit, .admit, .admit, .recorded(.fallback), .admit], admissions: [.attempt(number: 1), .attempt(number: 2), .attempt(number: 3), .exhausted, .closed], end: SessionState(attempts: 3, closed: true)),
+        Case(
+            events: [.admit, .admit, .admit, .admit, .admit],
+            admissions: [.attempt(number: 1), .attempt(number: 2), .attempt(number: 3), .exhausted, .exhausted],
+            end: SessionState(attempts: 3)
+        ),
+        Case(
+            events: [.admit, .admit, .admit, .admit, .recorded(.fallback), .admit],
+            admissions: [.attempt(number: 1), .attempt(number: 2), .attempt(number: 3), .exhausted, .closed],
+            end: SessionState(attempts: 3, closed: true)
+        ),
         // A final decision closes the session; nothing reopens it.
-        Case(events: [.admit, .recorded(.approved), .admit], admissions: [.attempt(number: 1), .closed], end: SessionState(attempts: 1, closed: true)),
-        Case(events: [.admit, .recorded(.rejected), .giveBack, .admit], admissions: [.attempt(number: 1), .closed], end: SessionState(attempts: 1, closed: true)),
-        Case(events: [.admit, .recorded(.manualReview)], admissions: [.attempt(number: 1)], end: SessionState(attempts: 1, closed: true)),
+        Case(
+            events: [.admit, .recorded(.approved), .admit],
+            admissions: [.attempt(number: 1), .closed],
+            end: SessionState(attempts: 1, closed: true)
+        ),
+        Case(
+            events: [.admit, .recorded(.rejected), .giveBack, .admit],
+            admissions: [.attempt(number: 1), .closed],
+            end: SessionState(attempts: 1, closed: true)
+        ),
+        Case(
+            events: [.admit, .recorded(.manualReview)],
+            admissions: [.attempt(number: 1)],
+            end: SessionState(attempts: 1, closed: true)
+        ),
         // Giving back never goes below zero.
-        Case(events: [.giveBack, .giveBack, .admit], admissions: [.attempt(number: 1)], end: SessionState(attempts: 1)),
+        Case(
+            events: [.giveBack, .giveBack, .admit],
+            admissions: [.attempt(number: 1)],
+            end: SessionState(attempts: 1)
+        ),
     ]
 
     @Test(arguments: Self.cases)
@@ -67,15 +100,26 @@ import Testing
     struct Attempt: Sendable, CustomTestStringConvertible {
         var capture: [ReasonCode] = [], liveness: [ReasonCode] = [], matched = true, idCardFaces = 1
         var decision: Decision, reasons: [ReasonCode]
-        var testDescription: String { "\(self.capture) \(self.liveness) matched \(self.matched) card faces \(self.idCardFaces)" }
+        var testDescription: String {
+            "\(self.capture) \(self.liveness) matched \(self.matched) card faces \(self.idCardFaces)"
+        }
     }
 
     /// Capture problems come first (the burst's and the ID card's), then liveness, then the match.
     @Test(arguments: [
         Attempt(capture: [.selfieBlurred], liveness: [.noParallax], decision: .retry, reasons: [.selfieBlurred]),
         Attempt(liveness: [.noParallax], idCardFaces: 2, decision: .retry, reasons: [.severalFacesOnIDCard]),
-        Attempt(capture: [.selfieFaceCut], idCardFaces: 0, decision: .retry, reasons: [.selfieFaceCut, .noFaceOnIDCard]),
-        Attempt(liveness: [.screenPattern, .noParallax], decision: .livenessFailed, reasons: [.screenPattern, .noParallax]),
+        Attempt(
+            capture: [.selfieFaceCut],
+            idCardFaces: 0,
+            decision: .retry,
+            reasons: [.selfieFaceCut, .noFaceOnIDCard]
+        ),
+        Attempt(
+            liveness: [.screenPattern, .noParallax],
+            decision: .livenessFailed,
+            reasons: [.screenPattern, .noParallax]
+        ),
         Attempt(matched: false, decision: .retry, reasons: [.noFaceInSelfie]),
         Attempt(decision: .approved, reasons: [.facesMatch]),
     ])
@@ -83,11 +127,16 @@ import Testing
         let (a, b) = try MatchPolicyTests.pair(0.3)
         let selfie = attempt.matched ? FaceSample(faceCount: 1, largestFaceWidth: 200, embedding: a) : nil
         let idCard = FaceSample(
-            faceCount: attempt.idCardFaces, largestFaceWidth: attempt.idCardFaces > 0 ? 200 : 0, embedding: attempt.idCardFaces > 0 ? b : nil,
+            faceCount: attempt.idCardFaces,
+            largestFaceWidth: attempt.idCardFaces > 0 ? 200 : 0,
+            embedding: attempt.idCardFaces > 0 ? b : nil,
             faceWidths: Array(repeating: 200, count: attempt.idCardFaces)
         )
         let outcome = MatchPolicy.dlib.decideAttempt(
-            captureProblems: attempt.capture, livenessFailures: attempt.liveness, selfie: selfie, idCard: idCard
+            captureProblems: attempt.capture,
+            livenessFailures: attempt.liveness,
+            selfie: selfie,
+            idCard: idCard
         )
         #expect(outcome.decision == attempt.decision && outcome.reasons == attempt.reasons, "\(outcome)")
     }

@@ -8,8 +8,13 @@ import Testing
 struct EXIFOrientationTests {
     /// An APP1 segment holding only an orientation tag.
     static func app1(orientation: UInt16, littleEndian: Bool) -> [UInt8] {
-        func u16(_ v: UInt16) -> [UInt8] { littleEndian ? [UInt8(v & 0xFF), UInt8(v >> 8)] : [UInt8(v >> 8), UInt8(v & 0xFF)] }
-        func u32(_ v: UInt32) -> [UInt8] { littleEndian ? u16(UInt16(v & 0xFFFF)) + u16(UInt16(v >> 16)) : u16(UInt16(v >> 16)) + u16(UInt16(v & 0xFFFF)) }
+        func u16(_ v: UInt16) -> [UInt8] {
+            littleEndian ? [UInt8(v & 0xFF), UInt8(v >> 8)] : [UInt8(v >> 8), UInt8(v & 0xFF)]
+        }
+        func u32(_ v: UInt32) -> [UInt8] {
+            littleEndian
+                ? u16(UInt16(v & 0xFFFF)) + u16(UInt16(v >> 16)) : u16(UInt16(v >> 16)) + u16(UInt16(v & 0xFFFF))
+        }
         var tiff: [UInt8] = littleEndian ? [0x49, 0x49] : [0x4D, 0x4D]
         tiff += u16(42) + u32(8)  // IFD0 at offset 8
         tiff += u16(1)  // one entry
@@ -21,9 +26,14 @@ struct EXIFOrientationTests {
     }
 
     /// A JPEG with an EXIF segment inserted right after SOI.
-    static func withOrientation(_ jpeg: ZeroizingBuffer, _ orientation: UInt16, littleEndian: Bool = true) -> ZeroizingBuffer {
+    static func withOrientation(
+        _ jpeg: ZeroizingBuffer,
+        _ orientation: UInt16,
+        littleEndian: Bool = true
+    ) -> ZeroizingBuffer {
         let bytes = jpeg.withUnsafeBytes { Array($0) }
-        let tagged = Array(bytes[0..<2]) + app1(orientation: orientation, littleEndian: littleEndian) + Array(bytes[2...])
+        let tagged =
+            Array(bytes[0..<2]) + app1(orientation: orientation, littleEndian: littleEndian) + Array(bytes[2...])
         return tagged.withUnsafeBytes { ZeroizingBuffer(copying: $0) }
     }
 
@@ -40,7 +50,9 @@ struct EXIFOrientationTests {
         let cases: [[UInt8]] = [
             [0xFF, 0xD8, 0xFF, 0xD9],
             [0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x40] + Array("Exif".utf8),  // length past the end
-            [0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x10] + Array("Exif".utf8) + [0, 0, 0x49, 0x49, 42, 0, 0xFF, 0xFF, 0xFF, 0x7F],
+            [0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x10] + Array("Exif".utf8) + [
+                0, 0, 0x49, 0x49, 42, 0, 0xFF, 0xFF, 0xFF, 0x7F,
+            ],
             Array(Self.app1(orientation: 9, littleEndian: true)),
         ]
         for bytes in cases {
@@ -67,7 +79,11 @@ struct EXIFOrientationTests {
         let (w, h) = (5, 3)
         let buffer = ZeroizingBuffer(count: w * h * 3)
         buffer.withUnsafeMutableBytes { p in
-            for i in 0..<(w * h) { p[i * 3] = UInt8(i); p[i * 3 + 1] = 7; p[i * 3 + 2] = UInt8(100 + i) }
+            for i in 0..<(w * h) {
+                p[i * 3] = UInt8(i)
+                p[i * 3 + 1] = 7
+                p[i * 3 + 2] = UInt8(100 + i)
+            }
         }
         let turned = try RGBImage(width: w, height: h, pixels: buffer).reoriented(orientation)
         let swapped = orientation >= 5

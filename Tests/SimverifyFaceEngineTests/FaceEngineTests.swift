@@ -54,9 +54,12 @@ struct FaceEngineTests {
         let engine = try SharedEngine.get()
         let sharp = try #require(try await engine.analyze(image: image, kind: .selfie).faces.first?.quality)
         let darkened = ZeroizingBuffer(count: image.pixels.count)
-        image.pixels.withUnsafeBytes { s in darkened.withUnsafeMutableBytes { d in for i in 0..<s.count { d[i] = s[i] / 3 } } }
+        image.pixels.withUnsafeBytes { s in
+            darkened.withUnsafeMutableBytes { d in for i in 0..<s.count { d[i] = s[i] / 3 } }
+        }
         let dark = try #require(
-            try await engine.analyze(image: RGBImage(width: 600, height: 600, pixels: darkened), kind: .selfie).faces.first?.quality
+            try await engine.analyze(image: RGBImage(width: 600, height: 600, pixels: darkened), kind: .selfie).faces
+                .first?.quality
         )
         let darkBrightness = try #require(dark.brightness)
         let sharpBrightness = try #require(sharp.brightness)
@@ -121,7 +124,9 @@ struct FaceEngineTests {
         let engine = try SharedEngine.get()
         let results = try await withThrowingTaskGroup(of: [Float].self) { group in
             for _ in 0..<6 {
-                group.addTask { try #require(try await engine.analyze(image: image, kind: .selfie).faces.first?.embedding?.values) }
+                group.addTask {
+                    try #require(try await engine.analyze(image: image, kind: .selfie).faces.first?.embedding?.values)
+                }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
@@ -142,7 +147,9 @@ struct FaceEngineTests {
         }
     }
 
-    @Test(arguments: [(FaceModel.dlib, "shape_predictor_5_face_landmarks.dat"), (.sface, "face_detection_yunet_2023mar_float32.onnx")])
+    @Test(arguments: [
+        (FaceModel.dlib, "shape_predictor_5_face_landmarks.dat"), (.sface, "face_detection_yunet_2023mar_float32.onnx"),
+    ])
     func refusesMissingModelsNamingTheFile(model: FaceModel, file: String) throws {
         var configuration = FaceEngineConfiguration(model: model)
         configuration.models = FaceModelFiles(directory: "/nonexistent/simverify-models")

@@ -17,7 +17,10 @@ struct IDCardTests {
         let scans = rows.filter { $0.count >= 5 && $0[3] == "scan" && $0[4] == "yes" }.prefix(count)
         return scans.map { row in
             // cards/ea_bogeom__1__scan.jpg was made from faces-ea/images/ea_bogeom__1.jpg
-            let stem = URL(fileURLWithPath: row[0]).deletingPathExtension().lastPathComponent.replacingOccurrences(of: "__scan", with: "")
+            let stem = URL(fileURLWithPath: row[0]).deletingPathExtension().lastPathComponent.replacingOccurrences(
+                of: "__scan",
+                with: ""
+            )
             return (TestPaths.idCards + "/" + row[0], TestPaths.shared + "/fixtures/faces-ea/images/\(stem).jpg")
         }
     }
@@ -30,21 +33,33 @@ struct IDCardTests {
         let policy = MatchPolicy.standard
         let cards = try Self.ghostScans(10)
         #expect(cards.count == 10)
-        var withGhost = 0, matched = 0
+        var withGhost = 0
+        var matched = 0
         for (card, source) in cards {
             let analysis = try await engine.analyze(jpeg: try TestImages.bytes(card), kind: .idCard)
             let widths = analysis.faces.map(\.box.width)
             let largest = try #require(analysis.largestFace, "\(card): no face")
-            let sample = FaceSample(faceCount: widths.count, largestFaceWidth: largest.box.width, embedding: largest.embedding, faceWidths: widths)
+            let sample = FaceSample(
+                faceCount: widths.count,
+                largestFaceWidth: largest.box.width,
+                embedding: largest.embedding,
+                faceWidths: widths
+            )
             if widths.count == 2 {
                 withGhost += 1
                 let ghost = Double(widths.min()!) / Double(largest.box.width)
-                #expect(ghost > 0.2 && ghost < policy.idCardGhostShare, "\(card): the ghost is \(ghost) of the portrait")
+                #expect(
+                    ghost > 0.2 && ghost < policy.idCardGhostShare,
+                    "\(card): the ghost is \(ghost) of the portrait"
+                )
                 var strict = policy
                 strict.idCardGhostShare = 0
                 #expect(strict.captureProblems(idCard: sample) == [.severalFacesOnIDCard])
             }
-            #expect(policy.captureProblems(idCard: sample).isEmpty, "\(card): \(policy.captureProblems(idCard: sample))")
+            #expect(
+                policy.captureProblems(idCard: sample).isEmpty,
+                "\(card): \(policy.captureProblems(idCard: sample))"
+            )
             let photo = try await engine.analyze(jpeg: try TestImages.bytes(source), kind: .selfie)
             let distance = try #require(photo.largestFace?.embedding).distance(to: try #require(largest.embedding))
             if distance <= policy.threshold { matched += 1 }

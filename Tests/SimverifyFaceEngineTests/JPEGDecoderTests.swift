@@ -65,10 +65,14 @@ struct JPEGDecoderTests {
         let bytes = try TestImages.bytes(Self.photo)
         for fraction in [0.1, 0.5, 0.9] {
             let cut = Int(Double(bytes.count) * fraction)
-            let truncated = bytes.withUnsafeBytes { ZeroizingBuffer(copying: UnsafeRawBufferPointer(rebasing: $0[0..<cut])) }
+            let truncated = bytes.withUnsafeBytes {
+                ZeroizingBuffer(copying: UnsafeRawBufferPointer(rebasing: $0[0..<cut]))
+            }
             #expect(code(of: truncated) == .truncatedImage)
         }
-        let headerOnly = bytes.withUnsafeBytes { ZeroizingBuffer(copying: UnsafeRawBufferPointer(rebasing: $0[0..<20])) }
+        let headerOnly = bytes.withUnsafeBytes {
+            ZeroizingBuffer(copying: UnsafeRawBufferPointer(rebasing: $0[0..<20]))
+        }
         #expect([.truncatedImage, .corruptImage].contains(code(of: headerOnly)))
     }
 
@@ -77,9 +81,13 @@ struct JPEGDecoderTests {
         var patched = bytes.withUnsafeBytes { Array($0) }
         let sof = try #require(Self.startOfFrame(in: patched))
         // SOF: FF C0 len(2) precision(1) height(2) width(2)
-        patched[sof + 5] = 0xEA; patched[sof + 6] = 0x60  // 60000
-        patched[sof + 7] = 0xEA; patched[sof + 8] = 0x60
-        let unlimited = JPEGDecoder(limits: .init(maxPixels: .max, maxDecodedLongSide: 1600, maxScans: 64, maxDecoderMemory: 1 << 28))
+        patched[sof + 5] = 0xEA
+        patched[sof + 6] = 0x60  // 60000
+        patched[sof + 7] = 0xEA
+        patched[sof + 8] = 0x60
+        let unlimited = JPEGDecoder(
+            limits: .init(maxPixels: .max, maxDecodedLongSide: 1600, maxScans: 64, maxDecoderMemory: 1 << 28)
+        )
         let header = try buffer(patched).withUnsafeBytes { try unlimited.header(of: $0) }
         #expect(header.width == 60000 && header.height == 60000)
         let clock = ContinuousClock()

@@ -32,7 +32,8 @@ struct OperatorModelTests {
         deinit { try? FileManager.default.removeItem(atPath: self.directory) }
 
         static func sha256(of path: String) -> String {
-            SHA256.hash(data: FileManager.default.contents(atPath: path) ?? Data()).map { String(format: "%02x", $0) }.joined()
+            SHA256.hash(data: FileManager.default.contents(atPath: path) ?? Data()).map { String(format: "%02x", $0) }
+                .joined()
         }
 
         /// Writes a descriptor (fields merged over the tiny network's) and returns its path.
@@ -62,7 +63,8 @@ struct OperatorModelTests {
         return try FaceEngine(configuration: configuration, logger: Logger(label: "test"))
     }
 
-    static func embedding(_ engine: FaceEngine, _ path: String, kind: ImageKind = .idCard) async throws -> DetectedFace {
+    static func embedding(_ engine: FaceEngine, _ path: String, kind: ImageKind = .idCard) async throws -> DetectedFace
+    {
         let analysis = try await engine.analyze(jpeg: try TestImages.bytes(path), kind: kind, embeddings: .largestFace)
         guard let face = analysis.faces.max(by: { $0.box.area < $1.box.area }), face.embedding != nil else {
             throw TestFailure("no face embedded in \(path)")
@@ -82,25 +84,36 @@ struct OperatorModelTests {
         // (FaceRecognizerSF's alignCrop and feature).
         let scratch = try Scratch()
         let files = FaceModelFiles(directory: FaceModelFiles.defaultDirectory)
-        let sface = try scratch.descriptor("sface", overriding: [
-            "name": "sface-as-operator", "file": files.path(of: FaceModelFiles.sface), "sha256": FaceModelFiles.sface.sha256,
-            "embedding": ["size": 128, "distance": "cosine"], "threshold": 0.6,
-        ])
+        let sface = try scratch.descriptor(
+            "sface",
+            overriding: [
+                "name": "sface-as-operator", "file": files.path(of: FaceModelFiles.sface),
+                "sha256": FaceModelFiles.sface.sha256,
+                "embedding": ["size": 128, "distance": "cosine"], "threshold": 0.6,
+            ]
+        )
         let operatorEngine = try Self.engine(sface)
         let builtIn = try SharedEngine.get(.sface)
-        #expect(operatorEngine.space.model == .onnx && operatorEngine.space.dimension == 128 && operatorEngine.space.metric == .cosine)
+        #expect(
+            operatorEngine.space.model == .onnx && operatorEngine.space.dimension == 128
+                && operatorEngine.space.metric == .cosine
+        )
         var samePerson: [Double] = []
         for photo in Self.photos {
             let ours = try await Self.embedding(operatorEngine, photo)
             let reference = try await Self.embedding(builtIn, photo)
-            let a = ours.embedding!, b = reference.embedding!
+            let a = ours.embedding!
+            let b = reference.embedding!
             // Different spaces never match...
             #expect(a.distance(to: b) == .infinity)
             // ...but the values are SFace's.
             let values = try FaceEmbedding(a.values, model: .sface)
             #expect(values.distance(to: b) < 1e-3, "\(photo)")
             // Quality is measured on the same 112-px chip.
-            #expect(abs((ours.quality.sharpness ?? 0) - (reference.quality.sharpness ?? 1)) / (reference.quality.sharpness ?? 1) < 0.05)
+            #expect(
+                abs((ours.quality.sharpness ?? 0) - (reference.quality.sharpness ?? 1))
+                    / (reference.quality.sharpness ?? 1) < 0.05
+            )
             samePerson.append(values.distance(to: b))
         }
         // The same person's two photos match under the descriptor's threshold; another's does not.
@@ -112,11 +125,19 @@ struct OperatorModelTests {
         #expect(operatorEngine.suggestedPolicy.threshold == 0.6 && operatorEngine.suggestedPolicy.model == .onnx)
 
         // The wrong colour order, or a template that is off, gives other features.
-        let swapped = try Self.engine(try scratch.descriptor("sface-bgr", overriding: [
-            "name": "sface-bgr", "file": files.path(of: FaceModelFiles.sface), "sha256": FaceModelFiles.sface.sha256,
-            "input": ["width": 112, "height": 112, "colourOrder": "bgr", "mean": [0, 0, 0], "scale": [1, 1, 1]],
-            "embedding": ["size": 128, "distance": "cosine"], "threshold": 0.6,
-        ]))
+        let swapped = try Self.engine(
+            try scratch.descriptor(
+                "sface-bgr",
+                overriding: [
+                    "name": "sface-bgr", "file": files.path(of: FaceModelFiles.sface),
+                    "sha256": FaceModelFiles.sface.sha256,
+                    "input": [
+                        "width": 112, "height": 112, "colourOrder": "bgr", "mean": [0, 0, 0], "scale": [1, 1, 1],
+                    ],
+                    "embedding": ["size": 128, "distance": "cosine"], "threshold": 0.6,
+                ]
+            )
+        )
         let reference = try await Self.embedding(builtIn, Self.photos[0]).embedding!
         let bgr = try await Self.embedding(swapped, Self.photos[0]).embedding!
         #expect(try FaceEmbedding(bgr.values, model: .sface).distance(to: reference) > 0.01)
@@ -129,12 +150,26 @@ struct OperatorModelTests {
         // a mean m and scale s give (v - m) s, and "bgr" swaps the first and last 64 values.
         let scratch = try Scratch()
         let plain = try Self.engine(try scratch.descriptor())
-        let normalised = try Self.engine(try scratch.descriptor("normalised", overriding: [
-            "input": ["width": 112, "height": 112, "colourOrder": "rgb", "mean": [10, 20, 30], "scale": [2, 0.5, -1]],
-        ]))
-        let bgr = try Self.engine(try scratch.descriptor("bgr", overriding: [
-            "input": ["width": 112, "height": 112, "colourOrder": "bgr", "mean": [0, 0, 0], "scale": [1, 1, 1]],
-        ]))
+        let normalised = try Self.engine(
+            try scratch.descriptor(
+                "normalised",
+                overriding: [
+                    "input": [
+                        "width": 112, "height": 112, "colourOrder": "rgb", "mean": [10, 20, 30], "scale": [2, 0.5, -1],
+                    ]
+                ]
+            )
+        )
+        let bgr = try Self.engine(
+            try scratch.descriptor(
+                "bgr",
+                overriding: [
+                    "input": [
+                        "width": 112, "height": 112, "colourOrder": "bgr", "mean": [0, 0, 0], "scale": [1, 1, 1],
+                    ]
+                ]
+            )
+        )
         for photo in Self.photos {
             let base = try await Self.embedding(plain, photo).embedding!.values
             let n = try await Self.embedding(normalised, photo).embedding!.values
@@ -142,7 +177,8 @@ struct OperatorModelTests {
             #expect(base.count == 192 && n.count == 192 && b.count == 192)
             // A face has contrast: the block means are not all alike.
             #expect((base.max() ?? 0) - (base.min() ?? 0) > 30)
-            let mean: [Float] = [10, 20, 30], scale: [Float] = [2, 0.5, -1]
+            let mean: [Float] = [10, 20, 30]
+            let scale: [Float] = [2, 0.5, -1]
             for i in 0..<192 {
                 let c = i / 64
                 #expect(abs(n[i] - (base[i] - mean[c]) * scale[c]) < 1e-3)
@@ -160,9 +196,14 @@ struct OperatorModelTests {
         // the frame: the template's points are where the features land).
         let scratch = try Scratch()
         let plain = try Self.engine(try scratch.descriptor())
-        let moved = try Self.engine(try scratch.descriptor("moved", overriding: [
-            "alignment": Self.sfaceTemplate.map { [$0[0] + 14, $0[1]] },
-        ]))
+        let moved = try Self.engine(
+            try scratch.descriptor(
+                "moved",
+                overriding: [
+                    "alignment": Self.sfaceTemplate.map { [$0[0] + 14, $0[1]] }
+                ]
+            )
+        )
         let photo = Self.photos[0]
         let base = try await Self.embedding(plain, photo).embedding!.values
         let shifted = try await Self.embedding(moved, photo).embedding!.values
@@ -198,7 +239,10 @@ struct OperatorModelTests {
         #expect(size?.code == .modelUnreadable)
         #expect(size?.message.contains("gives 192 values but the descriptor says 128") == true)
         // Its input is 112 px square: another input size cannot run.
-        let input = try refusal(["input": ["width": 96, "height": 112, "colourOrder": "rgb", "mean": [0, 0, 0], "scale": [1, 1, 1]]], "input")
+        let input = try refusal(
+            ["input": ["width": 96, "height": 112, "colourOrder": "rgb", "mean": [0, 0, 0], "scale": [1, 1, 1]]],
+            "input"
+        )
         #expect(input?.code == .modelUnreadable)
         // Another file's hash.
         let hash = try refusal(["sha256": String(repeating: "ab", count: 32)], "hash")
@@ -215,10 +259,28 @@ struct OperatorModelTests {
         #expect(notONNX?.message.contains("junk.onnx") == true)
         // Fields out of range, each named.
         let cases: [([String: Any], String)] = [
-            (["input": ["width": 112, "height": 112, "colourOrder": "rgba", "mean": [0, 0, 0], "scale": [1, 1, 1]]], "colourOrder"),
-            (["input": ["width": 112, "height": 112, "colourOrder": "rgb", "mean": [0, 0], "scale": [1, 1, 1]]], "mean"),
-            (["input": ["width": 112, "height": 112, "colourOrder": "rgb", "mean": [0, 0, 0], "scale": [1, 0, 1]]], "scale"),
-            (["input": ["width": 4, "height": 112, "colourOrder": "rgb", "mean": [0, 0, 0], "scale": [1, 1, 1]]], "width"),
+            (
+                [
+                    "input": [
+                        "width": 112, "height": 112, "colourOrder": "rgba", "mean": [0, 0, 0], "scale": [1, 1, 1],
+                    ]
+                ], "colourOrder"
+            ),
+            (
+                ["input": ["width": 112, "height": 112, "colourOrder": "rgb", "mean": [0, 0], "scale": [1, 1, 1]]],
+                "mean"
+            ),
+            (
+                [
+                    "input": [
+                        "width": 112, "height": 112, "colourOrder": "rgb", "mean": [0, 0, 0], "scale": [1, 0, 1],
+                    ]
+                ], "scale"
+            ),
+            (
+                ["input": ["width": 4, "height": 112, "colourOrder": "rgb", "mean": [0, 0, 0], "scale": [1, 1, 1]]],
+                "width"
+            ),
             (["alignment": Array(Self.sfaceTemplate.prefix(4))], "alignment"),
             (["embedding": ["size": 1, "distance": "cosine"]], "embedding.size"),
             (["embedding": ["size": 192, "distance": "manhattan"]], "embedding.distance"),
@@ -231,7 +293,9 @@ struct OperatorModelTests {
             #expect(error?.code == .invalidArgument, "\(field)")
             #expect(error?.message.contains(field) == true, "\(field): \(error?.message ?? "accepted")")
         }
-        var withoutThreshold = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: try scratch.descriptor()))) as! [String: Any]
+        var withoutThreshold =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: try scratch.descriptor())))
+            as! [String: Any]
         withoutThreshold["threshold"] = nil
         let path = scratch.directory + "/no-threshold.json"
         try JSONSerialization.data(withJSONObject: withoutThreshold).write(to: URL(fileURLWithPath: path))
@@ -244,20 +308,31 @@ struct OperatorModelTests {
         // The onnx family without a descriptor.
         var configuration = FaceEngineConfiguration(model: .onnx)
         configuration.workers = 1
-        #expect(throws: FaceEngineError.self) { try FaceEngine(configuration: configuration, logger: Logger(label: "test")) }
+        #expect(throws: FaceEngineError.self) {
+            try FaceEngine(configuration: configuration, logger: Logger(label: "test"))
+        }
     }
 
     @Test func theModelVersionAndSpaceNameTheDescriptor() async throws {
         let scratch = try Scratch()
         let first = try FaceModelDescriptor.load(from: try scratch.descriptor())
-        let second = try FaceModelDescriptor.load(from: try scratch.descriptor("other", overriding: ["alignment": Self.sfaceTemplate.map { [$0[0] + 1, $0[1]] }]))
+        let second = try FaceModelDescriptor.load(
+            from: try scratch.descriptor(
+                "other",
+                overriding: ["alignment": Self.sfaceTemplate.map { [$0[0] + 1, $0[1]] }]
+            )
+        )
         // Another template makes other embeddings: another fingerprint, another space.
         #expect(first.fingerprint != second.fingerprint)
         #expect(first.space != second.space)
         // The same descriptor written again with other whitespace is the same model.
         let reformatted = scratch.directory + "/reformatted.json"
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: try scratch.descriptor())))
-        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted]).write(to: URL(fileURLWithPath: reformatted))
+        let object = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: try scratch.descriptor()))
+        )
+        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted]).write(
+            to: URL(fileURLWithPath: reformatted)
+        )
         #expect(try FaceModelDescriptor.load(from: reformatted).fingerprint == first.fingerprint)
         let version = FaceModelFiles.version(of: .onnx, descriptor: first)
         #expect(version.hasPrefix("opencv-4.6/yunet-2023mar+onnx:tiny-test@"))
@@ -268,7 +343,9 @@ struct OperatorModelTests {
         let b = try FaceEmbedding([Float](repeating: 1, count: 192), space: second.space)
         #expect(a.distance(to: b) == .infinity)
         #expect(a.distance(to: a) == 0)
-        #expect(throws: SimverifyError.self) { try FaceEmbedding([Float](repeating: 1, count: 128), space: first.space) }
+        #expect(throws: SimverifyError.self) {
+            try FaceEmbedding([Float](repeating: 1, count: 128), space: first.space)
+        }
         #expect(throws: SimverifyError.self) { try FaceEmbedding([Float](repeating: 1, count: 192), model: .onnx) }
     }
 }

@@ -31,7 +31,8 @@ struct ParityTests {
     }()
 
     static func path(of name: String) -> String {
-        name.hasPrefix("samples/") ? TestPaths.samples + "/" + name.dropFirst("samples/".count) : TestPaths.shared + "/" + name
+        name.hasPrefix("samples/")
+            ? TestPaths.samples + "/" + name.dropFirst("samples/".count) : TestPaths.shared + "/" + name
     }
 
     @Test func theReferenceCoversEveryFixturePhoto() {

@@ -10,17 +10,23 @@ import Testing
 @Suite("Liveness on real camera video")
 struct RealVideoLivenessTests {
     static let root = TestPaths.shared + "/fixtures/liveness-video"
-    static let checker = LivenessChecker(policy: .standard, minimumFaceWidth: MatchPolicy.standard.minimumSelfieFaceWidth)
+    static let checker = LivenessChecker(
+        policy: .standard,
+        minimumFaceWidth: MatchPolicy.standard.minimumSelfieFaceWidth
+    )
 
     /// The observations of a burst, analysed as a session Verify analyses it.
     static func observe(_ name: String) async throws -> [FrameObservation] {
         let folder = Self.root + "/" + name
-        let frames = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".jpg") }.sorted()
+        let frames = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".jpg") }
+            .sorted()
             .map { try TestImages.bytes(folder + "/" + $0) }
         return try await SharedEngine.get(.sface).analyze(session: frames, reference: nil).frames.map { try $0.get() }
     }
 
-    static func times(_ count: Int, fps: Double = 3) -> [Int] { (0..<count).map { Int((Double($0) * 1000 / fps).rounded()) } }
+    static func times(_ count: Int, fps: Double = 3) -> [Int] {
+        (0..<count).map { Int((Double($0) * 1000 / fps).rounded()) }
+    }
 
     @Test func liveBurstsPerformingTheirChallengePassAtThreeFramesASecond() async throws {
         for (name, challenge) in [
@@ -29,7 +35,11 @@ struct RealVideoLivenessTests {
             ("krzysiek_webcam_turn_up_down", [.turnLeft, .turnRight]),
         ] {
             let frames = try await Self.observe(name)
-            let report = Self.checker.check(frames: frames, challenge: challenge, frameTimes: Self.times(frames.count, fps: name.hasPrefix("shenasa") ? 3.3 : 3))
+            let report = Self.checker.check(
+                frames: frames,
+                challenge: challenge,
+                frameTimes: Self.times(frames.count, fps: name.hasPrefix("shenasa") ? 3.3 : 3)
+            )
             #expect(report.passed, "\(name): \(report.captureProblems + report.failures)")
             // The other order, or a step not performed, does not pass.
             if challenge.count == 2 {
@@ -49,7 +59,10 @@ struct RealVideoLivenessTests {
         // between frames far apart in size it is not.
         let frames = try await Self.observe("amplify_ios_move_closer")
         let report = Self.checker.check(frames: frames, challenge: [.moveCloser], frameTimes: Self.times(frames.count))
-        #expect((report.nonPlanarity ?? 0) >= LivenessPolicy.standard.minimumNonPlanarity, "\(report.nonPlanarity ?? -1)")
+        #expect(
+            (report.nonPlanarity ?? 0) >= LivenessPolicy.standard.minimumNonPlanarity,
+            "\(report.nonPlanarity ?? -1)"
+        )
         #expect(report.passed, "\(report.captureProblems + report.failures)")
     }
 
@@ -60,13 +73,20 @@ struct RealVideoLivenessTests {
         // the challenge stops them, not the screen cue.
         let gate = LivenessPolicy.standard.maximumScreenPattern
         for name in [
-            "clm_webcam_talk_still", "clm_webcam_approach", "clm_webcam_move_back", "amplify_ios_move_closer", "1zlab_stock_talk",
-            "krzysiek_webcam_turn_up_down", "jomariya_selfie_down_up", "jomariya_selfie_still", "jomariya_selfie_dim_shaky",
-            "jes_selfie_still", "ylighgh_sofa_still", "shenasa_turn_left_right", "shenasa_look_up_down", "shenasa_tilt_roll",
-            "nuaa_live_f04_still", "nuaa_live_m11_busy_background", "nuaa_print_m03_rotate_lr", "nuaa_print_f04_rotate_ud",
+            "clm_webcam_talk_still", "clm_webcam_approach", "clm_webcam_move_back", "amplify_ios_move_closer",
+            "1zlab_stock_talk",
+            "krzysiek_webcam_turn_up_down", "jomariya_selfie_down_up", "jomariya_selfie_still",
+            "jomariya_selfie_dim_shaky",
+            "jes_selfie_still", "ylighgh_sofa_still", "shenasa_turn_left_right", "shenasa_look_up_down",
+            "shenasa_tilt_roll",
+            "nuaa_live_f04_still", "nuaa_live_m11_busy_background", "nuaa_print_m03_rotate_lr",
+            "nuaa_print_f04_rotate_ud",
             "nuaa_print_f06_twist_lr", "nuaa_print_f04_still", "jomariya_phone_replay",
         ] {
-            let pattern = try #require(Self.checker.screenPattern(try await Self.observe(name)), "\(name): not measured")
+            let pattern = try #require(
+                Self.checker.screenPattern(try await Self.observe(name)),
+                "\(name): not measured"
+            )
             #expect(pattern < gate - 1, "\(name): \(pattern)")
         }
     }
@@ -79,7 +99,11 @@ struct RealVideoLivenessTests {
         #expect(!report.missingFrames.isEmpty && report.missingFrames.allSatisfy { $0.reason == .duplicateFrames })
         #expect(report.passed)
         // A clip whose source repeats frames: too few different pictures remain, so RETRY, saying why.
-        let sofa = Self.checker.check(frames: try await Self.observe("ylighgh_sofa_still"), challenge: [.turnLeft, .moveCloser], frameTimes: [])
+        let sofa = Self.checker.check(
+            frames: try await Self.observe("ylighgh_sofa_still"),
+            challenge: [.turnLeft, .moveCloser],
+            frameTimes: []
+        )
         #expect(sofa.captureProblems == [.duplicateFrames])
     }
 
@@ -89,7 +113,10 @@ struct RealVideoLivenessTests {
         #expect(frames[10].face?.cutByBorder == true && frames[11].face?.cutByBorder == true)
         #expect(frames[0...9].allSatisfy { $0.face?.cutByBorder == false })
         let report = Self.checker.check(frames: frames, challenge: [.turnLeft, .moveCloser], frameTimes: [])
-        #expect(report.missingFrames.map(\.frame) == [10, 11] && report.missingFrames.allSatisfy { $0.reason == .selfieFaceCut })
+        #expect(
+            report.missingFrames.map(\.frame) == [10, 11]
+                && report.missingFrames.allSatisfy { $0.reason == .selfieFaceCut }
+        )
         #expect(report.captureProblems.isEmpty)
     }
 
@@ -101,15 +128,28 @@ struct RealVideoLivenessTests {
         let report = Self.checker.check(frames: frames, challenge: [.turnLeft, .moveCloser], frameTimes: [])
         let crowded = frames.indices.filter { frames[$0].hasAnotherPerson }
         #expect(report.missingFrames.filter { $0.reason == .severalFacesInSelfie }.map(\.frame) == crowded)
-        #expect(report.captureProblems.isEmpty && report.failures.contains(.challengeNotPerformed), "\(report.captureProblems)")
+        #expect(
+            report.captureProblems.isEmpty && report.failures.contains(.challengeNotPerformed),
+            "\(report.captureProblems)"
+        )
     }
 
     @Test func printsAndReplaysPassNoChallenge() async throws {
-        let challenges: [[ChallengeStep]] = [[.turnLeft, .turnRight], [.turnRight, .turnLeft], [.moveCloser, .turnLeft], [.turnLeft, .moveCloser], [.moveCloser, .turnRight], [.turnRight, .moveCloser]]
-        for name in ["nuaa_print_m03_rotate_lr", "nuaa_print_f04_rotate_ud", "nuaa_print_f06_twist_lr", "nuaa_print_f04_still", "jomariya_phone_replay", "dlg_laptop_screen_mask"] {
+        let challenges: [[ChallengeStep]] = [
+            [.turnLeft, .turnRight], [.turnRight, .turnLeft], [.moveCloser, .turnLeft], [.turnLeft, .moveCloser],
+            [.moveCloser, .turnRight], [.turnRight, .moveCloser],
+        ]
+        for name in [
+            "nuaa_print_m03_rotate_lr", "nuaa_print_f04_rotate_ud", "nuaa_print_f06_twist_lr", "nuaa_print_f04_still",
+            "jomariya_phone_replay", "dlg_laptop_screen_mask",
+        ] {
             let frames = try await Self.observe(name)
             for challenge in challenges {
-                let report = Self.checker.check(frames: frames, challenge: challenge, frameTimes: Self.times(frames.count))
+                let report = Self.checker.check(
+                    frames: frames,
+                    challenge: challenge,
+                    frameTimes: Self.times(frames.count)
+                )
                 #expect(!report.passed, "\(name) passed \(challenge)")
                 // Past the capture gates, a liveness check names why.
                 #expect(!report.captureProblems.isEmpty || !report.failures.isEmpty)
@@ -137,7 +177,11 @@ struct TurnedAndSoftFacesTests {
     }
 
     static func pose(_ engine: FaceEngine, _ still: String) async throws -> HeadPose? {
-        let analysis = try await engine.analyze(jpeg: try TestImages.bytes(TestPaths.liveness + "/" + still), kind: .selfie, embeddings: .none)
+        let analysis = try await engine.analyze(
+            jpeg: try TestImages.bytes(TestPaths.liveness + "/" + still),
+            kind: .selfie,
+            embeddings: .none
+        )
         guard analysis.faces.count == 1, let face = analysis.largestFace else { return nil }
         let points = face.landmarks.map { Point2(x: $0.x, y: $0.y) }
         return FaceKeypoints(yunet: points).flatMap(HeadPose.init(keypoints:))
@@ -148,9 +192,12 @@ struct TurnedAndSoftFacesTests {
         // on dlib's chip; the gate is 20): no live burst of the set is RETRY for blur.
         let checker = LivenessChecker(policy: .standard, minimumFaceWidth: MatchPolicy.standard.minimumSelfieFaceWidth)
         for name in [
-            "clm_webcam_talk_still", "clm_webcam_approach", "clm_webcam_move_back", "amplify_ios_move_closer", "1zlab_stock_talk",
-            "krzysiek_webcam_turn_up_down", "jomariya_selfie_down_up", "jomariya_selfie_still", "jomariya_selfie_dim_shaky",
-            "jes_selfie_still", "ylighgh_sofa_still", "shenasa_turn_left_right", "shenasa_look_up_down", "shenasa_tilt_roll",
+            "clm_webcam_talk_still", "clm_webcam_approach", "clm_webcam_move_back", "amplify_ios_move_closer",
+            "1zlab_stock_talk",
+            "krzysiek_webcam_turn_up_down", "jomariya_selfie_down_up", "jomariya_selfie_still",
+            "jomariya_selfie_dim_shaky",
+            "jes_selfie_still", "ylighgh_sofa_still", "shenasa_turn_left_right", "shenasa_look_up_down",
+            "shenasa_tilt_roll",
             "nuaa_live_f04_still", "nuaa_live_m11_busy_background",
         ] {
             let frames = try await RealVideoLivenessTests.observe(name)

@@ -32,7 +32,8 @@ struct SFaceParityTests {
     }
 
     static let reference: Reference = {
-        let path = ProcessInfo.processInfo.environment["SIMVERIFY_SFACE_PARITY_REFERENCE"].flatMap { $0.isEmpty ? nil : $0 }
+        let path =
+            ProcessInfo.processInfo.environment["SIMVERIFY_SFACE_PARITY_REFERENCE"].flatMap { $0.isEmpty ? nil : $0 }
             ?? TestPaths.repository + "/Fixtures/parity/sface-reference.json"
         let url = URL(fileURLWithPath: path)
         return try! JSONDecoder().decode(Reference.self, from: Data(contentsOf: url))
@@ -64,7 +65,10 @@ struct SFaceParityTests {
         #expect(analysis.model == .sface)
         try #require(analysis.faces.count == expected.faces.count)
         for (face, reference) in zip(analysis.faces, expected.faces) {
-            let box = [reference.box[0], reference.box[1], reference.box[0] + reference.box[2], reference.box[1] + reference.box[3]]
+            let box = [
+                reference.box[0], reference.box[1], reference.box[0] + reference.box[2],
+                reference.box[1] + reference.box[3],
+            ]
             let ours = [face.box.left, face.box.top, face.box.right + 1, face.box.bottom + 1].map(Double.init)
             #expect(zip(ours, box).allSatisfy { abs($0 - $1) <= 1 }, "box \(ours) against \(box)")
             let points = face.landmarks.flatMap { [$0.x, $0.y] }

@@ -12,7 +12,8 @@ struct ScreenPatternTests {
     static func face(side n: Int) -> [Double] {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         return (0..<(n * n)).map { index in
-            let x = Double(index % n) / Double(n) - 0.5, y = Double(index / n) / Double(n) - 0.5
+            let x = Double(index % n) / Double(n) - 0.5
+            let y = Double(index / n) / Double(n) - 0.5
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             let grain = Double(state >> 40) / Double(1 << 24) - 0.5
             return 90 + 80 * exp(-(x * x / 0.08 + y * y / 0.12)) + 30 * y + 3 * grain
@@ -25,10 +26,12 @@ struct ScreenPatternTests {
             // The same face shown through a display's grid as a camera beats with it: a fine
             // grating at an angle, 8 % deep.
             let shown = plain.indices.map { index -> Double in
-                let x = Double(index % n), y = Double(index / n)
+                let x = Double(index % n)
+                let y = Double(index / n)
                 return plain[index] * (1 + 0.08 * sin(2 * Double.pi * (x * cos(0.4) + y * sin(0.4)) / 3.3))
             }
-            let a = ScreenPattern.peakExcess(patch: plain, side: n), b = ScreenPattern.peakExcess(patch: shown, side: n)
+            let a = ScreenPattern.peakExcess(patch: plain, side: n)
+            let b = ScreenPattern.peakExcess(patch: shown, side: n)
             #expect(a < 6 && b > 6, "side \(n): plain \(a), shown \(b)")
         }
     }

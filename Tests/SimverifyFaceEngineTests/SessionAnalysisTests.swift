@@ -8,7 +8,8 @@ import Testing
 /// scripts/make-liveness-sequences.sh (scripts/test.sh writes them first) and the fixture bursts.
 @Suite("Liveness on real frames")
 struct SessionAnalysisTests {
-    static let sequences: String = ProcessInfo.processInfo.environment["SIMVERIFY_LIVENESS_SEQUENCES"].flatMap { $0.isEmpty ? nil : $0 }
+    static let sequences: String =
+        ProcessInfo.processInfo.environment["SIMVERIFY_LIVENESS_SEQUENCES"].flatMap { $0.isEmpty ? nil : $0 }
         ?? FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/simverify/liveness-sequences"
 
     struct Sequence: Decodable {
@@ -18,11 +19,17 @@ struct SessionAnalysisTests {
 
     static func load(_ name: String) throws -> (Sequence, [ZeroizingBuffer]) {
         let folder = sequences + "/" + name
-        let sequence = try JSONDecoder().decode(Sequence.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/sequence.json")))
+        let sequence = try JSONDecoder().decode(
+            Sequence.self,
+            from: Data(contentsOf: URL(fileURLWithPath: folder + "/sequence.json"))
+        )
         return (sequence, try sequence.frames.map { try TestImages.bytes(folder + "/" + $0) })
     }
 
-    static let checker = LivenessChecker(policy: .standard, minimumFaceWidth: MatchPolicy.standard.minimumSelfieFaceWidth)
+    static let checker = LivenessChecker(
+        policy: .standard,
+        minimumFaceWidth: MatchPolicy.standard.minimumSelfieFaceWidth
+    )
 
     static func check(_ frames: [ZeroizingBuffer], challenge: [ChallengeStep]) async throws -> LivenessReport {
         let analysis = try await SharedEngine.get(.sface).analyze(session: frames, reference: nil)
@@ -44,7 +51,10 @@ struct SessionAnalysisTests {
             // must not pass (it fell back to a whole-frame search with dlib at 0.41).
             let tolerance = 0.05 * Double(face.box.width)
             for (a, b) in zip(face.landmarks, observed.landmarks) {
-                #expect(abs(Double(a.x) - b.x) <= tolerance && abs(Double(a.y) - b.y) <= tolerance, "frame \(index): \(a) vs \(b)")
+                #expect(
+                    abs(Double(a.x) - b.x) <= tolerance && abs(Double(a.y) - b.y) <= tolerance,
+                    "frame \(index): \(a) vs \(b)"
+                )
             }
             let distance = try #require(face.embedding).distance(to: try #require(observed.embedding))
             #expect(distance < 0.3, "frame \(index): \(distance)")
@@ -52,7 +62,9 @@ struct SessionAnalysisTests {
     }
 
     @Test func aLiveBurstPerformingItsChallengePasses() async throws {
-        for name in ["live_turn_right_move_closer", "live_move_closer_turn_right", "live_mirrored_turn_left_move_closer"] {
+        for name in [
+            "live_turn_right_move_closer", "live_move_closer_turn_right", "live_mirrored_turn_left_move_closer",
+        ] {
             let (sequence, frames) = try Self.load(name)
             let report = try await Self.check(frames, challenge: sequence.challenge)
             #expect(report.passed, "\(name): \(report.captureProblems + report.failures)")
@@ -77,7 +89,10 @@ struct SessionAnalysisTests {
         for name in ["live_turn_right_move_closer", "live_mirrored_turn_left_move_closer"] {
             let (sequence, frames) = try Self.load(name)
             let live = try await Self.check(frames, challenge: sequence.challenge)
-            #expect((live.screenPattern ?? .infinity) < LivenessPolicy.standard.maximumScreenPattern - 1, "\(name): \(live.screenPattern ?? -1)")
+            #expect(
+                (live.screenPattern ?? .infinity) < LivenessPolicy.standard.maximumScreenPattern - 1,
+                "\(name): \(live.screenPattern ?? -1)"
+            )
             #expect(!live.failures.contains(.screenPattern))
             let (_, shown) = try Self.load(name.replacingOccurrences(of: "live_", with: "screen_replay_"))
             let replay = try await Self.check(shown, challenge: sequence.challenge)
@@ -86,7 +101,9 @@ struct SessionAnalysisTests {
             // With the screen cue off, nothing else names it as an attack here but luck.
             var off = LivenessPolicy.standard
             off.maximumScreenPattern = 0
-            let observations = try await SharedEngine.get(.sface).analyze(session: shown, reference: nil).frames.map { try $0.get() }
+            let observations = try await SharedEngine.get(.sface).analyze(session: shown, reference: nil).frames.map {
+                try $0.get()
+            }
             let unchecked = LivenessChecker(policy: off, minimumFaceWidth: MatchPolicy.standard.minimumSelfieFaceWidth)
                 .check(frames: observations, challenge: sequence.challenge, frameTimes: [])
             #expect(!unchecked.failures.contains(.screenPattern))
@@ -110,18 +127,28 @@ struct SessionAnalysisTests {
         var swapped = frames
         swapped[4] = try Self.load("print_00_biden__2010_blue_room").1[0]
         let report = try await Self.check(swapped, challenge: sequence.challenge)
-        #expect(report.failures.contains(.identityChanged) && (report.identitySpread ?? 0) > LivenessPolicy.standard.maximumIdentitySpread)
+        #expect(
+            report.failures.contains(.identityChanged)
+                && (report.identitySpread ?? 0) > LivenessPolicy.standard.maximumIdentitySpread
+        )
     }
 
     @Test func fixtureBurstsWithTwoFacesOrBlurAreCaptureProblems() async throws {
         func fixture(_ folder: String) throws -> [ZeroizingBuffer] {
-            try FileManager.default.contentsOfDirectory(atPath: TestPaths.liveness + "/" + folder).filter { $0.hasSuffix(".jpg") }.sorted()
+            try FileManager.default.contentsOfDirectory(atPath: TestPaths.liveness + "/" + folder).filter {
+                $0.hasSuffix(".jpg")
+            }.sorted()
                 .map { try TestImages.bytes(TestPaths.liveness + "/" + folder + "/" + $0) }
         }
         let two = try await Self.check(try fixture("intel_two_faces_still"), challenge: [.turnLeft, .turnRight])
-        #expect(two.captureProblems.contains(.severalFacesInSelfie) || two.captureProblems.contains(.selfieFaceTooSmall))
+        #expect(
+            two.captureProblems.contains(.severalFacesInSelfie) || two.captureProblems.contains(.selfieFaceTooSmall)
+        )
         let small = try await Self.check(try fixture("intel_male_still"), challenge: [.turnLeft, .turnRight])
         // Palette GIF frames, upscaled: the face is found but blurred (and GIF frames repeat).
-        #expect(small.captureProblems.contains(.selfieBlurred) && small.captureProblems.allSatisfy { [ReasonCode.selfieBlurred, .duplicateFrames].contains($0) })
+        #expect(
+            small.captureProblems.contains(.selfieBlurred)
+                && small.captureProblems.allSatisfy { [ReasonCode.selfieBlurred, .duplicateFrames].contains($0) }
+        )
     }
 }

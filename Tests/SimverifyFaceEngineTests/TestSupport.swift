@@ -26,7 +26,8 @@ enum TestPaths {
     static func face(_ name: String) -> String { faces + "/" + name }
 
     /// The ID cards scripts/make-id-cards.sh writes (scripts/test.sh runs it first).
-    static let idCards: String = ProcessInfo.processInfo.environment["SIMVERIFY_ID_CARDS"].flatMap { $0.isEmpty ? nil : $0 }
+    static let idCards: String =
+        ProcessInfo.processInfo.environment["SIMVERIFY_ID_CARDS"].flatMap { $0.isEmpty ? nil : $0 }
         ?? FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/simverify/id-cards"
 }
 
@@ -46,8 +47,13 @@ enum TestImages {
         var size = 0
         let status = image.pixels.withUnsafeBytes { pixels in
             svt_jpeg_encode(
-                pixels.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt32(image.width), UInt32(image.height),
-                Int32(mode.rawValue), quality, &out, &size
+                pixels.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                UInt32(image.width),
+                UInt32(image.height),
+                Int32(mode.rawValue),
+                quality,
+                &out,
+                &size
             )
         }
         guard status == 0, let out else { throw TestFailure("test encoder failed") }
@@ -88,7 +94,10 @@ enum TestImages {
                 image.pixels.withUnsafeBytes { source in
                     for row in 0..<image.height {
                         target.baseAddress!.advanced(by: (row * width + x0) * 3)
-                            .copyMemory(from: source.baseAddress!.advanced(by: row * image.stride), byteCount: image.stride)
+                            .copyMemory(
+                                from: source.baseAddress!.advanced(by: row * image.stride),
+                                byteCount: image.stride
+                            )
                     }
                 }
             }
@@ -151,7 +160,8 @@ enum SharedEngine {
         switch model {
         case .dlib: try dlib.get()
         case .sface: try sface.get()
-        case .onnx: throw TestFailure("an operator's model needs a descriptor: OperatorModelTests makes its own engines")
+        case .onnx:
+            throw TestFailure("an operator's model needs a descriptor: OperatorModelTests makes its own engines")
         }
     }
 }

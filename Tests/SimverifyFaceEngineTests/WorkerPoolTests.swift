@@ -18,7 +18,12 @@ struct WorkerPoolTests {
     @Test func refusesAtOnceWhenWorkersAndQueueAreFull() async throws {
         let pool = WorkerPool(resources: [0], maxQueued: 1, name: "test")
         let gate = DispatchSemaphore(value: 0)
-        let first = Task { try await pool.run { _ in gate.wait(); return 1 } }
+        let first = Task {
+            try await pool.run { _ in
+                gate.wait()
+                return 1
+            }
+        }
         #expect(await eventually { pool.load.busy == 1 })
         let second = Task { try await pool.run { _ in 2 } }
         #expect(await eventually { pool.load.waiting == 1 })
@@ -62,7 +67,10 @@ struct WorkerPoolTests {
             for _ in 0..<40 {
                 group.addTask {
                     try await pool.run { counter in
-                        lock.sync { counter.inUse += 1; counter.maximum = max(counter.maximum, counter.inUse) }
+                        lock.sync {
+                            counter.inUse += 1
+                            counter.maximum = max(counter.maximum, counter.inUse)
+                        }
                         usleep(1000)
                         lock.sync { counter.inUse -= 1 }
                     }
@@ -77,7 +85,12 @@ struct WorkerPoolTests {
     @Test func stopFinishesQueuedJobsThenRefuses() async throws {
         let pool = WorkerPool(resources: [0], maxQueued: 4, name: "test")
         let gate = DispatchSemaphore(value: 0)
-        let running = Task { try await pool.run { _ in gate.wait(); return "ran" } }
+        let running = Task {
+            try await pool.run { _ in
+                gate.wait()
+                return "ran"
+            }
+        }
         #expect(await eventually { pool.load.busy == 1 })
         let queued = Task { try await pool.run { _ in "queued ran" } }
         #expect(await eventually { pool.load.waiting == 1 })

@@ -34,15 +34,28 @@ struct FuzzCorpusTests {
         var bytes = input
         for _ in 0..<Int.random(in: 1...6, using: &rng) {
             switch Int.random(in: 0..<5, using: &rng) {
-            case 0 where !bytes.isEmpty: bytes[Int.random(in: 0..<bytes.count, using: &rng)] ^= UInt8(1 << Int.random(in: 0..<8, using: &rng))
-            case 1 where !bytes.isEmpty: bytes[Int.random(in: 0..<bytes.count, using: &rng)] = [0x00, 0xFF, 0x7F, 0x80, 0xD8, 0xDA][Int.random(in: 0..<6, using: &rng)]
-            case 2 where bytes.count > 1: bytes.removeSubrange(Int.random(in: 0..<bytes.count, using: &rng)..<bytes.count)
-            case 3: bytes.insert(contentsOf: (0..<Int.random(in: 1...16, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }, at: Int.random(in: 0...bytes.count, using: &rng))
+            case 0 where !bytes.isEmpty:
+                bytes[Int.random(in: 0..<bytes.count, using: &rng)] ^= UInt8(1 << Int.random(in: 0..<8, using: &rng))
+            case 1 where !bytes.isEmpty:
+                bytes[Int.random(in: 0..<bytes.count, using: &rng)] =
+                    [0x00, 0xFF, 0x7F, 0x80, 0xD8, 0xDA][Int.random(in: 0..<6, using: &rng)]
+            case 2 where bytes.count > 1:
+                bytes.removeSubrange(Int.random(in: 0..<bytes.count, using: &rng)..<bytes.count)
+            case 3:
+                bytes.insert(
+                    contentsOf: (0..<Int.random(in: 1...16, using: &rng)).map { _ in
+                        UInt8.random(in: 0...255, using: &rng)
+                    },
+                    at: Int.random(in: 0...bytes.count, using: &rng)
+                )
             default:
                 if bytes.count > 4 {
                     let start = Int.random(in: 0..<(bytes.count - 2), using: &rng)
                     let length = Int.random(in: 1...min(64, bytes.count - start), using: &rng)
-                    bytes.insert(contentsOf: bytes[start..<(start + length)], at: Int.random(in: 0...bytes.count, using: &rng))
+                    bytes.insert(
+                        contentsOf: bytes[start..<(start + length)],
+                        at: Int.random(in: 0...bytes.count, using: &rng)
+                    )
                 }
             }
         }
@@ -78,7 +91,11 @@ struct FuzzCorpusTests {
         // The seed JPEGs decode, EXIF orientation 6 turning 24x16 into 16x24.
         for (name, bytes) in try Self.inputs("jpeg") {
             let image = try bytes.withUnsafeBytes { try JPEGDecoder().decode($0) }
-            #expect(name == "seed-exif6.jpg" ? (image.width == 16 && image.height == 24) : (image.width == 24 && image.height == 16), "\(name)")
+            #expect(
+                name == "seed-exif6.jpg"
+                    ? (image.width == 16 && image.height == 24) : (image.width == 24 && image.height == 16),
+                "\(name)"
+            )
         }
     }
 }

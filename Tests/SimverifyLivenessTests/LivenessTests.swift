@@ -6,7 +6,8 @@ import Testing
 
 /// Landmarks of a synthetic head: eyes 60 px apart around (cx, cy), nose `yaw`/`pitch` eye
 /// distances off the eye midpoint, scaled by `scale`.
-func landmarks(cx: Double = 200, cy: Double = 200, yaw: Double = 0, pitch: Double = 0.6, scale: Double = 1) -> [Point2] {
+func landmarks(cx: Double = 200, cy: Double = 200, yaw: Double = 0, pitch: Double = 0.6, scale: Double = 1) -> [Point2]
+{
     let d = 60 * scale
     return [
         Point2(x: cx + 0.5 * d + 12 * scale, y: cy), Point2(x: cx + 0.5 * d - 12 * scale, y: cy),
@@ -27,15 +28,20 @@ func texture(seed: UInt64, side: Int = 96) -> [Double] {
         let n = side / step + 3
         let grid = (0..<(n * n)).map { _ in random() * amplitude }
         return (0..<(side * side)).map { i in
-            let x = Double(i % side) / Double(step), y = Double(i / side) / Double(step)
-            let x0 = Int(x), y0 = Int(y)
-            let fx = x - Double(x0), fy = y - Double(y0)
-            let sx = fx * fx * (3 - 2 * fx), sy = fy * fy * (3 - 2 * fy)
+            let x = Double(i % side) / Double(step)
+            let y = Double(i / side) / Double(step)
+            let x0 = Int(x)
+            let y0 = Int(y)
+            let fx = x - Double(x0)
+            let fy = y - Double(y0)
+            let sx = fx * fx * (3 - 2 * fx)
+            let sy = fy * fy * (3 - 2 * fy)
             return grid[y0 * n + x0] * (1 - sx) * (1 - sy) + grid[y0 * n + x0 + 1] * sx * (1 - sy)
                 + grid[(y0 + 1) * n + x0] * (1 - sx) * sy + grid[(y0 + 1) * n + x0 + 1] * sx * sy
         }
     }
-    let coarse = layer(5, 150), fine = layer(2, 60)
+    let coarse = layer(5, 150)
+    let fine = layer(2, 60)
     return zip(coarse, fine).map { 40 + $0 + $1 }
 }
 
@@ -46,9 +52,15 @@ func warp(_ field: [Double], side: Int = 96, _ map: (Double, Double) -> (Double,
     for y in 0..<side {
         for x in 0..<side {
             let (sx, sy) = map(Double(x), Double(y))
-            let x0 = Int(floor(sx)), y0 = Int(floor(sy))
-            let fx = sx - Double(x0), fy = sy - Double(y0)
-            let v = at(x0, y0) * (1 - fx) * (1 - fy) + at(x0 + 1, y0) * fx * (1 - fy) + at(x0, y0 + 1) * (1 - fx) * fy + at(x0 + 1, y0 + 1) * fx * fy
+            let x0 = Int(floor(sx))
+            let y0 = Int(floor(sy))
+            let fx = sx - Double(x0)
+            let fy = sy - Double(y0)
+            let v =
+                at(x0, y0) * (1 - fx) * (1 - fy) + at(x0 + 1, y0) * fx * (1 - fy) + at(x0, y0 + 1) * (1 - fx) * fy + at(
+                    x0 + 1,
+                    y0 + 1
+                ) * fx * fy
             out[y * side + x] = UInt8(min(max(v.rounded(), 0), 255))
         }
     }
@@ -66,9 +78,12 @@ func warp(_ field: [Double], side: Int = 96, _ map: (Double, Double) -> (Double,
 
     @Test func poseIgnoresPositionScaleAndRoll() throws {
         let base = landmarks(yaw: 0.2, pitch: 0.5)
-        let angle = 0.4, c = cos(angle), s = sin(angle)
+        let angle = 0.4
+        let c = cos(angle)
+        let s = sin(angle)
         let moved = base.map { Point2(x: 3 * (c * $0.x - s * $0.y) + 40, y: 3 * (s * $0.x + c * $0.y) - 17) }
-        let a = try #require(HeadPose(landmarks: base)), b = try #require(HeadPose(landmarks: moved))
+        let a = try #require(HeadPose(landmarks: base))
+        let b = try #require(HeadPose(landmarks: moved))
         #expect(abs(a.yaw - b.yaw) < 1e-9 && abs(a.pitch - b.pitch) < 1e-9)
         #expect(abs(b.roll - angle) < 1e-9)
         #expect(abs(b.eyeDistance - 3 * a.eyeDistance) < 1e-6)
@@ -92,7 +107,13 @@ func warp(_ field: [Double], side: Int = 96, _ map: (Double, Double) -> (Double,
             let w = h[6] * x + h[7] * y + h[8]
             return ((h[0] * x + h[1] * y + h[2]) / w, (h[3] * x + h[4] * y + h[5]) / w)
         }
-        let fit = PlanarMotion.fit(a, landmarksA: landmarks(cx: 48, cy: 40, scale: 0.5), b, landmarksB: landmarks(cx: 46, cy: 38, scale: 0.5), tolerance: 1.5)
+        let fit = PlanarMotion.fit(
+            a,
+            landmarksA: landmarks(cx: 48, cy: 40, scale: 0.5),
+            b,
+            landmarksB: landmarks(cx: 46, cy: 38, scale: 0.5),
+            tolerance: 1.5
+        )
         #expect(fit.tracked >= 30)
         #expect(fit.nonPlanarity < 0.1, "\(fit)")
     }
@@ -106,14 +127,22 @@ func warp(_ field: [Double], side: Int = 96, _ map: (Double, Double) -> (Double,
             let r2 = (x - 48) * (x - 48) + (y - 48) * (y - 48)
             return (x - 6 * (max(0, 1 - r2 / (40 * 40))).squareRoot() - 8 * exp(-r2 / (2 * 8 * 8)), y)
         }
-        let fit = PlanarMotion.fit(a, landmarksA: landmarks(cx: 48, cy: 40, scale: 0.5), b, landmarksB: landmarks(cx: 56, cy: 40, scale: 0.5), tolerance: 1.5)
+        let fit = PlanarMotion.fit(
+            a,
+            landmarksA: landmarks(cx: 48, cy: 40, scale: 0.5),
+            b,
+            landmarksB: landmarks(cx: 56, cy: 40, scale: 0.5),
+            tolerance: 1.5
+        )
         #expect(fit.tracked >= 30)
         #expect(fit.nonPlanarity > LivenessPolicy.standard.minimumNonPlanarity, "\(fit)")
     }
 
     @Test func homographySolverRecoversAKnownMap() throws {
         let truth = Homography(h: [1.1, 0.1, 5, -0.05, 0.9, -3, 0.001, 0.002, 1])
-        let points = [(0.0, 0.0), (90.0, 5.0), (10.0, 80.0), (70.0, 70.0), (40.0, 30.0)].map { Point2(x: $0.0, y: $0.1) }
+        let points = [(0.0, 0.0), (90.0, 5.0), (10.0, 80.0), (70.0, 70.0), (40.0, 30.0)].map {
+            Point2(x: $0.0, y: $0.1)
+        }
         let pairs = points.map { ($0, truth.apply($0)!) }
         let fitted = try #require(Homography.fit(pairs))
         for (p, q) in pairs { #expect(fitted.error(p, q) < 1e-6) }
@@ -124,13 +153,29 @@ func warp(_ field: [Double], side: Int = 96, _ map: (Double, Double) -> (Double,
 }
 
 /// An observation of a synthetic frame: one face with the given landmarks and embedding.
-func frame(_ points: [Point2], embedding: FaceEmbedding? = nil, id: UInt8, width: Int = 150, sharpness: Double = 100, brightness: Double = 120, faces: Int = 1) -> FrameObservation {
+func frame(
+    _ points: [Point2],
+    embedding: FaceEmbedding? = nil,
+    id: UInt8,
+    width: Int = 150,
+    sharpness: Double = 100,
+    brightness: Double = 120,
+    faces: Int = 1
+) -> FrameObservation {
     var thumb = [UInt8](repeating: 0, count: 32 * 24)
     for i in thumb.indices { thumb[i] = UInt8(truncatingIfNeeded: i &* Int(id) &* 37) }
     return FrameObservation(
         faceCount: faces,
-        face: .init(width: width, landmarks: points, embedding: embedding ?? unit(0), sharpness: sharpness, brightness: brightness, crop: nil),
-        thumbnail: GreyImage(width: 32, height: 24, bytes: thumb), digest: [id]
+        face: .init(
+            width: width,
+            landmarks: points,
+            embedding: embedding ?? unit(0),
+            sharpness: sharpness,
+            brightness: brightness,
+            crop: nil
+        ),
+        thumbnail: GreyImage(width: 32, height: 24, bytes: thumb),
+        digest: [id]
     )
 }
 
@@ -162,7 +207,11 @@ func unit(_ angle: Double, axis: Int = 0) -> FaceEmbedding {
         #expect(reversed.failures.contains(.challengeOutOfOrder))
         let missing = self.checker.check(frames: self.performing, challenge: [.turnLeft, .turnRight], frameTimes: [])
         #expect(missing.failures.contains(.challengeNotPerformed) && !missing.failures.contains(.challengeOutOfOrder))
-        let closer = self.checker.check(frames: self.performing + [frame(landmarks(scale: 1.3), id: 6)], challenge: [.lookUp, .moveCloser], frameTimes: [])
+        let closer = self.checker.check(
+            frames: self.performing + [frame(landmarks(scale: 1.3), id: 6)],
+            challenge: [.lookUp, .moveCloser],
+            frameTimes: []
+        )
         #expect(closer.stepFrames == [4, 5])
     }
 
@@ -208,7 +257,11 @@ func unit(_ angle: Double, axis: Int = 0) -> FaceEmbedding {
         #expect(report.captureProblems.isEmpty)
         var allMasked = self.performing
         for i in allMasked.indices { allMasked[i].face?.lowerFaceSkin = 0.05 }
-        #expect(self.checker.check(frames: allMasked, challenge: [.turnLeft, .lookUp], frameTimes: []).captureProblems == [.selfieFaceCovered])
+        #expect(
+            self.checker.check(frames: allMasked, challenge: [.turnLeft, .lookUp], frameTimes: []).captureProblems == [
+                .selfieFaceCovered
+            ]
+        )
         var off = self.checker
         off.policy.minimumLowerFaceSkin = 0
         #expect(off.check(frames: allMasked, challenge: [.turnLeft, .lookUp], frameTimes: []).captureProblems.isEmpty)
@@ -236,7 +289,11 @@ func unit(_ angle: Double, axis: Int = 0) -> FaceEmbedding {
         #expect(self.checker.screenPattern(two) == nil)
         var off = self.checker
         off.policy.maximumScreenPattern = 0
-        #expect(!off.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: []).failures.contains(.screenPattern))
+        #expect(
+            !off.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: []).failures.contains(
+                .screenPattern
+            )
+        )
     }
 
     @Test func tooFewUsableFramesIsRetryNamingWhatRemovedThem() {
@@ -252,20 +309,35 @@ func unit(_ angle: Double, axis: Int = 0) -> FaceEmbedding {
         // 12 frames of which 7 usable: at least 5, but under 60 %.
         var long = self.performing + [frame(landmarks(pitch: 0.4), id: 9), frame(landmarks(pitch: 0.45), id: 10)]
         for id in 11...15 { long.append(frame(landmarks(), id: UInt8(id), width: 40)) }
-        #expect(self.checker.check(frames: long, challenge: [.turnLeft, .lookUp], frameTimes: []).captureProblems == [.selfieFaceTooSmall])
+        #expect(
+            self.checker.check(frames: long, challenge: [.turnLeft, .lookUp], frameTimes: []).captureProblems == [
+                .selfieFaceTooSmall
+            ]
+        )
     }
 
     @Test func anotherPersonCostsAFrameAndAFaceInTheBackgroundNothing() {
         var frames = self.performing
         frames[1] = FrameObservation(
-            faceCount: 2, face: frames[1].face, thumbnail: frames[1].thumbnail, digest: frames[1].digest, secondFaceWidth: 90
+            faceCount: 2,
+            face: frames[1].face,
+            thumbnail: frames[1].thumbnail,
+            digest: frames[1].digest,
+            secondFaceWidth: 90
         )
         // Five frames: one left out leaves too few.
         let crowded = self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: [])
         #expect(crowded.captureProblems == [.severalFacesInSelfie])
         // Seven frames: someone passing in one of them costs that frame only.
-        let longer = self.checker.check(frames: frames + [frame(landmarks(pitch: 0.4), id: 6), frame(landmarks(pitch: 0.45), id: 7)], challenge: [.turnLeft, .lookUp], frameTimes: [])
-        #expect(longer.captureProblems.isEmpty && longer.missingFrames.map(\.frame) == [1] && longer.missingFrames.map(\.reason) == [.severalFacesInSelfie])
+        let longer = self.checker.check(
+            frames: frames + [frame(landmarks(pitch: 0.4), id: 6), frame(landmarks(pitch: 0.45), id: 7)],
+            challenge: [.turnLeft, .lookUp],
+            frameTimes: []
+        )
+        #expect(
+            longer.captureProblems.isEmpty && longer.missingFrames.map(\.frame) == [1]
+                && longer.missingFrames.map(\.reason) == [.severalFacesInSelfie]
+        )
         // A face a fifth of the subject's width is someone walking by behind.
         frames[1].secondFaceWidth = 30
         let background = self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: [])
@@ -282,25 +354,46 @@ func unit(_ angle: Double, axis: Int = 0) -> FaceEmbedding {
         #expect(!report.failures.contains(.notFacingCamera))
         #expect(report.stepFrames == [3, 5])
         // Three turned frames first: no frontal start within the first three usable frames.
-        frames = [frame(landmarks(yaw: -0.3), id: 30), frame(landmarks(yaw: -0.3), id: 31), frame(landmarks(yaw: 0.35), id: 32)] + self.performing
-        #expect(self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: []).failures.contains(.notFacingCamera))
+        frames =
+            [
+                frame(landmarks(yaw: -0.3), id: 30), frame(landmarks(yaw: -0.3), id: 31),
+                frame(landmarks(yaw: 0.35), id: 32),
+            ] + self.performing
+        #expect(
+            self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: []).failures.contains(
+                .notFacingCamera
+            )
+        )
     }
 
     @Test func duplicatesIdentityStartAndTiming() {
         var frames = self.performing + [frame(landmarks(pitch: 0.4), id: 6)]
         frames[3] = frame(landmarks(yaw: 0.05, pitch: 0.55), id: 2)  // same bytes and picture as frame 1
-        #expect(self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: []).failures.contains(.duplicateFrames))
+        #expect(
+            self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: []).failures.contains(
+                .duplicateFrames
+            )
+        )
         // Different bytes (a re-encoding), the same picture: left out, not fatal.
         frames[3].digest = [42]
         let reencoded = self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: [])
         #expect(!reencoded.failures.contains(.duplicateFrames))
-        #expect(reencoded.missingFrames.map(\.frame) == [3] && reencoded.missingFrames.map(\.reason) == [.duplicateFrames])
+        #expect(
+            reencoded.missingFrames.map(\.frame) == [3] && reencoded.missingFrames.map(\.reason) == [.duplicateFrames]
+        )
         // With only five frames, leaving it out leaves too few: RETRY, saying why.
         var five = self.performing
         five[3] = frame(landmarks(yaw: 0.05, pitch: 0.55), id: 2)
         five[3].digest = [42]
-        #expect(self.checker.check(frames: five, challenge: [.turnLeft, .lookUp], frameTimes: []).captureProblems == [.duplicateFrames])
-        #expect(!self.checker.check(frames: self.performing, challenge: [.turnLeft, .lookUp], frameTimes: []).failures.contains(.duplicateFrames))
+        #expect(
+            self.checker.check(frames: five, challenge: [.turnLeft, .lookUp], frameTimes: []).captureProblems == [
+                .duplicateFrames
+            ]
+        )
+        #expect(
+            !self.checker.check(frames: self.performing, challenge: [.turnLeft, .lookUp], frameTimes: []).failures
+                .contains(.duplicateFrames)
+        )
 
         frames = self.performing
         frames[4] = frame(landmarks(pitch: 0.35), embedding: unit(0.9), id: 5)  // distance 2 sin(0.45) = 0.87
@@ -311,16 +404,36 @@ func unit(_ angle: Double, axis: Int = 0) -> FaceEmbedding {
         frames[0] = frame(landmarks(yaw: 0.3), id: 1)
         frames[1] = frame(landmarks(yaw: 0.3), id: 2)
         frames[2] = frame(landmarks(yaw: 0.32), id: 3)
-        #expect(self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: []).failures.contains(.notFacingCamera))
+        #expect(
+            self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: []).failures.contains(
+                .notFacingCamera
+            )
+        )
 
-        for times in [[0, 100, 90, 300, 400], [0, 5, 10, 15, 20], [10, 100, 200, 300, 400], [0, 100, 200, 300, 60_000], [0, 100]] {
-            #expect(self.checker.check(frames: self.performing, challenge: [.turnLeft, .lookUp], frameTimes: times).failures.contains(.implausibleTiming), "\(times)")
+        for times in [
+            [0, 100, 90, 300, 400], [0, 5, 10, 15, 20], [10, 100, 200, 300, 400], [0, 100, 200, 300, 60_000], [0, 100],
+        ] {
+            #expect(
+                self.checker.check(frames: self.performing, challenge: [.turnLeft, .lookUp], frameTimes: times).failures
+                    .contains(.implausibleTiming),
+                "\(times)"
+            )
         }
-        #expect(!self.checker.check(frames: self.performing, challenge: [.turnLeft, .lookUp], frameTimes: [0, 90, 200, 330, 400]).failures.contains(.implausibleTiming))
+        #expect(
+            !self.checker.check(
+                frames: self.performing,
+                challenge: [.turnLeft, .lookUp],
+                frameTimes: [0, 90, 200, 330, 400]
+            ).failures.contains(.implausibleTiming)
+        )
     }
 
     @Test func tooFewFramesNeverPass() {
-        let report = self.checker.check(frames: Array(self.performing.prefix(3)), challenge: [.turnLeft], frameTimes: [])
+        let report = self.checker.check(
+            frames: Array(self.performing.prefix(3)),
+            challenge: [.turnLeft],
+            frameTimes: []
+        )
         #expect(!report.passed)
     }
 }

@@ -1,7 +1,7 @@
 import SimverifyCore
 import SimverifyPKI
-import Testing
 import SwiftASN1
+import Testing
 import X509
 
 @Suite("Caller identity")
@@ -18,8 +18,10 @@ struct CallerIdentityTests {
     }
 
     @Test(arguments: [
-        "https://carrier-a/counter", "simverify://carrier-a", "simverify://carrier-a/admin", "simverify://Carrier-A/counter",
-        "simverify://carrier-a/counter/store 1", "simverify:///counter", "simverify://-a/counter", "simverify://a/counter/b/c",
+        "https://carrier-a/counter", "simverify://carrier-a", "simverify://carrier-a/admin",
+        "simverify://Carrier-A/counter",
+        "simverify://carrier-a/counter/store 1", "simverify:///counter", "simverify://-a/counter",
+        "simverify://a/counter/b/c",
         "simverify://" + String(repeating: "a", count: 64) + "/counter",
     ])
     func refusesMalformedURIs(uri: String) {
@@ -42,7 +44,10 @@ struct CallerIdentityTests {
         let none = try pki.issueClient(names: [.dnsName("terminal.example")], commonName: "no identity")
         #expect(throws: SimverifyError.self) { try CallerIdentity(certificate: none.certificate) }
         let two = try pki.issueClient(
-            names: [.uniformResourceIdentifier("simverify://a/counter/t1"), .uniformResourceIdentifier("simverify://b/backend")],
+            names: [
+                .uniformResourceIdentifier("simverify://a/counter/t1"),
+                .uniformResourceIdentifier("simverify://b/backend"),
+            ],
             commonName: "two identities"
         )
         #expect(throws: SimverifyError.self) { try CallerIdentity(certificate: two.certificate) }

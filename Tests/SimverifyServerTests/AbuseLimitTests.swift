@@ -16,7 +16,10 @@ struct AbuseLimitTests {
         #expect(buckets.take("b", now: start), "keys are independent")
         #expect(!buckets.take("a", now: start + .milliseconds(400)))
         #expect(buckets.take("a", now: start + .milliseconds(600)))
-        #expect((0..<3).allSatisfy { _ in buckets.take("a", now: start + .seconds(10)) }, "refilled to the burst, no more")
+        #expect(
+            (0..<3).allSatisfy { _ in buckets.take("a", now: start + .seconds(10)) },
+            "refilled to the burst, no more"
+        )
         #expect(!buckets.take("a", now: start + .seconds(10)))
         let off = TokenBuckets(rate: 0, burst: 1)
         #expect((0..<1000).allSatisfy { _ in off.take("x") })
@@ -44,8 +47,15 @@ struct AbuseLimitTests {
         }
         let other = try await server.client("counter-carrier-b-store-0001")
         #expect(try await other.verify(request).decision == .approved, "another terminal is not slowed")
-        let records = try await server.audit.entries(from: 0, to: await server.audit.size).map { try AuditRecord(encoded: $0) }
-        #expect(records.contains { $0.event == .limitExceeded && $0.terminal == "store-0001" && $0.tenant == "carrier-a" && $0.detail == "rate:terminal:Verify" })
+        let records = try await server.audit.entries(from: 0, to: await server.audit.size).map {
+            try AuditRecord(encoded: $0)
+        }
+        #expect(
+            records.contains {
+                $0.event == .limitExceeded && $0.terminal == "store-0001" && $0.tenant == "carrier-a"
+                    && $0.detail == "rate:terminal:Verify"
+            }
+        )
         await counter.close()
         await other.close()
         await server.stop()
@@ -55,11 +65,13 @@ struct AbuseLimitTests {
         let pki = try TestPKI()
         try ServerSecrets.writeDevelopmentKeys(to: pki.directory + "/keys.json", origin: "simverify.test/limits")
         let config = pki.directory + "/config.json"
-        try Data("""
+        try Data(
+            """
             {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
              "limits": {"terminalCallsPerSecond": 0.000001, "terminalBurst": 1}, "policy": {"livenessRequired": false},
              "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json"}}
-            """.utf8).write(to: URL(fileURLWithPath: config))
+            """.utf8
+        ).write(to: URL(fileURLWithPath: config))
         let server = try await ServerProcess(directory: pki.directory, config: config)
         var configuration = pki.client("counter-carrier-a-store-0001")
         configuration.port = server.port

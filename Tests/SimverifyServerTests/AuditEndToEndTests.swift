@@ -15,10 +15,23 @@ struct AuditEndToEndTests {
         let backend = try await server.client("backend-carrier-a")
         let idCard = try TestJPEG.bytes(Paths.face("london_001__neutral.jpg"))
         let selfie = try TestJPEG.bytes(Paths.face("london_001__smiling.jpg"))
-        let subject = SubjectReferences(nationalID: "900101-1234567", msisdn: "+82-10-5555-0101", iccid: "8982000000000000001")
+        let subject = SubjectReferences(
+            nationalID: "900101-1234567",
+            msisdn: "+82-10-5555-0101",
+            iccid: "8982000000000000001"
+        )
         var results: [VerificationResult] = []
         for _ in 0..<3 {
-            results.append(try await backend.verify(VerificationRequest(idCardImage: idCard, selfieFrames: [selfie], subject: subject, consentGiven: true)))
+            results.append(
+                try await backend.verify(
+                    VerificationRequest(
+                        idCardImage: idCard,
+                        selfieFrames: [selfie],
+                        subject: subject,
+                        consentGiven: true
+                    )
+                )
+            )
         }
         #expect(results.map(\.receiptLeafIndex) == [0, 1, 2])
         // The same request three times within a second: three different records (each has its
@@ -30,7 +43,15 @@ struct AuditEndToEndTests {
         for result in results {
             let index = try #require(result.receiptLeafIndex)
             let proof = try await server.audit.inclusionProof(index: index, size: checkpoint.size)
-            #expect(MerkleProofVerifier.verifyInclusion(leafHash: try #require(result.receiptLeafHash), index: index, size: checkpoint.size, proof: proof, root: checkpoint.rootHash))
+            #expect(
+                MerkleProofVerifier.verifyInclusion(
+                    leafHash: try #require(result.receiptLeafHash),
+                    index: index,
+                    size: checkpoint.size,
+                    proof: proof,
+                    root: checkpoint.rootHash
+                )
+            )
         }
         // The record: decision, caller, digests of the images, keyed hashes of the identifiers.
         let bytes = try await server.audit.entries(from: 0, to: 1)[0]
@@ -39,7 +60,10 @@ struct AuditEndToEndTests {
         // The model that decided, down to its files' pinned hashes.
         #expect(record.modelVersion == FaceModelFiles.version(of: .sface))
         #expect(record.modelVersion.contains(String(FaceModelFiles.sface.sha256.prefix(16))))
-        #expect(record.images.map(\.sha256) == [idCard, selfie].map { b in b.withUnsafeBytes { Array(SHA256.hash(data: $0)) } })
+        #expect(
+            record.images.map(\.sha256)
+                == [idCard, selfie].map { b in b.withUnsafeBytes { Array(SHA256.hash(data: $0)) } }
+        )
         #expect(record.identifiers.map(\.field) == [.nationalID, .msisdn, .iccid])
         #expect(try server.auditKeys.identifiers.hash("9001011234567", field: .nationalID) == record.identifiers[0])
         let text = String(decoding: bytes, as: UTF8.self)
@@ -56,10 +80,14 @@ struct AuditEndToEndTests {
         let counter = try await server.client()
         let photo = try TestJPEG.bytes(Paths.face("london_005__neutral.jpg"))
         await #expect(throws: (any Error).self) {
-            _ = try await counter.verify(VerificationRequest(idCardImage: photo, selfieFrames: [photo], consentGiven: false))
+            _ = try await counter.verify(
+                VerificationRequest(idCardImage: photo, selfieFrames: [photo], consentGiven: false)
+            )
         }
         #expect(await server.audit.size == 0)
-        let retry = try await counter.verify(VerificationRequest(idCardImage: try TestJPEG.blank(), selfieFrames: [photo], consentGiven: true))
+        let retry = try await counter.verify(
+            VerificationRequest(idCardImage: try TestJPEG.blank(), selfieFrames: [photo], consentGiven: true)
+        )
         #expect(retry.decision == .retry && retry.receiptLeafIndex == 0)
         #expect(await server.audit.size == 1)
         await counter.close()

@@ -12,7 +12,13 @@ import Testing
 @Suite("Bad frames", .serialized)
 struct BadFrameTests {
     static func header(
-        _ type: UInt8 = 1, version: UInt8 = 1, magic: UInt16 = 0x5356, method: UInt16 = 1, id: UInt32 = 1, deadline: UInt32 = 0, length: UInt32 = 0
+        _ type: UInt8 = 1,
+        version: UInt8 = 1,
+        magic: UInt16 = 0x5356,
+        method: UInt16 = 1,
+        id: UInt32 = 1,
+        deadline: UInt32 = 0,
+        length: UInt32 = 0
     ) -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.writeInteger(magic)
@@ -73,13 +79,25 @@ struct BadFrameTests {
     @Test func malformedProtobufIsAnErrorAndTheConnectionLives() async throws {
         let server = try await TestServer()
         let connection = try await self.raw(server)
-        try await connection.send(Frame(type: .request, method: .verify, correlationID: 7, payload: ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0x0F, 0x01])))
+        try await connection.send(
+            Frame(
+                type: .request,
+                method: .verify,
+                correlationID: 7,
+                payload: ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0x0F, 0x01])
+            )
+        )
         let error = await connection.frame { $0.header.type == .error && $0.header.correlationID == 7 }
         let status = error.flatMap(RawConnection.status)
         #expect(status?.code == .invalidArgument && status?.reason == "malformed_payload")
-        try await connection.send(Frame(type: .ping, correlationID: 8, payload: ByteBuffer(bytes: [1, 2, 3, 4, 5, 6, 7, 8])))
+        try await connection.send(
+            Frame(type: .ping, correlationID: 8, payload: ByteBuffer(bytes: [1, 2, 3, 4, 5, 6, 7, 8]))
+        )
         let pong = await connection.frame { $0.header.type == .pong }
-        #expect(pong?.header.correlationID == 8 && pong.map { Array($0.payload.readableBytesView) } == [1, 2, 3, 4, 5, 6, 7, 8])
+        #expect(
+            pong?.header.correlationID == 8
+                && pong.map { Array($0.payload.readableBytesView) } == [1, 2, 3, 4, 5, 6, 7, 8]
+        )
         await connection.close()
         await server.stop()
     }
@@ -132,17 +150,23 @@ struct BadFrameTests {
         }
         try await connection.send(batch)
         let deadline = ContinuousClock.now + .seconds(20)
-        while connection.frames.count < 5 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        while connection.frames.count < 5 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         let answers = connection.frames
         #expect(answers.count == 5)
-        let refused = answers.filter { $0.header.type == .error && RawConnection.status(of: $0)?.reason == "too_many_calls" }
+        let refused = answers.filter {
+            $0.header.type == .error && RawConnection.status(of: $0)?.reason == "too_many_calls"
+        }
         let answered = answers.filter { $0.header.type == .response }
         #expect(refused.count == 3 && answered.count == 2)
         #expect(Set(answered.map(\.header.correlationID)) == [1, 2])
         // The refused verifications are recorded (asynchronously: wait a little).
         var limited = 0
         for _ in 0..<100 {
-            let records = try await server.audit.entries(from: 0, to: await server.audit.size).map { try AuditRecord(encoded: $0) }
+            let records = try await server.audit.entries(from: 0, to: await server.audit.size).map {
+                try AuditRecord(encoded: $0)
+            }
             limited = records.filter { $0.event == .limitExceeded && $0.detail == "too_many_calls:Verify" }.count
             if limited == 3 { break }
             try await Task.sleep(for: .milliseconds(20))
@@ -170,7 +194,11 @@ struct BadFrameTests {
         try await connection.send(both)
         // The first call, in flight, is answered before the goaway: every request gets one answer.
         let aborted = await connection.frame { $0.header.type == .error && $0.header.correlationID == 5 }
-        #expect(aborted.flatMap(RawConnection.status).map { ($0.code, $0.reason) } ?? (.ok, "") == (.aborted, "connection_closed"))
+        #expect(
+            aborted.flatMap(RawConnection.status).map { ($0.code, $0.reason) } ?? (.ok, "") == (
+                .aborted, "connection_closed"
+            )
+        )
         #expect(aborted?.header.method == .verify)
         await self.expectGoaway(connection, reason: "duplicate_correlation_id")
         #expect(connection.frames.filter { $0.header.correlationID == 5 }.count == 1)
@@ -193,7 +221,9 @@ struct BadFrameTests {
         let cancelled = await connection.frame { $0.header.correlationID == 1 }
         #expect(cancelled?.header.type == .error && cancelled.flatMap(RawConnection.status)?.code == .cancelled)
         #expect(cancelled.flatMap(RawConnection.status)?.reason == "cancelled" && cancelled?.header.method == .verify)
-        try await connection.send(Frame(type: .request, method: .verify, correlationID: 2, deadlineMilliseconds: 1, payload: payload))
+        try await connection.send(
+            Frame(type: .request, method: .verify, correlationID: 2, deadlineMilliseconds: 1, payload: payload)
+        )
         let late = await connection.frame { $0.header.correlationID == 2 }
         #expect(late?.header.type == .error && late.flatMap(RawConnection.status)?.code == .deadlineExceeded)
         #expect(late.flatMap(RawConnection.status)?.reason == "deadline_exceeded")
@@ -209,11 +239,16 @@ struct BadFrameTests {
     @Test func healthPayloadsAreParsed() async throws {
         let server = try await TestServer()
         let connection = try await self.raw(server)
-        try await connection.send(Frame(type: .request, method: .health, correlationID: 3, payload: ByteBuffer(bytes: [0xFF, 0xFF, 0xFF])))
+        try await connection.send(
+            Frame(type: .request, method: .health, correlationID: 3, payload: ByteBuffer(bytes: [0xFF, 0xFF, 0xFF]))
+        )
         let refused = await connection.frame { $0.header.correlationID == 3 }
         #expect(refused?.header.type == .error && refused.flatMap(RawConnection.status)?.reason == "malformed_payload")
         try await connection.send(Frame(type: .request, method: .health, correlationID: 4, payload: ByteBuffer()))
-        #expect(await connection.frame { $0.header.correlationID == 4 }?.header.type == .response, "the connection stays open")
+        #expect(
+            await connection.frame { $0.header.correlationID == 4 }?.header.type == .response,
+            "the connection stays open"
+        )
         await connection.close()
         await server.stop()
     }

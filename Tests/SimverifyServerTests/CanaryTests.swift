@@ -1,8 +1,8 @@
 import Foundation
 import SimverifyAudit
-import SimverifyServer
 import SimverifyClient
 import SimverifyCore
+import SimverifyServer
 import SimverifyWire
 import Testing
 
@@ -28,22 +28,31 @@ struct CanaryTests {
         let directory = pki.directory
         try ServerSecrets.writeDevelopmentKeys(to: directory + "/keys.json", origin: "simverify.test/canary")
         let config = directory + "/config.json"
-        try Data("""
+        try Data(
+            """
             {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
              "policy": {"livenessRequired": false}, "engine": {"workers": 2}, "audit": {"databasePath": "data/audit.sqlite", "keysPath": "keys.json"}}
-            """.utf8).write(to: URL(fileURLWithPath: config))
+            """.utf8
+        ).write(to: URL(fileURLWithPath: config))
         let server = try await ServerProcess(directory: directory, config: config)
         // Hardened before any image arrives: no core files, not dumpable, freed memory scrubbed.
         let limits = try String(contentsOfFile: "/proc/\(server.process.processIdentifier)/limits", encoding: .utf8)
-        let core = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }.map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        let core = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }.map {
+            $0.split(separator: " ", omittingEmptySubsequences: true)
+        }
         #expect(core.map { $0[4] == "0" && $0[5] == "0" } == true, "RLIMIT_CORE is 0")
         let log = try String(contentsOfFile: server.log, encoding: .utf8)
-        #expect(log.contains("not_dumpable=true") && log.contains("no_core_files=true") && log.contains("freed_memory_scrubbed=true"))
+        #expect(
+            log.contains("not_dumpable=true") && log.contains("no_core_files=true")
+                && log.contains("freed_memory_scrubbed=true")
+        )
         let marker = Array("SIMVERIFY-CANARY-\(UUID().uuidString)".utf8)
         let idCard = try Self.marked("obama__2012_official_portrait.jpg", marker: marker)
         let selfie = try Self.marked("obama__2009_congress_address.jpg", marker: marker)
         // A liveness burst too: every frame marked.
-        let burst = try Paths.burst("live_turn_right_look_up").map { PrivacyCanary.marked(jpeg: $0.withUnsafeBytes { Array($0) }, marker: marker) }
+        let burst = try Paths.burst("live_turn_right_look_up").map {
+            PrivacyCanary.marked(jpeg: $0.withUnsafeBytes { Array($0) }, marker: marker)
+        }
         let patterns = [marker] + ([idCard, selfie] + burst).compactMap(PrivacyCanary.compressedPattern(of:))
         #expect(patterns.count == 3 + burst.count)
         func buffer(_ bytes: [UInt8]) -> ZeroizingBuffer { bytes.withUnsafeBytes { ZeroizingBuffer(copying: $0) } }
@@ -54,21 +63,49 @@ struct CanaryTests {
         backendConfig.port = server.port
         let counter = try await SimverifyClient.connect(counterConfig)
         let backend = try await SimverifyClient.connect(backendConfig)
-        let decided = try await counter.verify(VerificationRequest(
-            idCardImage: buffer(idCard), selfieFrames: [buffer(selfie)], subject: SubjectReferences(nationalID: "880808-1234567"), consentGiven: true
-        ))
+        let decided = try await counter.verify(
+            VerificationRequest(
+                idCardImage: buffer(idCard),
+                selfieFrames: [buffer(selfie)],
+                subject: SubjectReferences(nationalID: "880808-1234567"),
+                consentGiven: true
+            )
+        )
         #expect(decided.decision == .approved)
         let session = try await counter.startSession()
-        let live = try await counter.verify(VerificationRequest(
-            idCardImage: buffer(idCard), selfieFrames: burst.map(buffer), consentGiven: true, sessionToken: session.token
-        ))
+        let live = try await counter.verify(
+            VerificationRequest(
+                idCardImage: buffer(idCard),
+                selfieFrames: burst.map(buffer),
+                consentGiven: true,
+                sessionToken: session.token
+            )
+        )
         #expect(live.decision != .fallback, "the burst was analysed (\(live.decision))")
         let template = try await backend.extractTemplate(idCardImage: buffer(idCard))
-        #expect(try await backend.verify(VerificationRequest(idCardImage: nil, selfieFrames: [buffer(selfie)], consentGiven: true, sealedTemplate: template.bytes)).decision == .approved)
+        #expect(
+            try await backend.verify(
+                VerificationRequest(
+                    idCardImage: nil,
+                    selfieFrames: [buffer(selfie)],
+                    consentGiven: true,
+                    sealedTemplate: template.bytes
+                )
+            ).decision == .approved
+        )
         await #expect(throws: SimverifyClientError.self) {
-            _ = try await counter.verify(VerificationRequest(idCardImage: buffer(Array(idCard.prefix(idCard.count / 2))), selfieFrames: [buffer(selfie)], consentGiven: true))
+            _ = try await counter.verify(
+                VerificationRequest(
+                    idCardImage: buffer(Array(idCard.prefix(idCard.count / 2))),
+                    selfieFrames: [buffer(selfie)],
+                    consentGiven: true
+                )
+            )
         }
-        #expect(!template.bytes.windows(32).contains { patterns.contains($0) }, "the sealed template holds no image byte")
+        #expect(
+            !template.bytes.windows(32).contains { patterns.contains($0) },
+            "the sealed template holds no image byte"
+        )
         // While the connections are still open: no per-connection buffer may keep the request either.
         // Kept means still there once the server has finished with the answered calls: on a busy
         // machine that takes longer than the 300 ms first allowed (a clean-clone CI run beside the

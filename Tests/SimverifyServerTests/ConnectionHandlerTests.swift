@@ -29,8 +29,13 @@ struct ConnectionHandlerTests {
 
     @Test func deadlineHandlerClosesAStalledFrame() throws {
         let recorder = ErrorRecorder()
-        let channel = EmbeddedChannel(handlers: [FrameDeadlineHandler(base: .seconds(2), minimumBytesPerSecond: 1000), recorder])
-        var bytes = Self.frameBytes(FrameHeader(type: .request, method: .verify, correlationID: 1, payloadLength: 3000), payload: 3000)
+        let channel = EmbeddedChannel(handlers: [
+            FrameDeadlineHandler(base: .seconds(2), minimumBytesPerSecond: 1000), recorder,
+        ])
+        var bytes = Self.frameBytes(
+            FrameHeader(type: .request, method: .verify, correlationID: 1, payloadLength: 3000),
+            payload: 3000
+        )
         try channel.writeInbound(bytes.readSlice(length: 10)!)
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(1900))
         #expect(recorder.errors.isEmpty)
@@ -44,9 +49,16 @@ struct ConnectionHandlerTests {
 
     @Test func deadlineHandlerForgetsCompletedFramesAndPassesBytesThrough() throws {
         let recorder = ErrorRecorder()
-        let channel = EmbeddedChannel(handlers: [FrameDeadlineHandler(base: .seconds(1), minimumBytesPerSecond: 1000), recorder])
-        var two = Self.frameBytes(FrameHeader(type: .request, method: .health, correlationID: 1, payloadLength: 5), payload: 5)
-        two.writeImmutableBuffer(Self.frameBytes(FrameHeader(type: .ping, correlationID: 2, payloadLength: 8), payload: 8))
+        let channel = EmbeddedChannel(handlers: [
+            FrameDeadlineHandler(base: .seconds(1), minimumBytesPerSecond: 1000), recorder,
+        ])
+        var two = Self.frameBytes(
+            FrameHeader(type: .request, method: .health, correlationID: 1, payloadLength: 5),
+            payload: 5
+        )
+        two.writeImmutableBuffer(
+            Self.frameBytes(FrameHeader(type: .ping, correlationID: 2, payloadLength: 8), payload: 8)
+        )
         let total = two.readableBytes
         for byte in two.readableBytesView { try channel.writeInbound(ByteBuffer(bytes: [byte])) }
         channel.embeddedEventLoop.advanceTime(by: .seconds(60))
@@ -57,16 +69,34 @@ struct ConnectionHandlerTests {
         _ = try? channel.finish()
     }
 
-    func makeChannel(caller: CallerIdentity?, limits: ServerConfiguration.ConnectionLimits = .init()) async throws -> EmbeddedChannel {
+    func makeChannel(
+        caller: CallerIdentity?,
+        limits: ServerConfiguration.ConnectionLimits = .init()
+    ) async throws -> EmbeddedChannel {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("handler-\(UUID())").path
         try ServerSecrets.writeDevelopmentKeys(to: path + "/keys.json", origin: "simverify.test/audit")
         let keys = try AuditKeys(contentsOf: path + "/keys.json")
-        let log = try await AuditLog(configuration: .init(path: path + "/audit.sqlite"), signer: keys.signer, logger: Logger(label: "test"))
-        let service = VerificationService(
-            engine: try TestServer.sharedEngine.get(), policy: .standard, audit: AuditTrail(log: log, keys: keys, secrets: try ServerSecrets(contentsOf: path + "/keys.json")),
-            sessions: try SessionStore(path: nil), limits: .none, logger: Logger(label: "test")
+        let log = try await AuditLog(
+            configuration: .init(path: path + "/audit.sqlite"),
+            signer: keys.signer,
+            logger: Logger(label: "test")
         )
-        let channel = EmbeddedChannel(handler: RPCConnectionHandler(service: service, limits: limits, logger: Logger(label: "test"), caller: caller))
+        let service = VerificationService(
+            engine: try TestServer.sharedEngine.get(),
+            policy: .standard,
+            audit: AuditTrail(log: log, keys: keys, secrets: try ServerSecrets(contentsOf: path + "/keys.json")),
+            sessions: try SessionStore(path: nil),
+            limits: .none,
+            logger: Logger(label: "test")
+        )
+        let channel = EmbeddedChannel(
+            handler: RPCConnectionHandler(
+                service: service,
+                limits: limits,
+                logger: Logger(label: "test"),
+                caller: caller
+            )
+        )
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7443)).wait()
         #expect(channel.isActive)
         return channel
@@ -86,7 +116,9 @@ struct ConnectionHandlerTests {
 
     @Test func pingIsAnsweredAndARoleIsCheckedBeforeAnyWork() async throws {
         let channel = try await self.makeChannel(caller: try CallerIdentity(tenant: "kcc", role: .regulator))
-        try channel.writeInbound(Frame(type: .ping, correlationID: 9, payload: ByteBuffer(bytes: [8, 7, 6, 5, 4, 3, 2, 1])))
+        try channel.writeInbound(
+            Frame(type: .ping, correlationID: 9, payload: ByteBuffer(bytes: [8, 7, 6, 5, 4, 3, 2, 1]))
+        )
         let pong = try channel.readOutbound(as: Frame.self)
         #expect(pong?.header.type == .pong && pong?.header.correlationID == 9)
         #expect(pong.map { Array($0.payload.readableBytesView) } == [8, 7, 6, 5, 4, 3, 2, 1])

@@ -1,10 +1,10 @@
 import Foundation
 import Logging
 import SimverifyAudit
-import SimverifyServer
 import SimverifyAuditLog
 import SimverifyClient
 import SimverifyCore
+import SimverifyServer
 import Synchronization
 import Testing
 
@@ -17,13 +17,15 @@ struct CrashTests {
         let directory = pki.directory
         try ServerSecrets.writeDevelopmentKeys(to: directory + "/audit-keys.json", origin: "simverify.test/crash")
         let config = directory + "/config.json"
-        try Data("""
+        try Data(
+            """
             {"port": 0, "logLevel": "info",
              "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
              "policy": {"livenessRequired": false}, "engine": {"workers": 2, "maxQueuedJobs": 64},
              "limits": {"tenantCallsPerSecond": 0, "terminalCallsPerSecond": 0},
              "audit": {"databasePath": "audit.sqlite", "keysPath": "audit-keys.json", "checkpointEveryEntries": 7}}
-            """.utf8).write(to: URL(fileURLWithPath: config))
+            """.utf8
+        ).write(to: URL(fileURLWithPath: config))
         let server = try await ServerProcess(directory: directory, config: config)
         var configuration = pki.client("counter-carrier-a-store-0001")
         configuration.port = server.port
@@ -34,7 +36,9 @@ struct CrashTests {
             let values = Mutex<[(UInt64, [UInt8])]>([])
         }
         let received = Received()
-        let clients = [try await SimverifyClient.connect(configuration), try await SimverifyClient.connect(configuration)]
+        let clients = [
+            try await SimverifyClient.connect(configuration), try await SimverifyClient.connect(configuration),
+        ]
         let load = Task {
             await withTaskGroup(of: Void.self) { group in
                 for worker in 0..<6 {
@@ -51,7 +55,9 @@ struct CrashTests {
             }
         }
         // Kill once 25 decisions were answered, or after at most 60 s (a loaded CI machine is slower).
-        for _ in 0..<1200 where received.values.withLock({ $0.count }) < 25 { try await Task.sleep(for: .milliseconds(50)) }
+        for _ in 0..<1200 where received.values.withLock({ $0.count }) < 25 {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         await server.kill9()
         await load.value
         for client in clients { await client.close() }
@@ -60,7 +66,11 @@ struct CrashTests {
 
         // Reopen: contiguous rows, tree consistent with the last signed checkpoint (else it refuses).
         let keys = try AuditKeys(contentsOf: directory + "/audit-keys.json")
-        let log = try await AuditLog(configuration: .init(path: directory + "/audit.sqlite"), signer: keys.signer, logger: Logger(label: "test"))
+        let log = try await AuditLog(
+            configuration: .init(path: directory + "/audit.sqlite"),
+            signer: keys.signer,
+            logger: Logger(label: "test")
+        )
         let size = await log.size
         #expect(size >= UInt64(answered.count))
         for (index, hash) in answered {

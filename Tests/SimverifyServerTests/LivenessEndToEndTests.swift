@@ -5,10 +5,10 @@ import SimverifyAuditLog
 import SimverifyClient
 import SimverifyCore
 import SimverifyFaceEngine
-import SimverifyWire
 import SimverifyLiveness
 import SimverifyProto
 import SimverifyServer
+import SimverifyWire
 import Synchronization
 import Testing
 
@@ -21,7 +21,8 @@ struct LivenessEndToEndTests {
     /// Challenges of the default (SFace) policy that the fixture man's stills perform, every check
     /// passed in `simverify eval-liveness`, with their burst (scripts/make-liveness-sequences.py).
     static let performable: [[ChallengeStep]: String] = [
-        [.turnRight, .moveCloser]: "live_turn_right_move_closer", [.moveCloser, .turnRight]: "live_move_closer_turn_right",
+        [.turnRight, .moveCloser]: "live_turn_right_move_closer",
+        [.moveCloser, .turnRight]: "live_move_closer_turn_right",
         [.turnLeft, .moveCloser]: "live_mirrored_turn_left_move_closer",
     ]
 
@@ -34,13 +35,25 @@ struct LivenessEndToEndTests {
         throw SimverifyError(.invalidArgument, "200 sessions without a performable challenge: the draw is not random")
     }
 
-    static func request(_ session: LivenessSession, frames: [ZeroizingBuffer], idCard: ZeroizingBuffer) -> VerificationRequest {
-        var request = VerificationRequest(idCardImage: idCard, selfieFrames: frames, consentGiven: true, consentTextVersion: "test-1", sessionToken: session.token)
+    static func request(
+        _ session: LivenessSession,
+        frames: [ZeroizingBuffer],
+        idCard: ZeroizingBuffer
+    ) -> VerificationRequest {
+        var request = VerificationRequest(
+            idCardImage: idCard,
+            selfieFrames: frames,
+            consentGiven: true,
+            consentTextVersion: "test-1",
+            sessionToken: session.token
+        )
         request.frameTimesMilliseconds = frames.indices.map { UInt32($0 * 250) }
         return request
     }
 
-    static func still(_ path: String) throws -> ZeroizingBuffer { try ZeroizingBuffer(contentsOfFile: Paths.shared + "/fixtures/liveness/" + path, maxBytes: 4 << 20) }
+    static func still(_ path: String) throws -> ZeroizingBuffer {
+        try ZeroizingBuffer(contentsOfFile: Paths.shared + "/fixtures/liveness/" + path, maxBytes: 4 << 20)
+    }
 
     /// `matchFrames` 3: the ID card is matched with the mean of the burst's three most frontal
     /// judged frames (the gain is measured on real bursts: docs/DECISIONS.md); with 1, with the
@@ -66,7 +79,10 @@ struct LivenessEndToEndTests {
             let chosen = report.frontalFrames.prefix(frames).compactMap { observations[$0].face?.embedding }
             let expected = try #require(frames == 1 ? chosen.first : FaceEmbedding.mean(chosen)).distance(to: reference)
             let distance = try #require(result.distance)
-            #expect(abs(distance - expected) < 1e-4, "\(frames) frames: the server's \(distance), recomputed \(expected)")
+            #expect(
+                abs(distance - expected) < 1e-4,
+                "\(frames) frames: the server's \(distance), recomputed \(expected)"
+            )
             if frames == 3 {
                 let single = try #require(chosen.first).distance(to: reference)
                 #expect(abs(distance - single) > 1e-4, "the mean differs from the most frontal frame alone")
@@ -88,18 +104,28 @@ struct LivenessEndToEndTests {
         let approved = try await counter.verify(Self.request(live, frames: frames, idCard: idCard))
         #expect(approved.decision == .approved && approved.reasons == [.facesMatch], "\(approved)")
         #expect(approved.attemptsRemaining == 0 && approved.distance == nil)
-        let reused = await #expect(throws: SimverifyClientError.self) { try await counter.verify(Self.request(live, frames: frames, idCard: idCard)) }
+        let reused = await #expect(throws: SimverifyClientError.self) {
+            try await counter.verify(Self.request(live, frames: frames, idCard: idCard))
+        }
         #expect(reused?.code == .failedPrecondition && reused?.reason == "session_used")
 
         // A print of a photo moved about in front of the camera: LIVENESS_FAILED, no parallax.
         let attack = try await counter.startSession()
-        let printed = try await counter.verify(Self.request(attack, frames: try Paths.burst("print_00_biden__2010_blue_room"), idCard: idCard))
+        let printed = try await counter.verify(
+            Self.request(attack, frames: try Paths.burst("print_00_biden__2010_blue_room"), idCard: idCard)
+        )
         #expect(printed.decision == .livenessFailed && printed.reasons.contains(.noParallax), "\(printed)")
         #expect(printed.attemptsRemaining == 2)
 
         // The live man against someone else's ID card: REJECTED.
         let (other, otherFrames) = try await Self.performableSession(counter)
-        let rejected = try await counter.verify(Self.request(other, frames: otherFrames, idCard: try TestJPEG.bytes(Paths.face("obama__2012_official_portrait.jpg"))))
+        let rejected = try await counter.verify(
+            Self.request(
+                other,
+                frames: otherFrames,
+                idCard: try TestJPEG.bytes(Paths.face("obama__2012_official_portrait.jpg"))
+            )
+        )
         #expect(rejected.decision == .rejected && rejected.reasons == [.facesDiffer], "\(rejected)")
 
         // Three failed attempts, then FALLBACK on the fourth, then the token is spent.
@@ -111,7 +137,9 @@ struct LivenessEndToEndTests {
         }
         let fourth = try await counter.verify(Self.request(stubborn, frames: attackFrames, idCard: idCard))
         #expect(fourth.decision == .fallback && fourth.reasons == [.attemptsExhausted] && fourth.attemptsRemaining == 0)
-        let fifth = await #expect(throws: SimverifyClientError.self) { try await counter.verify(Self.request(stubborn, frames: attackFrames, idCard: idCard)) }
+        let fifth = await #expect(throws: SimverifyClientError.self) {
+            try await counter.verify(Self.request(stubborn, frames: attackFrames, idCard: idCard))
+        }
         #expect(fifth?.reason == "session_used")
 
         // Every session start, decision and refusal is in the audit log.
@@ -119,7 +147,10 @@ struct LivenessEndToEndTests {
         #expect(records.filter { $0.event == .sessionStart }.count >= 4)
         #expect(records.filter { $0.event == .tokenFailure && $0.detail.hasPrefix("session_used:session:") }.count == 2)
         let fallback = try #require(records.last { $0.decision == .fallback })
-        #expect(fallback.detail.hasSuffix(":attempt:4") && fallback.images.filter { $0.kind == .selfieFrame }.count == attackFrames.count)
+        #expect(
+            fallback.detail.hasSuffix(":attempt:4")
+                && fallback.images.filter { $0.kind == .selfieFrame }.count == attackFrames.count
+        )
         await counter.close()
         await server.stop()
     }
@@ -128,7 +159,10 @@ struct LivenessEndToEndTests {
         let server = try await TestServer()
         let counter = try await server.client()
         let store2 = try server.pki.write(
-            try server.pki.trusted.issueClient(try CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0002")), as: "store-0002"
+            try server.pki.trusted.issueClient(
+                try CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0002")
+            ),
+            as: "store-0002"
         )
         let sameTenantOtherStore = try await server.connect(store2)
         let otherTenant = try await server.client("counter-carrier-b-store-0001")
@@ -139,7 +173,9 @@ struct LivenessEndToEndTests {
         func refusal(_ client: SimverifyClient, _ token: String) async -> SimverifyClientError? {
             var tampered = session
             tampered.token = token
-            return await #expect(throws: SimverifyClientError.self) { try await client.verify(Self.request(tampered, frames: frames, idCard: idCard)) }
+            return await #expect(throws: SimverifyClientError.self) {
+                try await client.verify(Self.request(tampered, frames: frames, idCard: idCard))
+            }
         }
         var bytes = Array(session.token.utf8)
         bytes[20] = bytes[20] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
@@ -170,13 +206,23 @@ struct LivenessEndToEndTests {
         let idCard = try Self.still("aws_office_pose/001.jpg")
         let (session, frames) = try await Self.performableSession(counter)
         // A demo video's frames whose face is under 64 px wide: RETRY, and the session stays open.
-        let small = try FileManager.default.contentsOfDirectory(atPath: Paths.shared + "/fixtures/liveness/minivision_demo_live")
-            .filter { $0.hasSuffix(".jpg") }.sorted().prefix(8).map { try Self.still("minivision_demo_live/" + $0) }
+        let small = try FileManager.default.contentsOfDirectory(
+            atPath: Paths.shared + "/fixtures/liveness/minivision_demo_live"
+        )
+        .filter { $0.hasSuffix(".jpg") }.sorted().prefix(8).map { try Self.still("minivision_demo_live/" + $0) }
         let retry = try await counter.verify(Self.request(session, frames: small, idCard: idCard))
-        #expect(retry.decision == .retry && retry.reasons == [.selfieFaceTooSmall] && retry.attemptsRemaining == 2, "\(retry)")
+        #expect(
+            retry.decision == .retry && retry.reasons == [.selfieFaceTooSmall] && retry.attemptsRemaining == 2,
+            "\(retry)"
+        )
         let review = try await counter.verify(Self.request(session, frames: frames, idCard: idCard))
-        #expect(review.decision == .manualReview && review.reasons == [.nearThreshold] && review.attemptsRemaining == 0, "\(review)")
-        let again = await #expect(throws: SimverifyClientError.self) { try await counter.verify(Self.request(session, frames: frames, idCard: idCard)) }
+        #expect(
+            review.decision == .manualReview && review.reasons == [.nearThreshold] && review.attemptsRemaining == 0,
+            "\(review)"
+        )
+        let again = await #expect(throws: SimverifyClientError.self) {
+            try await counter.verify(Self.request(session, frames: frames, idCard: idCard))
+        }
         #expect(again?.reason == "session_used")
         await counter.close()
         await server.stop()
@@ -187,9 +233,17 @@ struct LivenessEndToEndTests {
         let counter = try await server.client()
         let session = try await counter.startSession()
         // Expiry is checked in whole seconds: wait until the token's second has passed.
-        while Date().timeIntervalSince1970 < Double(session.expiresAt) + 0.05 { try await Task.sleep(for: .milliseconds(100)) }
+        while Date().timeIntervalSince1970 < Double(session.expiresAt) + 0.05 {
+            try await Task.sleep(for: .milliseconds(100))
+        }
         let status = await #expect(throws: SimverifyClientError.self) {
-            try await counter.verify(Self.request(session, frames: try Paths.burst("print_00_biden__2010_blue_room"), idCard: try Self.still("aws_office_pose/001.jpg")))
+            try await counter.verify(
+                Self.request(
+                    session,
+                    frames: try Paths.burst("print_00_biden__2010_blue_room"),
+                    idCard: try Self.still("aws_office_pose/001.jpg")
+                )
+            )
         }
         #expect(status?.code == .failedPrecondition && status?.reason == "session_expired")
         #expect(try await Self.records(server).contains { $0.event == .tokenFailure && $0.detail == "session_expired" })
@@ -214,7 +268,9 @@ struct LivenessEndToEndTests {
         let server = try await TestServer(extraLivenessChecks: [extra])
         let counter = try await server.client()
         let (session, frames) = try await Self.performableSession(counter)
-        let result = try await counter.verify(Self.request(session, frames: frames, idCard: try Self.still("aws_office_pose/001.jpg")))
+        let result = try await counter.verify(
+            Self.request(session, frames: frames, idCard: try Self.still("aws_office_pose/001.jpg"))
+        )
         // The geometric checks pass this burst (see above); the added check's failure decides.
         #expect(result.decision == .livenessFailed && result.reasons == [.noParallax] && result.attemptsRemaining == 2)
         #expect(extra.seen.withLock { $0 } == 1)
@@ -225,14 +281,19 @@ struct LivenessEndToEndTests {
     /// Secure by default: `simverify serve` with nothing said about liveness refuses a one-frame
     /// Verify, from a counter and from a backend alike.
     @Test func theShippedServerRequiresASession() async throws {
-        #expect(ServerConfiguration().policy.livenessRequired && MatchPolicy.standard.livenessRequired && MatchPolicy.dlib.livenessRequired)
+        #expect(
+            ServerConfiguration().policy.livenessRequired && MatchPolicy.standard.livenessRequired
+                && MatchPolicy.dlib.livenessRequired
+        )
         let pki = try TestPKI()
         try ServerSecrets.writeDevelopmentKeys(to: pki.directory + "/keys.json", origin: "simverify.test/default")
         let config = pki.directory + "/config.json"
-        try Data("""
+        try Data(
+            """
             {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
              "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json", "sessionDatabasePath": "sessions.sqlite"}}
-            """.utf8).write(to: URL(fileURLWithPath: config))
+            """.utf8
+        ).write(to: URL(fileURLWithPath: config))
         let server = try await ServerProcess(directory: pki.directory, config: config)
         let face = try TestJPEG.bytes(Paths.face("london_005__neutral.jpg"))
         for name in ["counter-carrier-a-store-0001", "backend-carrier-a"] {
@@ -240,7 +301,9 @@ struct LivenessEndToEndTests {
             configuration.port = server.port
             let client = try await SimverifyClient.connect(configuration)
             let status = await #expect(throws: SimverifyClientError.self) {
-                try await client.verify(VerificationRequest(idCardImage: face, selfieFrames: [face], consentGiven: true))
+                try await client.verify(
+                    VerificationRequest(idCardImage: face, selfieFrames: [face], consentGiven: true)
+                )
             }
             #expect(status?.code == .failedPrecondition && status?.reason == "session_required", "\(name)")
             // A session is what it wants.
@@ -276,7 +339,10 @@ struct LivenessEndToEndTests {
         #expect(late?.code == .deadlineExceeded && late?.reason == "deadline_exceeded")
         // The engine's job may run on after the call is abandoned; when it ends, the attempt it
         // spent is given back (bounded wait).
-        let claims = try server.service.audit.sessions.open(session.token, caller: try CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0001"))
+        let claims = try server.service.audit.sessions.open(
+            session.token,
+            caller: try CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0001")
+        )
         // Seen spent and then given back, or never spent within 5 s.
         var (used, seenSpent, polls) = (0, false, 0)
         while polls < 300 && (used != 0 || (!seenSpent && polls < 50)) {
@@ -288,9 +354,15 @@ struct LivenessEndToEndTests {
         #expect(used == 0)
         #expect(try await Self.records(server).filter { $0.event == .verify }.isEmpty)
         let answered = try await counter.verify(Self.request(session, frames: frames, idCard: idCard))
-        #expect(answered.attemptsRemaining == 0 || answered.attemptsRemaining == 2, "the abandoned attempt was given back: \(answered)")
+        #expect(
+            answered.attemptsRemaining == 0 || answered.attemptsRemaining == 2,
+            "the abandoned attempt was given back: \(answered)"
+        )
         let after = try await Self.records(server)
-        #expect(after.filter { $0.event == .verify }.map(\.detail).last?.hasSuffix(":attempt:1") == true, "\(after.map { ($0.event, $0.detail, $0.decision as Any) })")
+        #expect(
+            after.filter { $0.event == .verify }.map(\.detail).last?.hasSuffix(":attempt:1") == true,
+            "\(after.map { ($0.event, $0.detail, $0.decision as Any) })"
+        )
         await counter.close()
         await server.stop()
     }
@@ -301,13 +373,21 @@ struct LivenessEndToEndTests {
         let failing = Atomic<Bool>(false)
         init(_ log: AuditLog) { self.log = log }
         func append(_ record: AuditRecord) async throws -> AuditReceipt {
-            if record.event == .verify && self.failing.load(ordering: .relaxed) { throw SimverifyError(.fileUnreadable, "disk full (test)") }
+            if record.event == .verify && self.failing.load(ordering: .relaxed) {
+                throw SimverifyError(.fileUnreadable, "disk full (test)")
+            }
             return try await self.log.append(record)
         }
         func latestSignedCheckpoint() async throws -> [UInt8] { try await self.log.latestSignedCheckpoint() }
-        func entries(from start: UInt64, to end: UInt64) async throws -> [[UInt8]] { try await self.log.entries(from: start, to: end) }
-        func inclusionProof(index: UInt64, size: UInt64) async throws -> [[UInt8]] { try await self.log.inclusionProof(index: index, size: size) }
-        func consistencyProof(from: UInt64, to: UInt64) async throws -> [[UInt8]] { try await self.log.consistencyProof(from: from, to: to) }
+        func entries(from start: UInt64, to end: UInt64) async throws -> [[UInt8]] {
+            try await self.log.entries(from: start, to: end)
+        }
+        func inclusionProof(index: UInt64, size: UInt64) async throws -> [[UInt8]] {
+            try await self.log.inclusionProof(index: index, size: size)
+        }
+        func consistencyProof(from: UInt64, to: UInt64) async throws -> [[UInt8]] {
+            try await self.log.consistencyProof(from: from, to: to)
+        }
         func entries(matching hmacs: [[UInt8]]) async throws -> [UInt64] { try await self.log.entries(matching: hmacs) }
         func stats() async throws -> [AuditLog.StatsRow] { try await self.log.stats() }
     }
@@ -317,21 +397,31 @@ struct LivenessEndToEndTests {
     /// same session decides with its attempt counted as the first.
     @Test func aDecisionTheLogCannotRecordSpendsNoAttemptAndClosesNothing() async throws {
         let store = Mutex<FailingVerifyAppends?>(nil)
-        let server = try await TestServer(auditStore: AuditStoreWrapper { log in
-            let failing = FailingVerifyAppends(log)
-            store.withLock { $0 = failing }
-            return failing
-        })
+        let server = try await TestServer(
+            auditStore: AuditStoreWrapper { log in
+                let failing = FailingVerifyAppends(log)
+                store.withLock { $0 = failing }
+                return failing
+            }
+        )
         let failing = try #require(store.withLock { $0 })
         let counter = try await server.client()
         let idCard = try Self.still("aws_office_pose/001.jpg")
         let (session, frames) = try await Self.performableSession(counter)
-        let claims = try server.service.audit.sessions.open(session.token, caller: try CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0001"))
+        let claims = try server.service.audit.sessions.open(
+            session.token,
+            caller: try CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0001")
+        )
 
         failing.failing.store(true, ordering: .relaxed)
-        let refused = await #expect(throws: SimverifyClientError.self) { try await counter.verify(Self.request(session, frames: frames, idCard: idCard)) }
+        let refused = await #expect(throws: SimverifyClientError.self) {
+            try await counter.verify(Self.request(session, frames: frames, idCard: idCard))
+        }
         #expect(refused?.code == .unavailable && refused?.reason == "audit_unavailable")
-        #expect(try await server.service.sessions.state(nonce: claims.nonce) ?? SessionState() == SessionState(attempts: 0, closed: false))
+        #expect(
+            try await server.service.sessions.state(nonce: claims.nonce) ?? SessionState()
+                == SessionState(attempts: 0, closed: false)
+        )
         #expect(try await Self.records(server).filter { $0.event == .verify }.isEmpty)
 
         failing.failing.store(false, ordering: .relaxed)
@@ -339,7 +429,10 @@ struct LivenessEndToEndTests {
         #expect(answered.decision == .approved && answered.attemptsRemaining == 0, "\(answered)")
         #expect(try await server.service.sessions.state(nonce: claims.nonce) == SessionState(attempts: 1, closed: true))
         let verifies = try await Self.records(server).filter { $0.event == .verify }
-        #expect(verifies.count == 1 && verifies.first?.detail.hasSuffix(":attempt:1") == true, "\(verifies.map(\.detail))")
+        #expect(
+            verifies.count == 1 && verifies.first?.detail.hasSuffix(":attempt:1") == true,
+            "\(verifies.map(\.detail))"
+        )
         await counter.close()
         await server.stop()
     }
@@ -353,16 +446,27 @@ struct LivenessEndToEndTests {
         let server = try await TestServer(fixedTime: then)
         let counter = try await server.client()
         let (session, frames) = try await Self.performableSession(counter)
-        #expect(session.expiresAt == UInt64(then.timeIntervalSince1970) + UInt64(LivenessPolicy.standard.sessionLifetimeSeconds))
-        let answered = try await counter.verify(Self.request(session, frames: frames, idCard: try Self.still("aws_office_pose/001.jpg")))
+        #expect(
+            session.expiresAt == UInt64(then.timeIntervalSince1970)
+                + UInt64(LivenessPolicy.standard.sessionLifetimeSeconds)
+        )
+        let answered = try await counter.verify(
+            Self.request(session, frames: frames, idCard: try Self.still("aws_office_pose/001.jpg"))
+        )
         #expect(answered.decision == .approved)
-        _ = await #expect(throws: SimverifyClientError.self) { try await counter.verify(Self.request(session, frames: frames, idCard: try Self.still("aws_office_pose/001.jpg"))) }
+        _ = await #expect(throws: SimverifyClientError.self) {
+            try await counter.verify(
+                Self.request(session, frames: frames, idCard: try Self.still("aws_office_pose/001.jpg"))
+            )
+        }
         let records = try await Self.records(server)
         #expect(Set(records.map(\.event)) == [.sessionStart, .verify, .tokenFailure])
         #expect(records.allSatisfy { $0.time == 1_925_000_000 }, "\(records.map(\.time))")
         let engine = try TestServer.sharedEngine.get()
         #expect(!engine.modelVersion.isEmpty)
-        for record in records { #expect(record.modelVersion == (record.event == .verify ? engine.modelVersion : ""), "\(record.event)") }
+        for record in records {
+            #expect(record.modelVersion == (record.event == .verify ? engine.modelVersion : ""), "\(record.event)")
+        }
         await counter.close()
         await server.stop()
     }
@@ -374,7 +478,11 @@ struct LivenessEndToEndTests {
         response.decision = .approved
         response.receipt.leafIndex = 41
         let caller = try CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0001")
-        await server.service.recordUndelivered(response: ByteBuffer(bytes: try response.serializedBytes() as [UInt8]), reason: "cancelled", caller: caller)
+        await server.service.recordUndelivered(
+            response: ByteBuffer(bytes: try response.serializedBytes() as [UInt8]),
+            reason: "cancelled",
+            caller: caller
+        )
         let record = try #require(try await Self.records(server).last)
         #expect(record.event == .undelivered && record.detail == "leaf:41:cancelled" && record.decision == .approved)
         #expect(record.tenant == "carrier-a" && record.terminal == "store-0001" && record.images.isEmpty)

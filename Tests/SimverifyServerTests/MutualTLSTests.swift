@@ -32,7 +32,9 @@ struct MutualTLSTests {
         let closed = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: "localhost"))
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOSSLClientHandler(context: context, serverHostname: "localhost")
+                    )
                 }
             }
             .connect(host: "127.0.0.1", port: server.port).get()
@@ -52,12 +54,17 @@ struct MutualTLSTests {
         let foreign = try server.pki.write(try server.pki.untrusted.issueClient(identity), as: "foreign")
         #expect(await self.refused(server, foreign))
         let expired = try server.pki.write(
-            try server.pki.trusted.issueClient(identity, notValidBefore: Date() - 86400 * 10, notValidAfter: Date() - 86400),
+            try server.pki.trusted.issueClient(
+                identity,
+                notValidBefore: Date() - 86400 * 10,
+                notValidAfter: Date() - 86400
+            ),
             as: "expired"
         )
         #expect(await self.refused(server, expired))
         let anonymous = try server.pki.write(
-            try server.pki.trusted.issueClient(names: [.dnsName("terminal.example")], commonName: "no identity"), as: "anonymous"
+            try server.pki.trusted.issueClient(names: [.dnsName("terminal.example")], commonName: "no identity"),
+            as: "anonymous"
         )
         do {
             let client = try await server.connect(anonymous)

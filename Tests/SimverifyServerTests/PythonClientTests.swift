@@ -9,13 +9,19 @@ struct PythonClientTests {
     /// The virtualenv of scripts/python-env.sh (set up by scripts/test.sh), or `$SIMVERIFY_PYTHON`.
     static let python: String = {
         if let explicit = ProcessInfo.processInfo.environment["SIMVERIFY_PYTHON"], !explicit.isEmpty { return explicit }
-        let cache = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache")
+        let cache =
+            ProcessInfo.processInfo.environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (NSHomeDirectory() + "/.cache")
         return cache + "/simverify/pyenv/bin/python"
     }()
 
     /// Runs a program to completion without blocking a cooperative thread: the server under
     /// test needs those threads to answer it.
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String) {
+    static func run(
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String] = [:]
+    ) async throws -> (Int32, String) {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("simverify-out-\(UUID())")
         FileManager.default.createFile(atPath: output.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: output) }
@@ -39,21 +45,27 @@ struct PythonClientTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("simverify-py-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let protos = Paths.repository + "/Protos"
-        let files = try FileManager.default.contentsOfDirectory(atPath: protos + "/simverify/v1").filter { $0.hasSuffix(".proto") }
-            .map { protos + "/simverify/v1/" + $0 }
+        let files = try FileManager.default.contentsOfDirectory(atPath: protos + "/simverify/v1").filter {
+            $0.hasSuffix(".proto")
+        }
+        .map { protos + "/simverify/v1/" + $0 }
         let (status, output) = try await run("/usr/bin/protoc", ["-I", protos, "--python_out=" + directory] + files)
         guard status == 0 else { throw TestError("protoc failed: \(output)") }
         return directory
     }
 
     @Test func verifiesThroughAClientWrittenFromTheDocument() async throws {
-        #expect(FileManager.default.isExecutableFile(atPath: Self.python), "run scripts/python-env.sh (scripts/test.sh does)")
+        #expect(
+            FileManager.default.isExecutableFile(atPath: Self.python),
+            "run scripts/python-env.sh (scripts/test.sh does)"
+        )
         let modules = try await Self.generatedModules()
         let server = try await TestServer()
         let script = Paths.repository + "/Tests/SimverifyServerTests/python/simverify_client.py"
         let client = server.pki.client("counter-carrier-a-store-0001")
         let common = [
-            script, "--host", "127.0.0.1", "--port", "\(server.port)", "--cert", client.certificate, "--key", client.privateKey,
+            script, "--host", "127.0.0.1", "--port", "\(server.port)", "--cert", client.certificate, "--key",
+            client.privateKey,
             "--ca", client.trustRoots,
         ]
         let environment = ["PYTHONPATH": modules, "PYTHONDONTWRITEBYTECODE": "1"]
@@ -63,33 +75,51 @@ struct PythonClientTests {
 
         let (sameStatus, same) = try await Self.run(
             Self.python,
-            common + ["verify", "--id-card", Paths.face("wm_lisa__frontal_30cm.jpg"), "--selfie", Paths.face("wm_lisa__selfie2.jpg")],
+            common + [
+                "verify", "--id-card", Paths.face("wm_lisa__frontal_30cm.jpg"), "--selfie",
+                Paths.face("wm_lisa__selfie2.jpg"),
+            ],
             environment: environment
         )
-        #expect(sameStatus == 0 && same.contains("\"decision\": \"APPROVED\"") && same.contains("FACES_MATCH"), "\(same)")
+        #expect(
+            sameStatus == 0 && same.contains("\"decision\": \"APPROVED\"") && same.contains("FACES_MATCH"),
+            "\(same)"
+        )
 
         let (differentStatus, different) = try await Self.run(
             Self.python,
-            common + ["verify", "--id-card", Paths.face("paul_rudd__1.jpg"), "--selfie", Paths.face("chris_pratt__1.jpg")],
+            common + [
+                "verify", "--id-card", Paths.face("paul_rudd__1.jpg"), "--selfie", Paths.face("chris_pratt__1.jpg"),
+            ],
             environment: environment
         )
         #expect(differentStatus == 0 && different.contains("\"decision\": \"REJECTED\""), "\(different)")
 
         let (errorStatus, error) = try await Self.run(
-            Self.python, common + ["verify", "--id-card", script, "--selfie", Paths.face("chris_pratt__1.jpg")], environment: environment
+            Self.python,
+            common + ["verify", "--id-card", script, "--selfie", Paths.face("chris_pratt__1.jpg")],
+            environment: environment
         )
-        #expect(errorStatus == 1 && error.contains("INVALID_ARGUMENT") && error.contains("id_card_image.not_jpeg"), "\(error)")
+        #expect(
+            errorStatus == 1 && error.contains("INVALID_ARGUMENT") && error.contains("id_card_image.not_jpeg"),
+            "\(error)"
+        )
 
         // A liveness session: StartSession, then the burst that performs the challenge, with the token.
         let (sessionStatus, session) = try await Self.run(
             Self.python,
             common + [
-                "session", "--id-card", Paths.shared + "/fixtures/liveness/aws_office_pose/001.jpg", "--bursts", Paths.sequences,
+                "session", "--id-card", Paths.shared + "/fixtures/liveness/aws_office_pose/001.jpg", "--bursts",
+                Paths.sequences,
                 "--names", LivenessEndToEndTests.performable.values.sorted().joined(separator: ","),
             ],
             environment: environment
         )
-        #expect(sessionStatus == 0 && session.contains("\"decision\": \"APPROVED\"") && session.contains("\"policyVersion\""), "\(session)")
+        #expect(
+            sessionStatus == 0 && session.contains("\"decision\": \"APPROVED\"")
+                && session.contains("\"policyVersion\""),
+            "\(session)"
+        )
         await server.stop()
     }
 }

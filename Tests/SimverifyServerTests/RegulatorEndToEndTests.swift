@@ -9,8 +9,12 @@ import Testing
 struct ClientLogSource: AuditLogSource {
     let client: SimverifyClient
     func checkpoint() async throws -> [UInt8] { try await self.client.checkpoint() }
-    func entries(from start: UInt64, to end: UInt64) async throws -> [[UInt8]] { try await self.client.entries(from: start, to: end) }
-    func consistencyProof(from: UInt64, to: UInt64) async throws -> [[UInt8]] { try await self.client.consistencyProof(from: from, to: to) }
+    func entries(from start: UInt64, to end: UInt64) async throws -> [[UInt8]] {
+        try await self.client.entries(from: start, to: end)
+    }
+    func consistencyProof(from: UInt64, to: UInt64) async throws -> [[UInt8]] {
+        try await self.client.consistencyProof(from: from, to: to)
+    }
 }
 
 @Suite("Regulator end to end", .serialized)
@@ -22,17 +26,43 @@ struct RegulatorEndToEndTests {
         let selfie = try TestJPEG.bytes(Paths.face("wm_lisa__selfie3.jpg"))
         var receipts: [VerificationResult] = []
         for id in ["800202-2345678", "800202-2345678", "700303-3456789"] {
-            receipts.append(try await counter.verify(VerificationRequest(idCardImage: photo, selfieFrames: [selfie], subject: SubjectReferences(nationalID: id), consentGiven: true)))
+            receipts.append(
+                try await counter.verify(
+                    VerificationRequest(
+                        idCardImage: photo,
+                        selfieFrames: [selfie],
+                        subject: SubjectReferences(nationalID: id),
+                        consentGiven: true
+                    )
+                )
+            )
         }
         let regulator = try await server.client("regulator")
-        let bundle = try AuditBundle(directory: FileManager.default.temporaryDirectory.appendingPathComponent("reg-\(UUID())").path, vkey: server.auditKeys.signer.verifier.vkey)
+        let bundle = try AuditBundle(
+            directory: FileManager.default.temporaryDirectory.appendingPathComponent("reg-\(UUID())").path,
+            vkey: server.auditKeys.signer.verifier.vkey
+        )
         #expect(try await bundle.pull(from: ClientLogSource(client: regulator)).size == 3)
         #expect(try bundle.verify().ok)
         let last = try #require(receipts.last)
-        #expect(try bundle.prove(index: try #require(last.receiptLeafIndex), leafHash: try #require(last.receiptLeafHash)).size == 3)
+        #expect(
+            try bundle.prove(index: try #require(last.receiptLeafIndex), leafHash: try #require(last.receiptLeafHash))
+                .size == 3
+        )
         let proof = try await regulator.inclusionProof(index: 1, size: 3)
-        let checkpoint = try Checkpoint.open(try await regulator.checkpoint(), verifier: server.auditKeys.signer.verifier)
-        #expect(MerkleProofVerifier.verifyInclusion(leafHash: try #require(receipts[1].receiptLeafHash), index: 1, size: 3, proof: proof, root: checkpoint.rootHash))
+        let checkpoint = try Checkpoint.open(
+            try await regulator.checkpoint(),
+            verifier: server.auditKeys.signer.verifier
+        )
+        #expect(
+            MerkleProofVerifier.verifyInclusion(
+                leafHash: try #require(receipts[1].receiptLeafHash),
+                index: 1,
+                size: 3,
+                proof: proof,
+                root: checkpoint.rootHash
+            )
+        )
 
         let lookup = try await regulator.lookupSubject(nationalID: "800202-2345678")
         #expect(lookup.matches == [0, 1] && lookup.lookupEntry == 3)
@@ -42,8 +72,13 @@ struct RegulatorEndToEndTests {
         // The look-up is itself in the log, and a second pull is consistent with the first.
         #expect(try await bundle.pull(from: ClientLogSource(client: regulator)).size == 4)
         let lookupRecord = try AuditRecord(encoded: try await regulator.entries(from: 3, to: 4)[0])
-        #expect(lookupRecord.event == .regulatorLookup && lookupRecord.role == .regulator && lookupRecord.detail == "matches=2")
-        #expect(!String(decoding: try await regulator.entries(from: 0, to: 4).joined(), as: UTF8.self).contains("2345678"))
+        #expect(
+            lookupRecord.event == .regulatorLookup && lookupRecord.role == .regulator
+                && lookupRecord.detail == "matches=2"
+        )
+        #expect(
+            !String(decoding: try await regulator.entries(from: 0, to: 4).joined(), as: UTF8.self).contains("2345678")
+        )
 
         // Out-of-range requests are typed errors; counters and backends may not read the log.
         await #expect(throws: SimverifyClientError.self) { _ = try await regulator.entries(from: 2, to: 99) }

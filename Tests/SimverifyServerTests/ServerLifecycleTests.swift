@@ -27,17 +27,28 @@ struct ServerLifecycleTests {
             for i in 0..<6 {
                 let client = clients[i % 3]
                 group.addTask {
-                    do throws(SimverifyClientError) { return .success(try await client.verify(request).decision) } catch { return .failure(error) }
+                    do throws(SimverifyClientError) { return .success(try await client.verify(request).decision) } catch
+                    { return .failure(error) }
                 }
             }
             return await group.reduce(into: []) { $0.append($1) }
         }
-        let exhausted = outcomes.filter { if case .failure(let s) = $0 { return s.code == .resourceExhausted && s.reason == "overloaded" }; return false }
-        let approved = outcomes.filter { if case .success(.approved) = $0 { return true }; return false }
+        let exhausted = outcomes.filter {
+            if case .failure(let s) = $0 { return s.code == .resourceExhausted && s.reason == "overloaded" }
+            return false
+        }
+        let approved = outcomes.filter {
+            if case .success(.approved) = $0 { return true }
+            return false
+        }
         #expect(exhausted.count >= 1 && approved.count >= 1 && exhausted.count + approved.count == 6)
         // Each refused verification is itself in the audit log.
-        let records = try await server.audit.entries(from: 0, to: await server.audit.size).map { try AuditRecord(encoded: $0) }
-        #expect(records.filter { $0.event == .limitExceeded && $0.detail == "overloaded:Verify" }.count == exhausted.count)
+        let records = try await server.audit.entries(from: 0, to: await server.audit.size).map {
+            try AuditRecord(encoded: $0)
+        }
+        #expect(
+            records.filter { $0.event == .limitExceeded && $0.detail == "overloaded:Verify" }.count == exhausted.count
+        )
         for client in clients { await client.close() }
         await server.stop()
         await engine.shutdown()
@@ -56,7 +67,9 @@ struct ServerLifecycleTests {
             // threads, and under the whole suite's load a 30-s hold once starved the call past
             // its own 30-s deadline.
             let patience = ContinuousClock.now + .seconds(3)
-            while !self.released.load(ordering: .sequentiallyConsistent) && ContinuousClock.now < patience { usleep(2_000) }
+            while !self.released.load(ordering: .sequentiallyConsistent) && ContinuousClock.now < patience {
+                usleep(2_000)
+            }
             return LivenessReport()
         }
     }
@@ -67,9 +80,13 @@ struct ServerLifecycleTests {
         let client = try await server.client()
         let (session, burst) = try await LivenessEndToEndTests.performableSession(client)
         let idCard = try LivenessEndToEndTests.still("aws_office_pose/001.jpg")
-        let call = Task { try await client.verify(LivenessEndToEndTests.request(session, frames: burst, idCard: idCard)) }
+        let call = Task {
+            try await client.verify(LivenessEndToEndTests.request(session, frames: burst, idCard: idCard))
+        }
         // A bounded wait: the call reaches the liveness checks (it is being worked on).
-        for _ in 0..<30_000 where !gate.entered.load(ordering: .sequentiallyConsistent) { try await Task.sleep(for: .milliseconds(2)) }
+        for _ in 0..<30_000 where !gate.entered.load(ordering: .sequentiallyConsistent) {
+            try await Task.sleep(for: .milliseconds(2))
+        }
         let entered = gate.entered.load(ordering: .sequentiallyConsistent)
         #expect(entered, "the call reached the service")
         // Shut down while the call is held, and let it go a moment later: the drain must wait
@@ -90,14 +107,17 @@ struct ServerLifecycleTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let partial = directory.appendingPathComponent("partial.json")
-        try Data(#"{"port": 9000, "limits": {"maxConcurrentCallsPerConnection": 4}, "engine": {"workers": 1}}"#.utf8).write(to: partial)
+        try Data(#"{"port": 9000, "limits": {"maxConcurrentCallsPerConnection": 4}, "engine": {"workers": 1}}"#.utf8)
+            .write(to: partial)
         let loaded = try ServerConfiguration.load(from: partial.path)
         #expect(loaded.port == 9000 && loaded.limits.maxConcurrentCallsPerConnection == 4 && loaded.engine.workers == 1)
         #expect(loaded.limits.maxConnections == ServerConfiguration().limits.maxConnections)
         let typo = directory.appendingPathComponent("typo.json")
         try Data(#"{"limits": {"maxConcurentCalls": 4}}"#.utf8).write(to: typo)
         #expect(throws: SimverifyError.self) { try ServerConfiguration.load(from: typo.path) }
-        #expect(throws: SimverifyError.self) { try ServerConfiguration.load(from: directory.appendingPathComponent("missing.json").path) }
+        #expect(throws: SimverifyError.self) {
+            try ServerConfiguration.load(from: directory.appendingPathComponent("missing.json").path)
+        }
     }
 
     /// Runs `simverify serve --config` in `directory` until it exits (a configuration it refuses):
@@ -121,11 +141,16 @@ struct ServerLifecycleTests {
         let pki = try TestPKI()
         try ServerSecrets.writeDevelopmentKeys(to: pki.directory + "/keys.json", origin: "simverify.test/policy")
         let config = pki.directory + "/config.json"
-        for (field, message) in [("\"matchFrames\": 0", "policy.matchFrames is 1"), ("\"matchFrames\": 33", "policy.matchFrames is 1"), ("\"idCardGhostShare\": 1.5", "policy.idCardGhostShare is a share")] {
-            try Data("""
+        for (field, message) in [
+            ("\"matchFrames\": 0", "policy.matchFrames is 1"), ("\"matchFrames\": 33", "policy.matchFrames is 1"),
+            ("\"idCardGhostShare\": 1.5", "policy.idCardGhostShare is a share"),
+        ] {
+            try Data(
+                """
                 {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
                  "policy": {\(field)}, "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json"}}
-                """.utf8).write(to: URL(fileURLWithPath: config))
+                """.utf8
+            ).write(to: URL(fileURLWithPath: config))
             let (status, text) = try Self.serveUntilExit(config: config, in: pki.directory)
             #expect(status != 0 && text.contains(message), "\(field): \(status) \(text)")
         }
@@ -137,37 +162,45 @@ struct ServerLifecycleTests {
         let pki = try TestPKI()
         try ServerSecrets.writeDevelopmentKeys(to: pki.directory + "/keys.json", origin: "simverify.test/model")
         let config = pki.directory + "/config.json"
-        try Data("""
+        try Data(
+            """
             {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
              "engine": {"model": "dlib"}, "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json"}}
-            """.utf8).write(to: URL(fileURLWithPath: config))
+            """.utf8
+        ).write(to: URL(fileURLWithPath: config))
         let (status, text) = try Self.serveUntilExit(config: config, in: pki.directory)
         #expect(status != 0)
         #expect(text.contains("was set for the sface model but engine.model is dlib"), "\(text)")
         // With the policy's model and threshold set for dlib, it starts.
-        try Data("""
+        try Data(
+            """
             {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
              "engine": {"model": "dlib"}, "policy": {"model": "dlib", "threshold": 0.6, "version": "dlib-test"},
              "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json"}}
-            """.utf8).write(to: URL(fileURLWithPath: config))
+            """.utf8
+        ).write(to: URL(fileURLWithPath: config))
         let server = try await ServerProcess(directory: pki.directory, config: config)
         _ = await server.stop()
         // An operator's model without its descriptor cannot start.
-        try Data("""
+        try Data(
+            """
             {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
              "engine": {"model": "onnx"}, "policy": {"model": "onnx", "threshold": 0.6, "version": "onnx-test"},
              "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json"}}
-            """.utf8).write(to: URL(fileURLWithPath: config))
+            """.utf8
+        ).write(to: URL(fileURLWithPath: config))
         let (noDescriptorStatus, noDescriptorText) = try Self.serveUntilExit(config: config, in: pki.directory)
         #expect(noDescriptorStatus != 0)
         #expect(noDescriptorText.contains("engine.model onnx needs engine.modelDescriptor"), "\(noDescriptorText)")
         // With the descriptor, it starts.
         let descriptor = try OperatorModelServerTests.descriptor(in: pki.directory)
-        try Data("""
+        try Data(
+            """
             {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
              "engine": {"model": "onnx", "modelDescriptor": "\(descriptor)"}, "policy": {"model": "onnx", "threshold": 0.6, "version": "onnx-test"},
              "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json"}}
-            """.utf8).write(to: URL(fileURLWithPath: config))
+            """.utf8
+        ).write(to: URL(fileURLWithPath: config))
         let operatorServer = try await ServerProcess(directory: pki.directory, config: config)
         _ = await operatorServer.stop()
     }
@@ -190,7 +223,9 @@ struct HandshakeTimeoutTests {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: server.port).get()
         let start = ContinuousClock.now
-        while channel.isActive && ContinuousClock.now - start < .seconds(20) { try await Task.sleep(for: .milliseconds(20)) }
+        while channel.isActive && ContinuousClock.now - start < .seconds(20) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         #expect(!channel.isActive)
         // The 1-s handshake timeout, not the 300-s idle one; 3.7 s was seen on a loaded machine.
         #expect(ContinuousClock.now - start < .seconds(15))

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,7 +12,9 @@ final class ServerProcess: Sendable {
 
     init(directory: String, config: String) async throws {
         let binary = Paths.repository + "/.build/debug/simverify"
-        guard FileManager.default.isExecutableFile(atPath: binary) else { throw TestError("build simverify first (swift build)") }
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw TestError("build simverify first (swift build)")
+        }
         let log = directory + "/server-\(UUID()).log"
         FileManager.default.createFile(atPath: log, contents: nil)
         let process = Process()
@@ -26,7 +29,8 @@ final class ServerProcess: Sendable {
         for _ in 0..<300 {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             if let line = text.split(separator: "\n").first(where: { $0.contains("listening") }),
-               let range = line.range(of: "port=") {
+                let range = line.range(of: "port=")
+            {
                 port = Int(line[range.upperBound...].prefix { $0.isNumber })
                 break
             }

@@ -7,7 +7,9 @@ import Testing
 
 @Suite struct SessionTokenTests {
     static let counter = try! CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0001")
-    static func key(_ id: String, _ byte: UInt8) throws -> IdentifierKeyring.Key { try IdentifierKeyring.Key(id: id, secret: Array(repeating: byte, count: 32)) }
+    static func key(_ id: String, _ byte: UInt8) throws -> IdentifierKeyring.Key {
+        try IdentifierKeyring.Key(id: id, secret: Array(repeating: byte, count: 32))
+    }
 
     @Test func aTokenOpensForItsCallerWithItsClaims() throws {
         let tokens = SessionTokens(keys: [try Self.key("s1", 1)])
@@ -22,12 +24,17 @@ import Testing
     }
 
     @Test func refusalsAreTyped() throws {
-        let old = try Self.key("s1", 1), new = try Self.key("s2", 2)
+        let old = try Self.key("s1", 1)
+        let new = try Self.key("s2", 2)
         let tokens = SessionTokens(keys: [old, new])
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let (token, claims) = try tokens.issue(for: Self.counter, policy: .standard, now: now)
 
-        func failure(_ token: String, caller: CallerIdentity = Self.counter, at date: Date = Date(timeIntervalSince1970: 1_800_000_000)) -> SessionTokens.Failure? {
+        func failure(
+            _ token: String,
+            caller: CallerIdentity = Self.counter,
+            at date: Date = Date(timeIntervalSince1970: 1_800_000_000)
+        ) -> SessionTokens.Failure? {
             do {
                 _ = try tokens.open(token, caller: caller, now: date)
                 return nil
@@ -37,8 +44,14 @@ import Testing
         }
         #expect(failure(token, at: now.addingTimeInterval(119)) == nil)
         #expect(failure(token, at: now.addingTimeInterval(120)) == .expired)
-        #expect(failure(token, caller: try CallerIdentity(tenant: "carrier-b", role: .counter, terminal: "store-0001")) == .otherCaller)
-        #expect(failure(token, caller: try CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0002")) == .otherCaller)
+        #expect(
+            failure(token, caller: try CallerIdentity(tenant: "carrier-b", role: .counter, terminal: "store-0001"))
+                == .otherCaller
+        )
+        #expect(
+            failure(token, caller: try CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0002"))
+                == .otherCaller
+        )
         // Any flipped character of the body is caught by the MAC (or the encoding).
         let body = Array(token.utf8)
         for index in stride(from: 5, to: body.count, by: 3) {
@@ -54,7 +67,9 @@ import Testing
         // The old key still opens its tokens after a rotation; an unknown key id does not.
         #expect(failure(try tokens.seal(claims, key: old)) == nil)
         #expect(failure(try tokens.seal(claims, key: try Self.key("s3", 1))) == .invalid)
-        for garbage in ["", "svs1.", "svs1.@@@@", "svs2." + String(token.dropFirst(5)), String(repeating: "A", count: 5000)] {
+        for garbage in [
+            "", "svs1.", "svs1.@@@@", "svs2." + String(token.dropFirst(5)), String(repeating: "A", count: 5000),
+        ] {
             #expect(failure(garbage) == .invalid)
         }
     }
@@ -73,7 +88,8 @@ import Testing
 @Suite struct SessionStoreTests {
     @Test func attemptsAreCountedClosedGivenBackAndKeptOnDisk() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sessions-\(UUID()).sqlite").path
-        let nonce = Array(repeating: UInt8(7), count: 16), other = Array(repeating: UInt8(8), count: 16)
+        let nonce = Array(repeating: UInt8(7), count: 16)
+        let other = Array(repeating: UInt8(8), count: 16)
         let now: UInt64 = 1_800_000_000
         var store: SessionStore? = try SessionStore(path: path)
         #expect(try await store!.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .attempt(number: 1))
@@ -84,18 +100,25 @@ import Testing
         store = nil
         // Reopened from the file: the count survived.
         let reopened = try SessionStore(path: path)
-        #expect(try await reopened.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .attempt(number: 3))
+        #expect(
+            try await reopened.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .attempt(number: 3)
+        )
         #expect(try await reopened.recorded(.livenessFailed, nonce: nonce, expiresAt: now + 120) == false)
         // Exhausted until the FALLBACK is recorded, which closes the session.
         #expect(try await reopened.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .exhausted)
         #expect(try await reopened.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .exhausted)
         #expect(try await reopened.recorded(.fallback, nonce: nonce, expiresAt: now + 120) == true)
         #expect(try await reopened.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .closed)
-        #expect(try await reopened.admit(nonce: other, expiresAt: now + 120, allowed: 3, now: now) == .attempt(number: 1))
+        #expect(
+            try await reopened.admit(nonce: other, expiresAt: now + 120, allowed: 3, now: now) == .attempt(number: 1)
+        )
         #expect(try await reopened.recorded(.approved, nonce: other, expiresAt: now + 120) == true)
         #expect(try await reopened.admit(nonce: other, expiresAt: now + 120, allowed: 3, now: now) == .closed)
         try await reopened.giveBack(nonce: other, expiresAt: now + 120)
-        #expect(try await reopened.admit(nonce: other, expiresAt: now + 120, allowed: 3, now: now) == .closed, "giving back does not reopen")
+        #expect(
+            try await reopened.admit(nonce: other, expiresAt: now + 120, allowed: 3, now: now) == .closed,
+            "giving back does not reopen"
+        )
         #expect(try await reopened.state(nonce: other) == SessionState(attempts: 1, closed: true))
     }
 
@@ -106,7 +129,9 @@ import Testing
         let nonce = Array(repeating: UInt8(9), count: 16)
         let now: UInt64 = 1_800_000_000
         let admissions = try await withThrowingTaskGroup(of: SessionStore.Admission.self) { group in
-            for _ in 0..<12 { group.addTask { try await store.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) } }
+            for _ in 0..<12 {
+                group.addTask { try await store.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) }
+            }
             return try await group.reduce(into: []) { $0.append($1) }
         }
         let numbers = admissions.compactMap { if case .attempt(let n) = $0 { n } else { nil } }.sorted()
@@ -133,11 +158,19 @@ import Testing
         #expect(secrets.templateKeys.count == 1 && secrets.sessionKeys.count == 1)
         #expect(try AuditKeys(contentsOf: path).signer.verifier.vkey == audit.signer.verifier.vkey)
         // A bad secret is named by kind, never printed.
-        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        var object = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+        )
         object["sessionKeys"] = [["id": "session-bad", "secret": "c2hvcnQtc2VjcmV0"]]  // "short-secret"
         try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
         let short = #expect(throws: AuditError.self) { try ServerSecrets(contentsOf: path) }
-        #expect(short?.message.contains("session key needs 32 secret bytes") == true && short?.message.contains("c2hvcnQ") == false)
-        #expect(try AuditKeys(contentsOf: path).identifiers.hash("900101-1234567", field: .nationalID) != nil, "the audit keys still load")
+        #expect(
+            short?.message.contains("session key needs 32 secret bytes") == true
+                && short?.message.contains("c2hvcnQ") == false
+        )
+        #expect(
+            try AuditKeys(contentsOf: path).identifiers.hash("900101-1234567", field: .nationalID) != nil,
+            "the audit keys still load"
+        )
     }
 }

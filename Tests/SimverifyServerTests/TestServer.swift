@@ -10,9 +10,9 @@ import SimverifyAuditLog
 import SimverifyClient
 import SimverifyCore
 import SimverifyFaceEngine
+import SimverifyLiveness
 import SimverifyPKI
 import SimverifyServer
-import SimverifyLiveness
 import SimverifyWire
 import Synchronization
 
@@ -25,16 +25,20 @@ enum Paths {
     }()
     static func face(_ name: String) -> String { shared + "/fixtures/faces/images/" + name }
     /// The ID cards scripts/make-id-cards.sh writes (scripts/test.sh runs it first).
-    static let idCards: String = ProcessInfo.processInfo.environment["SIMVERIFY_ID_CARDS"].flatMap { $0.isEmpty ? nil : $0 }
+    static let idCards: String =
+        ProcessInfo.processInfo.environment["SIMVERIFY_ID_CARDS"].flatMap { $0.isEmpty ? nil : $0 }
         ?? FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/simverify/id-cards"
     /// The bursts scripts/make-liveness-sequences.sh writes (scripts/test.sh runs it first).
-    static let sequences: String = ProcessInfo.processInfo.environment["SIMVERIFY_LIVENESS_SEQUENCES"].flatMap { $0.isEmpty ? nil : $0 }
+    static let sequences: String =
+        ProcessInfo.processInfo.environment["SIMVERIFY_LIVENESS_SEQUENCES"].flatMap { $0.isEmpty ? nil : $0 }
         ?? FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/simverify/liveness-sequences"
     /// The frames of one generated burst, in order.
     static func burst(_ name: String) throws -> [ZeroizingBuffer] {
         let folder = sequences + "/" + name
         let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".jpg") }.sorted()
-        guard names.count >= 5 else { throw SimverifyError(.fileUnreadable, "\(folder): run scripts/make-liveness-sequences.sh") }
+        guard names.count >= 5 else {
+            throw SimverifyError(.fileUnreadable, "\(folder): run scripts/make-liveness-sequences.sh")
+        }
         return try names.map { try ZeroizingBuffer(contentsOfFile: folder + "/" + $0, maxBytes: 4 << 20) }
     }
 }
@@ -58,7 +62,10 @@ final class TestPKI: Sendable {
 
     func client(_ name: String) -> ClientConfiguration {
         ClientConfiguration(
-            host: "127.0.0.1", port: 0, certificate: self.path("\(name).pem"), privateKey: self.path("\(name)-key.pem"),
+            host: "127.0.0.1",
+            port: 0,
+            certificate: self.path("\(name).pem"),
+            privateKey: self.path("\(name)-key.pem"),
             trustRoots: self.path("ca.pem")
         )
     }
@@ -98,8 +105,11 @@ final class TestServer: Sendable {
 
     /// Starts a server. `adjust` edits the configuration first.
     init(
-        engine: FaceEngine? = nil, extraLivenessChecks: [any LivenessCheck] = [],
-        auditStore: AuditStoreWrapper = AuditStoreWrapper { $0 }, fixedTime: Date? = nil, adjust: (inout ServerConfiguration) -> Void = { _ in }
+        engine: FaceEngine? = nil,
+        extraLivenessChecks: [any LivenessCheck] = [],
+        auditStore: AuditStoreWrapper = AuditStoreWrapper { $0 },
+        fixedTime: Date? = nil,
+        adjust: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws {
         self.pki = try TestPKI()
         var configuration = ServerConfiguration()
@@ -123,12 +133,18 @@ final class TestServer: Sendable {
         self.auditKeys = try AuditKeys(contentsOf: keysPath)
         self.secrets = try ServerSecrets(contentsOf: keysPath)
         self.audit = try await AuditLog(
-            configuration: .init(path: self.pki.path("audit.sqlite"), checkpointEveryEntries: 5), signer: self.auditKeys.signer, logger: logger
+            configuration: .init(path: self.pki.path("audit.sqlite"), checkpointEveryEntries: 5),
+            signer: self.auditKeys.signer,
+            logger: logger
         )
         let service = VerificationService(
-            engine: try engine ?? Self.sharedEngine.get(), policy: configuration.policy,
-            audit: AuditTrail(log: auditStore.wrap(self.audit), keys: self.auditKeys, secrets: self.secrets), sessions: try SessionStore(path: self.pki.path("sessions.sqlite")),
-            limits: .init(configuration.limits), logger: logger, extraLivenessChecks: extraLivenessChecks,
+            engine: try engine ?? Self.sharedEngine.get(),
+            policy: configuration.policy,
+            audit: AuditTrail(log: auditStore.wrap(self.audit), keys: self.auditKeys, secrets: self.secrets),
+            sessions: try SessionStore(path: self.pki.path("sessions.sqlite")),
+            limits: .init(configuration.limits),
+            logger: logger,
+            extraLivenessChecks: extraLivenessChecks,
             clock: { fixedTime ?? Date() }
         )
         self.service = service
@@ -137,7 +153,9 @@ final class TestServer: Sendable {
         self.server = server
         self.group = group
         self.task = Task { try await group.run() }
-        guard let port = await server.waitUntilListening() else { throw RPCStatus(.unavailable, "server did not start") }
+        guard let port = await server.waitUntilListening() else {
+            throw RPCStatus(.unavailable, "server did not start")
+        }
         self.port = port
     }
 
@@ -170,8 +188,15 @@ enum TestJPEG {
         var out: UnsafeMutablePointer<UInt8>?
         var size = 0
         let status = image.pixels.withUnsafeBytes { pixels in
-            svt_jpeg_encode(pixels.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt32(image.width), UInt32(image.height),
-                            Int32(SVT_JPEG_BASELINE.rawValue), 92, &out, &size)
+            svt_jpeg_encode(
+                pixels.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                UInt32(image.width),
+                UInt32(image.height),
+                Int32(SVT_JPEG_BASELINE.rawValue),
+                92,
+                &out,
+                &size
+            )
         }
         guard status == 0, let out else { throw RPCStatus(.internal, "test encoder failed") }
         defer { svt_jpeg_free(out) }
@@ -189,14 +214,18 @@ enum TestJPEG {
     static func twoFaces() throws -> ZeroizingBuffer {
         let a = try JPEGDecoder().decode(try bytes(Paths.face("london_001__neutral.jpg")))
         let b = try JPEGDecoder().decode(try bytes(Paths.face("london_025__neutral.jpg")))
-        let width = a.width + b.width, height = max(a.height, b.height)
+        let width = a.width + b.width
+        let height = max(a.height, b.height)
         let pixels = ZeroizingBuffer(count: width * height * 3)
         pixels.withUnsafeMutableBytes { target in
             for (image, x0) in [(a, 0), (b, a.width)] {
                 image.pixels.withUnsafeBytes { source in
                     for row in 0..<image.height {
                         target.baseAddress!.advanced(by: (row * width + x0) * 3)
-                            .copyMemory(from: source.baseAddress!.advanced(by: row * image.stride), byteCount: image.stride)
+                            .copyMemory(
+                                from: source.baseAddress!.advanced(by: row * image.stride),
+                                byteCount: image.stride
+                            )
                     }
                 }
             }
@@ -207,11 +236,18 @@ enum TestJPEG {
     /// A fixture photo shrunk by an integer factor (a small face).
     static func shrunk(_ name: String, by factor: Int) throws -> ZeroizingBuffer {
         let image = try JPEGDecoder().decode(try bytes(Paths.face(name)))
-        let width = image.width / factor, height = image.height / factor
+        let width = image.width / factor
+        let height = image.height / factor
         let pixels = ZeroizingBuffer(count: width * height * 3)
         image.pixels.withUnsafeBytes { s in
             pixels.withUnsafeMutableBytes { d in
-                for y in 0..<height { for x in 0..<width { for c in 0..<3 { d[(y * width + x) * 3 + c] = s[((y * factor) * image.width + x * factor) * 3 + c] } } }
+                for y in 0..<height {
+                    for x in 0..<width {
+                        for c in 0..<3 {
+                            d[(y * width + x) * 3 + c] = s[((y * factor) * image.width + x * factor) * 3 + c]
+                        }
+                    }
+                }
             }
         }
         return try encode(RGBImage(width: width, height: height, pixels: pixels))

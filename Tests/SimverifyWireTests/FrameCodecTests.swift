@@ -9,7 +9,10 @@ struct FrameCodecTests {
     static func frame(_ type: FrameType, _ method: MethodID = .health, id: UInt32 = 1, payload: [UInt8] = []) -> Frame {
         let control = type == .ping || type == .pong || type == .goaway
         return Frame(
-            type: type, method: control ? MethodID(rawValue: 0) : method, correlationID: id, deadlineMilliseconds: type == .request ? 1500 : 0,
+            type: type,
+            method: control ? MethodID(rawValue: 0) : method,
+            correlationID: id,
+            deadlineMilliseconds: type == .request ? 1500 : 0,
             payload: ByteBuffer(bytes: payload)
         )
     }
@@ -25,11 +28,19 @@ struct FrameCodecTests {
 
     @Test func headerIsTwentyBytesBigEndian() throws {
         var buffer = ByteBuffer()
-        let header = FrameHeader(type: .request, method: .verify, correlationID: 0x0102_0304, deadlineMilliseconds: 0x0A0B_0C0D, payloadLength: 0x10)
+        let header = FrameHeader(
+            type: .request,
+            method: .verify,
+            correlationID: 0x0102_0304,
+            deadlineMilliseconds: 0x0A0B_0C0D,
+            payloadLength: 0x10
+        )
         #expect(buffer.writeFrameHeader(header) == 20)
-        #expect(Array(buffer.readableBytesView) == [
-            0x53, 0x56, 1, 1, 0, 0, 0, 3, 1, 2, 3, 4, 0x0A, 0x0B, 0x0C, 0x0D, 0, 0, 0, 0x10,
-        ])
+        #expect(
+            Array(buffer.readableBytesView) == [
+                0x53, 0x56, 1, 1, 0, 0, 0, 3, 1, 2, 3, 4, 0x0A, 0x0B, 0x0C, 0x0D, 0, 0, 0, 0x10,
+            ]
+        )
         #expect(try buffer.readFrameHeader() == header)
     }
 
@@ -55,7 +66,11 @@ struct FrameCodecTests {
         #expect(out.readableBytes == 0)
     }
 
-    static func header(patch offset: Int, _ value: UInt8, base: FrameHeader = FrameHeader(type: .request, method: .health, correlationID: 1, payloadLength: 0)) -> ByteBuffer {
+    static func header(
+        patch offset: Int,
+        _ value: UInt8,
+        base: FrameHeader = FrameHeader(type: .request, method: .health, correlationID: 1, payloadLength: 0)
+    ) -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.writeFrameHeader(base)
         buffer.setInteger(value, at: offset)
@@ -63,7 +78,8 @@ struct FrameCodecTests {
     }
 
     @Test(arguments: [
-        (0, 0x47, FrameError.Code.badMagic), (1, 0x00, .badMagic), (2, 2, .unsupportedVersion), (2, 0, .unsupportedVersion),
+        (0, 0x47, FrameError.Code.badMagic), (1, 0x00, .badMagic), (2, 2, .unsupportedVersion),
+        (2, 0, .unsupportedVersion),
         (3, 0, .unknownFrameType), (3, 8, .unknownFrameType), (4, 1, .reservedBitsSet), (5, 0x80, .reservedBitsSet),
         (7, 99, .unknownMethod),
     ])
@@ -76,12 +92,16 @@ struct FrameCodecTests {
     @Test func anOversizedPayloadIsRefusedFromTheHeaderAlone() {
         for (method, limit) in FrameLimits.standard.requestPayload {
             var buffer = ByteBuffer()
-            buffer.writeFrameHeader(FrameHeader(type: .request, method: method, correlationID: 1, payloadLength: UInt32(limit + 1)))
+            buffer.writeFrameHeader(
+                FrameHeader(type: .request, method: method, correlationID: 1, payloadLength: UInt32(limit + 1))
+            )
             // No payload byte follows: the decoder must not wait for it.
             var decoder = FrameDecoder()
             #expect(throws: FrameError(.payloadTooLarge)) { try decoder.decodeFrame(from: &buffer) }
             var ok = ByteBuffer()
-            ok.writeFrameHeader(FrameHeader(type: .request, method: method, correlationID: 1, payloadLength: UInt32(limit)))
+            ok.writeFrameHeader(
+                FrameHeader(type: .request, method: method, correlationID: 1, payloadLength: UInt32(limit))
+            )
             var fresh = FrameDecoder()
             #expect((try? fresh.decodeFrame(from: &ok)) == .some(nil))  // valid header, waits for the payload
         }
@@ -102,16 +122,44 @@ struct FrameCodecTests {
         #expect(code(FrameHeader(type: .pong, correlationID: 1, payloadLength: 0)) == .badControlFrame)
         #expect(code(FrameHeader(type: .ping, correlationID: 1, payloadLength: 9)) == .payloadTooLarge)
         #expect(code(FrameHeader(type: .ping, method: .health, correlationID: 1, payloadLength: 8)) == .badControlFrame)
-        #expect(code(FrameHeader(type: .ping, correlationID: 1, deadlineMilliseconds: 5, payloadLength: 8)) == .badControlFrame)
-        #expect(code(FrameHeader(type: .goaway, method: .verify, correlationID: 0, payloadLength: 2)) == .badControlFrame)
+        #expect(
+            code(FrameHeader(type: .ping, correlationID: 1, deadlineMilliseconds: 5, payloadLength: 8))
+                == .badControlFrame
+        )
+        #expect(
+            code(FrameHeader(type: .goaway, method: .verify, correlationID: 0, payloadLength: 2)) == .badControlFrame
+        )
         #expect(code(FrameHeader(type: .goaway, correlationID: 0, payloadLength: 2)) == nil)
         #expect(code(FrameHeader(type: .cancel, correlationID: 1, payloadLength: 0)) == nil)
         #expect(code(FrameHeader(type: .cancel, method: .verify, correlationID: 1, payloadLength: 0)) == nil)
-        #expect(code(FrameHeader(type: .cancel, method: MethodID(rawValue: 99), correlationID: 1, payloadLength: 0)) == .unknownMethod)
-        #expect(code(FrameHeader(type: .cancel, correlationID: 1, deadlineMilliseconds: 1, payloadLength: 0)) == .badControlFrame)
-        #expect(code(FrameHeader(type: .error, method: .verify, correlationID: 1, deadlineMilliseconds: 1, payloadLength: 2)) == .badControlFrame)
-        #expect(code(FrameHeader(type: .request, method: .verify, correlationID: 1, deadlineMilliseconds: 1, payloadLength: 2)) == nil)
-        #expect(FrameError(.badControlFrame).status.code == .invalidArgument && FrameError(.badControlFrame).status.reason == "bad_control_frame")
+        #expect(
+            code(FrameHeader(type: .cancel, method: MethodID(rawValue: 99), correlationID: 1, payloadLength: 0))
+                == .unknownMethod
+        )
+        #expect(
+            code(FrameHeader(type: .cancel, correlationID: 1, deadlineMilliseconds: 1, payloadLength: 0))
+                == .badControlFrame
+        )
+        #expect(
+            code(
+                FrameHeader(type: .error, method: .verify, correlationID: 1, deadlineMilliseconds: 1, payloadLength: 2)
+            ) == .badControlFrame
+        )
+        #expect(
+            code(
+                FrameHeader(
+                    type: .request,
+                    method: .verify,
+                    correlationID: 1,
+                    deadlineMilliseconds: 1,
+                    payloadLength: 2
+                )
+            ) == nil
+        )
+        #expect(
+            FrameError(.badControlFrame).status.code == .invalidArgument
+                && FrameError(.badControlFrame).status.reason == "bad_control_frame"
+        )
     }
 
     @Test func aPartialHeaderWaits() throws {

@@ -24,14 +24,20 @@ extension AuditBundle {
     /// - Throws: `AuditError` `.inconsistent` (with the reason), `.malformedRecord` naming the
     ///   index, `.unverifiedNote` / `.invalidSignature` for a checkpoint not from the log's key.
     @discardableResult
-    public func pull(from source: some AuditLogSource, progress: ((UInt64, UInt64) -> Void)? = nil) async throws -> PullResult {
+    public func pull(
+        from source: some AuditLogSource,
+        progress: ((UInt64, UInt64) -> Void)? = nil
+    ) async throws -> PullResult {
         let note = try await source.checkpoint()
         let checkpoint = try Checkpoint.open(note, verifier: self.verifier)
         let kept = try self.latestCheckpoint()
         let have = self.entryCount
         if let kept {
             guard checkpoint.size >= kept.size else {
-                throw AuditError(.inconsistent, "the log shrank from \(kept.size) to \(checkpoint.size) entries: entries were dropped")
+                throw AuditError(
+                    .inconsistent,
+                    "the log shrank from \(kept.size) to \(checkpoint.size) entries: entries were dropped"
+                )
             }
             if checkpoint.size == kept.size {
                 guard checkpoint.rootHash == kept.rootHash else {
@@ -39,13 +45,27 @@ extension AuditBundle {
                 }
             } else {
                 let proof = try await source.consistencyProof(from: kept.size, to: checkpoint.size)
-                guard MerkleProofVerifier.verifyConsistency(size1: kept.size, size2: checkpoint.size, root1: kept.rootHash, root2: checkpoint.rootHash, proof: proof) else {
-                    throw AuditError(.inconsistent, "checkpoint \(checkpoint.size) is not consistent with checkpoint \(kept.size) kept earlier: history was rewritten or forked")
+                guard
+                    MerkleProofVerifier.verifyConsistency(
+                        size1: kept.size,
+                        size2: checkpoint.size,
+                        root1: kept.rootHash,
+                        root2: checkpoint.rootHash,
+                        proof: proof
+                    )
+                else {
+                    throw AuditError(
+                        .inconsistent,
+                        "checkpoint \(checkpoint.size) is not consistent with checkpoint \(kept.size) kept earlier: history was rewritten or forked"
+                    )
                 }
             }
         }
         guard have <= checkpoint.size else {
-            throw AuditError(.inconsistent, "the bundle holds more entries (\(have)) than the log's checkpoint (\(checkpoint.size))")
+            throw AuditError(
+                .inconsistent,
+                "the bundle holds more entries (\(have)) than the log's checkpoint (\(checkpoint.size))"
+            )
         }
         var tree = try self.tree()
         var entryBytes = Data()
@@ -54,7 +74,9 @@ extension AuditBundle {
         while next < checkpoint.size {
             let end = min(next + 1000, checkpoint.size)
             let page = try await source.entries(from: next, to: end)
-            guard page.count == Int(end - next) else { throw AuditError(.inconsistent, "the log returned \(page.count) entries for \(next)..<\(end)") }
+            guard page.count == Int(end - next) else {
+                throw AuditError(.inconsistent, "the log returned \(page.count) entries for \(next)..<\(end)")
+            }
             for (offset, bytes) in page.enumerated() {
                 do {
                     _ = try AuditRecord(encoded: bytes)
@@ -76,13 +98,18 @@ extension AuditBundle {
         }
         try Self.append(entryBytes, to: self.entriesPath)
         try Self.append(hashBytes, to: self.leafHashesPath)
-        try Data(note).write(to: URL(fileURLWithPath: self.checkpointsPath + "/\(checkpoint.size).note"), options: .atomic)
+        try Data(note).write(
+            to: URL(fileURLWithPath: self.checkpointsPath + "/\(checkpoint.size).note"),
+            options: .atomic
+        )
         return PullResult(previousSize: have, size: checkpoint.size)
     }
 
     static func append(_ data: Data, to path: String) throws {
         guard !data.isEmpty else { return }
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw AuditError(.storage, "cannot write \(path)") }
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            throw AuditError(.storage, "cannot write \(path)")
+        }
         defer { try? handle.close() }
         try handle.seekToEnd()
         try handle.write(contentsOf: data)

@@ -21,8 +21,17 @@ extension AuditBundle {
     /// each entry is a canonical record whose leaf hash is the one recorded when it was pulled,
     /// the leaf hashes give every checkpoint's signed root, and every checkpoint is signed by the
     /// log's key. The first bad entry is named.
-    public func verify(extraVerifiers: [NoteVerifier] = [], progress: ((UInt64, UInt64) -> Void)? = nil) throws -> VerificationReport {
-        var report = VerificationReport(entries: 0, checkpointsVerified: 0, verifiedSize: 0, firstBadIndex: nil, problem: "")
+    public func verify(
+        extraVerifiers: [NoteVerifier] = [],
+        progress: ((UInt64, UInt64) -> Void)? = nil
+    ) throws -> VerificationReport {
+        var report = VerificationReport(
+            entries: 0,
+            checkpointsVerified: 0,
+            verifiedSize: 0,
+            firstBadIndex: nil,
+            problem: ""
+        )
         let entries = try Data(contentsOf: URL(fileURLWithPath: self.entriesPath), options: .alwaysMapped)
         let hashes = try Data(contentsOf: URL(fileURLWithPath: self.leafHashesPath), options: .alwaysMapped)
         let count = UInt64(hashes.count / 32)
@@ -39,7 +48,9 @@ extension AuditBundle {
                         bad = (index, "entry \(index) is missing from entries.bin")
                         continue
                     }
-                    let length = Int(raw[offset]) << 24 | Int(raw[offset + 1]) << 16 | Int(raw[offset + 2]) << 8 | Int(raw[offset + 3])
+                    let length =
+                        Int(raw[offset]) << 24 | Int(raw[offset + 1]) << 16 | Int(raw[offset + 2]) << 8
+                        | Int(raw[offset + 3])
                     guard offset + 4 + length <= raw.count else {
                         bad = (index, "entry \(index) is truncated")
                         continue
@@ -79,7 +90,8 @@ extension AuditBundle {
             }
             guard tree.root(size: size) == checkpoint.rootHash else {
                 // Localise to the window between the last good checkpoint and this one.
-                report.problem = "the leaf hashes do not give the signed root of checkpoint \(size); the bad entry is in \(previous)..<\(size)"
+                report.problem =
+                    "the leaf hashes do not give the signed root of checkpoint \(size); the bad entry is in \(previous)..<\(size)"
                 report.firstBadIndex = previous
                 return report
             }
@@ -95,14 +107,30 @@ extension AuditBundle {
     /// - Returns: The checkpoint the receipt was proved in.
     /// - Throws: `AuditError` `.inconsistent` when the receipt is not in the log as kept.
     public func prove(index: UInt64, leafHash: [UInt8]) throws -> Checkpoint {
-        guard let checkpoint = try self.latestCheckpoint() else { throw AuditError(.inconsistent, "the bundle has no checkpoint: pull first") }
+        guard let checkpoint = try self.latestCheckpoint() else {
+            throw AuditError(.inconsistent, "the bundle has no checkpoint: pull first")
+        }
         guard index < checkpoint.size else {
-            throw AuditError(.inconsistent, "entry \(index) is beyond the latest checkpoint (\(checkpoint.size)): pull again")
+            throw AuditError(
+                .inconsistent,
+                "entry \(index) is beyond the latest checkpoint (\(checkpoint.size)): pull again"
+            )
         }
         let tree = try self.tree()
         let proof = tree.inclusionProof(index: index, size: checkpoint.size)
-        guard MerkleProofVerifier.verifyInclusion(leafHash: leafHash, index: index, size: checkpoint.size, proof: proof, root: checkpoint.rootHash) else {
-            throw AuditError(.inconsistent, "the receipt for entry \(index) is not in the log signed at size \(checkpoint.size)")
+        guard
+            MerkleProofVerifier.verifyInclusion(
+                leafHash: leafHash,
+                index: index,
+                size: checkpoint.size,
+                proof: proof,
+                root: checkpoint.rootHash
+            )
+        else {
+            throw AuditError(
+                .inconsistent,
+                "the receipt for entry \(index) is not in the log signed at size \(checkpoint.size)"
+            )
         }
         return checkpoint
     }

@@ -41,7 +41,9 @@ public struct AuditBundle: Sendable {
 
     /// Entries held.
     public var entryCount: UInt64 {
-        let size = (try? FileManager.default.attributesOfItem(atPath: self.leafHashesPath)[.size] as? NSNumber)?.uint64Value ?? 0
+        let size =
+            (try? FileManager.default.attributesOfItem(atPath: self.leafHashesPath)[.size] as? NSNumber)?.uint64Value
+            ?? 0
         return size / 32
     }
 

@@ -50,7 +50,10 @@ public struct AuditKeys: Sendable {
         do {
             file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            throw AuditError(.malformedKey, "cannot read the audit key file \(path) (run scripts/dev-certs.sh for development keys)")
+            throw AuditError(
+                .malformedKey,
+                "cannot read the audit key file \(path) (run scripts/dev-certs.sh for development keys)"
+            )
         }
         let signers = try file.logSigningKeys.map(NoteSigner.init(skey:))
         guard let active = signers.last, signers.allSatisfy({ $0.name == active.name }) else {
@@ -58,9 +61,13 @@ public struct AuditKeys: Sendable {
         }
         var keys: [AuditRecord.IdentifierField: [IdentifierKeyring.Key]] = [:]
         for (name, list) in file.identifierKeys {
-            guard let field = Self.fieldNames[name] else { throw AuditError(.malformedKey, "\(path): unknown identifier field \(name)") }
+            guard let field = Self.fieldNames[name] else {
+                throw AuditError(.malformedKey, "\(path): unknown identifier field \(name)")
+            }
             keys[field] = try list.map { key in
-                guard let secret = Data(base64Encoded: key.secret) else { throw AuditError(.malformedKey, "\(path): a secret is not base64") }
+                guard let secret = Data(base64Encoded: key.secret) else {
+                    throw AuditError(.malformedKey, "\(path): a secret is not base64")
+                }
                 return try IdentifierKeyring.Key(id: key.id, secret: Array(secret))
             }
         }
@@ -88,13 +95,20 @@ public struct AuditKeys: Sendable {
         guard fm.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
             throw AuditError(.storage, "cannot write \(path)")
         }
-        try (signer.verifier.vkey + "\n").write(toFile: Self.vkeyPath(forKeyFile: path), atomically: true, encoding: .utf8)
+        try (signer.verifier.vkey + "\n").write(
+            toFile: Self.vkeyPath(forKeyFile: path),
+            atomically: true,
+            encoding: .utf8
+        )
     }
 
     /// A new random 256-bit secret named "PURPOSE-YYYY-MM-DD".
     public static func newKey(_ purpose: String) -> FileKey {
         let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withFullDate])
-        return FileKey(id: "\(purpose)-\(stamp)", secret: SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() })
+        return FileKey(
+            id: "\(purpose)-\(stamp)",
+            secret: SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
+        )
     }
 
     /// Where `writeDevelopmentKeys` puts the vkey: the key file's path with `.vkey` for `.json`.

@@ -16,7 +16,9 @@ public struct IdentifierKeyring: Sendable {
 
         /// Creates a key from at least 32 secret bytes.
         public init(id: String, secret: [UInt8]) throws {
-            guard secret.count >= 32, !id.isEmpty, id.utf8.count <= 64, id.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+            guard secret.count >= 32, !id.isEmpty, id.utf8.count <= 64,
+                id.allSatisfy({ $0.isASCII && !$0.isWhitespace })
+            else {
                 throw AuditError(.malformedKey, "an identifier key needs an id and at least 32 secret bytes")
             }
             self.id = id
@@ -55,7 +57,11 @@ public struct IdentifierKeyring: Sendable {
         (self.keys[field] ?? []).map { Self.hash(value, field: field, key: $0) }
     }
 
-    private static func hash(_ value: String, field: AuditRecord.IdentifierField, key: Key) -> AuditRecord.KeyedIdentifier {
+    private static func hash(
+        _ value: String,
+        field: AuditRecord.IdentifierField,
+        key: Key
+    ) -> AuditRecord.KeyedIdentifier {
         let mac = HMAC<SHA256>.authenticationCode(for: Array(normalize(value, field: field).utf8), using: key.secret)
         return AuditRecord.KeyedIdentifier(field: field, keyID: key.id, hmac: Array(mac))
     }

@@ -3,7 +3,13 @@
 public enum MerkleProofVerifier {
     /// True when `proof` proves `leafHash` at `index` in a tree of `size` leaves with `root`
     /// (RFC 9162 §2.1.3.2; a leaf hash must be 32 bytes).
-    public static func verifyInclusion(leafHash: [UInt8], index: UInt64, size: UInt64, proof: [[UInt8]], root: [UInt8]) -> Bool {
+    public static func verifyInclusion(
+        leafHash: [UInt8],
+        index: UInt64,
+        size: UInt64,
+        proof: [[UInt8]],
+        root: [UInt8]
+    ) -> Bool {
         guard index < size, leafHash.count == MerkleHash.size, proof.allSatisfy({ $0.count == MerkleHash.size }) else {
             return false
         }
@@ -32,7 +38,13 @@ public enum MerkleProofVerifier {
     /// True when `proof` proves the tree of `size1` leaves with `root1` is a prefix of the tree
     /// of `size2` leaves with `root2` (RFC 9162 §2.1.4.2). Equal sizes need an empty proof and
     /// equal roots; a size of 0 is never consistent (nothing to prove).
-    public static func verifyConsistency(size1: UInt64, size2: UInt64, root1: [UInt8], root2: [UInt8], proof: [[UInt8]]) -> Bool {
+    public static func verifyConsistency(
+        size1: UInt64,
+        size2: UInt64,
+        root1: [UInt8],
+        root2: [UInt8],
+        proof: [[UInt8]]
+    ) -> Bool {
         if size1 == size2 { return size1 > 0 && proof.isEmpty && root1 == root2 }
         guard size1 > 0, size1 < size2, !proof.isEmpty, proof.allSatisfy({ $0.count == MerkleHash.size }) else {
             return false

@@ -34,7 +34,8 @@ public struct Checkpoint: Sendable, Hashable {
         let lines = text.dropLast().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard lines.count >= 3, !lines[0].isEmpty else { throw malformed }
         let sizeText = lines[1]
-        guard !sizeText.isEmpty, sizeText.allSatisfy({ ("0"..."9").contains($0) }), sizeText == "0" || !sizeText.hasPrefix("0"),
+        guard !sizeText.isEmpty, sizeText.allSatisfy({ ("0"..."9").contains($0) }),
+            sizeText == "0" || !sizeText.hasPrefix("0"),
             let size = UInt64(sizeText), let root = Data(base64Encoded: lines[2]), root.count == 32,
             lines.dropFirst(3).allSatisfy({ !$0.isEmpty })
         else { throw malformed }
@@ -48,7 +49,11 @@ public struct Checkpoint: Sendable, Hashable {
     }
 
     /// Verifies a signed checkpoint note with the log's key and parses it.
-    public static func open(_ note: [UInt8], verifier: NoteVerifier, extraVerifiers: [NoteVerifier] = []) throws -> Checkpoint {
+    public static func open(
+        _ note: [UInt8],
+        verifier: NoteVerifier,
+        extraVerifiers: [NoteVerifier] = []
+    ) throws -> Checkpoint {
         let opened = try SignedNote.open(note, verifiers: [verifier] + extraVerifiers)
         guard opened.verified.contains(where: { $0.name == verifier.name && $0.keyID == verifier.keyID }) else {
             throw AuditError(.unverifiedNote, "the checkpoint is not signed by the log's key")
@@ -58,7 +63,9 @@ public struct Checkpoint: Sendable, Hashable {
 
     /// Signs this checkpoint as a note by `signer`, whose name must be the origin.
     public func signed(by signer: NoteSigner) throws -> [UInt8] {
-        guard signer.name == self.origin else { throw AuditError(.malformedKey, "the log key's name must be the origin") }
+        guard signer.name == self.origin else {
+            throw AuditError(.malformedKey, "the log key's name must be the origin")
+        }
         return try SignedNote(text: self.body).signed(by: signer).serialized
     }
 }

@@ -89,10 +89,13 @@ public struct NoteSigner: Sendable {
     public init(skey: String) throws {
         let prefix = "PRIVATE+KEY+"
         guard skey.hasPrefix(prefix) else { throw AuditError(.malformedKey, "not a signer key") }
-        let parts = skey.dropFirst(prefix.count).split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 3, NoteKeyID.isValidName(parts[0]), parts[1].count == 8, let id = UInt32(parts[1], radix: 16),
+        let parts = skey.dropFirst(prefix.count).split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
+            .map(String.init)
+        guard parts.count == 3, NoteKeyID.isValidName(parts[0]), parts[1].count == 8,
+            let id = UInt32(parts[1], radix: 16),
             parts[1] == String(format: "%08x", id), let seed = Data(base64Encoded: parts[2]), seed.count == 33,
-            seed.first == NoteKeyID.ed25519, let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed.dropFirst())
+            seed.first == NoteKeyID.ed25519,
+            let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed.dropFirst())
         else { throw AuditError(.malformedKey, "not a valid Ed25519 signer key") }
         guard NoteKeyID.compute(name: parts[0], publicKey: Array(key.publicKey.rawRepresentation)) == id else {
             throw AuditError(.malformedKey, "the key id does not match the key")
@@ -107,7 +110,9 @@ public struct NoteSigner: Sendable {
     }
 
     /// The key id.
-    public var keyID: UInt32 { NoteKeyID.compute(name: self.name, publicKey: Array(self.privateKey.publicKey.rawRepresentation)) }
+    public var keyID: UInt32 {
+        NoteKeyID.compute(name: self.name, publicKey: Array(self.privateKey.publicKey.rawRepresentation))
+    }
 
     /// The matching verifier.
     public var verifier: NoteVerifier { try! NoteVerifier(name: self.name, publicKey: self.privateKey.publicKey) }

@@ -11,7 +11,10 @@ public struct NoteSignature: Sendable, Hashable {
 
     /// The base64 of key id ‖ signature, as on the line.
     public var base64: String {
-        let id: [UInt8] = [UInt8(self.keyID >> 24), UInt8(self.keyID >> 16 & 0xFF), UInt8(self.keyID >> 8 & 0xFF), UInt8(self.keyID & 0xFF)]
+        let id: [UInt8] = [
+            UInt8(self.keyID >> 24), UInt8(self.keyID >> 16 & 0xFF), UInt8(self.keyID >> 8 & 0xFF),
+            UInt8(self.keyID & 0xFF),
+        ]
         return Data(id + self.signature).base64EncodedString()
     }
 }
@@ -58,7 +61,8 @@ public struct SignedNote: Sendable, Hashable {
             guard let space = rest.firstIndex(of: 0x20) else { throw malformed }
             let name = String(decoding: rest[..<space], as: UTF8.self)
             let encoded = String(decoding: rest[(space + 1)...], as: UTF8.self)
-            guard NoteKeyID.isValidName(name), !encoded.isEmpty, let raw = Data(base64Encoded: encoded), raw.count >= 5 else {
+            guard NoteKeyID.isValidName(name), !encoded.isEmpty, let raw = Data(base64Encoded: encoded), raw.count >= 5
+            else {
                 throw malformed
             }
             let id = raw.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
@@ -88,7 +92,8 @@ public struct SignedNote: Sendable, Hashable {
         var unverified: [NoteSignature] = []
         var seenKeys: Set<String> = []
         for signature in note.signatures {
-            guard let verifier = verifiers.first(where: { $0.name == signature.name && $0.keyID == signature.keyID }) else {
+            guard let verifier = verifiers.first(where: { $0.name == signature.name && $0.keyID == signature.keyID })
+            else {
                 if !unverified.contains(signature) { unverified.append(signature) }
                 continue
             }
@@ -96,7 +101,10 @@ public struct SignedNote: Sendable, Hashable {
             guard !seenKeys.contains(key) else { continue }
             seenKeys.insert(key)
             guard verifier.verify(signature.signature, of: note.text) else {
-                throw AuditError(.invalidSignature, "invalid signature for key \(signature.name)+\(String(format: "%08x", signature.keyID))")
+                throw AuditError(
+                    .invalidSignature,
+                    "invalid signature for key \(signature.name)+\(String(format: "%08x", signature.keyID))"
+                )
             }
             verified.append(signature)
         }

@@ -18,7 +18,8 @@ extension AuditRecord {
     ]
     private static let reasonCodes: [ReasonCode: UInt8] = [
         .facesMatch: 1, .facesDiffer: 2, .noFaceInSelfie: 3, .noFaceOnIDCard: 4, .severalFacesInSelfie: 5,
-        .severalFacesOnIDCard: 6, .selfieFaceTooSmall: 7, .idCardFaceTooSmall: 8, .nearThreshold: 9, .attemptsExhausted: 10,
+        .severalFacesOnIDCard: 6, .selfieFaceTooSmall: 7, .idCardFaceTooSmall: 8, .nearThreshold: 9,
+        .attemptsExhausted: 10,
         .challengeNotPerformed: 32, .challengeOutOfOrder: 33, .notFacingCamera: 34, .identityChanged: 35,
         .duplicateFrames: 36, .noParallax: 37, .selfieBlurred: 38, .selfiePoorlyExposed: 39, .implausibleTiming: 40,
         .selfieFaceCut: 41, .selfieFaceCovered: 42, .screenPattern: 43,
@@ -36,7 +37,9 @@ extension AuditRecord {
         var out: [UInt8] = [self.eventID.isEmpty ? 1 : Self.formatVersion]
         func u8(_ v: UInt8) { out.append(v) }
         func u16(_ v: UInt16) { out += [UInt8(v >> 8), UInt8(v & 0xFF)] }
-        func u64(_ v: UInt64) { for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(v >> UInt64(shift) & 0xFF)) } }
+        func u64(_ v: UInt64) {
+            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(v >> UInt64(shift) & 0xFF)) }
+        }
         func string(_ s: String) throws {
             let bytes = Array(s.utf8)
             guard bytes.count <= Self.maxStringBytes, bytes.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) else {
@@ -63,7 +66,9 @@ extension AuditRecord {
         try string(self.modelVersion)
         try count(self.images.count)
         for image in self.images {
-            guard image.sha256.count == 32 else { throw AuditError(.malformedRecord, "an image digest is not 32 bytes") }
+            guard image.sha256.count == 32 else {
+                throw AuditError(.malformedRecord, "an image digest is not 32 bytes")
+            }
             u8(image.kind.rawValue)
             out += image.sha256
         }
@@ -73,7 +78,9 @@ extension AuditRecord {
         }
         try count(self.identifiers.count)
         for identifier in self.identifiers {
-            guard identifier.hmac.count == 32 else { throw AuditError(.malformedRecord, "an identifier HMAC is not 32 bytes") }
+            guard identifier.hmac.count == 32 else {
+                throw AuditError(.malformedRecord, "an identifier HMAC is not 32 bytes")
+            }
             u8(identifier.field.rawValue)
             try string(identifier.keyID)
             out += identifier.hmac
@@ -87,7 +94,9 @@ extension AuditRecord {
     public init(encoded bytes: [UInt8]) throws {
         var reader = Reader(bytes: bytes)
         let version = try reader.u8()
-        guard version == 1 || version == Self.formatVersion else { throw AuditError(.malformedRecord, "unknown record format") }
+        guard version == 1 || version == Self.formatVersion else {
+            throw AuditError(.malformedRecord, "unknown record format")
+        }
         let time = try reader.u64()
         let eventID = version == 1 ? [] : try reader.bytes(Self.eventIDBytes)
         guard let event = Event(rawValue: try reader.u8()) else { throw reader.bad }
@@ -159,7 +168,9 @@ extension AuditRecord {
             let length = Int(try self.u16())
             guard length <= AuditRecord.maxStringBytes else { throw self.bad }
             let raw = try self.bytes(length)
-            guard raw.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }), let text = String(validating: raw, as: UTF8.self) else { throw self.bad }
+            guard raw.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }), let text = String(validating: raw, as: UTF8.self) else {
+                throw self.bad
+            }
             return text
         }
     }

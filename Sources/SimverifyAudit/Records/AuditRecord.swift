@@ -92,9 +92,20 @@ public struct AuditRecord: Sendable, Hashable {
 
     /// Creates a record; identifiers are sorted by field.
     public init(
-        time: UInt64, event: Event, tenant: String, terminal: String, role: CallerRole, decision: Decision? = nil,
-        reasons: [ReasonCode] = [], distance: Double? = nil, policyVersion: String = "", modelVersion: String = "",
-        images: [ImageDigest] = [], identifiers: [KeyedIdentifier] = [], detail: String = "", eventID: [UInt8]? = nil
+        time: UInt64,
+        event: Event,
+        tenant: String,
+        terminal: String,
+        role: CallerRole,
+        decision: Decision? = nil,
+        reasons: [ReasonCode] = [],
+        distance: Double? = nil,
+        policyVersion: String = "",
+        modelVersion: String = "",
+        images: [ImageDigest] = [],
+        identifiers: [KeyedIdentifier] = [],
+        detail: String = "",
+        eventID: [UInt8]? = nil
     ) {
         self.time = time
         self.eventID = eventID ?? Self.newEventID()

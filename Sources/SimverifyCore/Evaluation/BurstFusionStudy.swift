@@ -27,12 +27,15 @@ public struct BurstFusionStudy: Sendable {
 
     public init(bursts: [Burst], frames: Int) {
         let usable = bursts.filter { $0.frontal.count >= max(1, frames) }
-        var single: [ScoredPair] = [], fused: [ScoredPair] = []
+        var single: [ScoredPair] = []
+        var fused: [ScoredPair] = []
         for reference in usable {
             for other in usable where other.name != reference.name {
                 guard let mean = FaceEmbedding.mean(Array(other.frontal.prefix(frames))) else { continue }
                 let genuine = other.person == reference.person
-                single.append(ScoredPair(distance: other.frontal[0].distance(to: reference.frontal[0]), genuine: genuine))
+                single.append(
+                    ScoredPair(distance: other.frontal[0].distance(to: reference.frontal[0]), genuine: genuine)
+                )
                 fused.append(ScoredPair(distance: mean.distance(to: reference.frontal[0]), genuine: genuine))
             }
         }
@@ -53,9 +56,17 @@ public struct BurstFusionStudy: Sendable {
             let impostorMean = impostor.isEmpty ? Double.nan : impostor.reduce(0, +) / Double(impostor.count)
             let at = rates.operatingPoint(at: policyThreshold)
             let eer = rates.equalErrorRate.map { String(format: "%.4f", $0.rate) } ?? "n/a"
-            return "  \(name)distance mean: genuine \(String(format: "%.4f", mean)), impostor \(String(format: "%.4f", impostorMean)) (nearest \(String(format: "%.4f", impostor.first ?? .nan))); EER \(eer); at \(MatchPolicy.text(threshold: policyThreshold)): "
-                + String(format: "FMR %.4f (%d/%d), FNMR %.4f (%d/%d)", at.falseMatchRate, Int((at.falseMatchRate * Double(rates.impostorDistances.count)).rounded()),
-                         rates.impostorDistances.count, at.falseNonMatchRate, Int((at.falseNonMatchRate * Double(genuine.count)).rounded()), genuine.count)
+            return
+                "  \(name)distance mean: genuine \(String(format: "%.4f", mean)), impostor \(String(format: "%.4f", impostorMean)) (nearest \(String(format: "%.4f", impostor.first ?? .nan))); EER \(eer); at \(MatchPolicy.text(threshold: policyThreshold)): "
+                + String(
+                    format: "FMR %.4f (%d/%d), FNMR %.4f (%d/%d)",
+                    at.falseMatchRate,
+                    Int((at.falseMatchRate * Double(rates.impostorDistances.count)).rounded()),
+                    rates.impostorDistances.count,
+                    at.falseNonMatchRate,
+                    Int((at.falseNonMatchRate * Double(genuine.count)).rounded()),
+                    genuine.count
+                )
         }
         let genuine = self.single.filter(\.genuine).count
         return [

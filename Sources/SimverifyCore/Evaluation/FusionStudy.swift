@@ -52,11 +52,17 @@ public struct FusionStudy: Sendable {
             let rates = MatchErrorRates(pairs: pairs)
             let point = rates.operatingPoint(maximumFalseMatchRate: maximumFMR)
             let policy = rates.operatingPoint(at: policyThreshold)
-            return "  " + name + String(
-                format: "EER %.4f; FMR <= %g: threshold %.4f, FNMR %.4f; at %@: FMR %.4f, FNMR %.4f",
-                rates.equalErrorRate?.rate ?? .nan, maximumFMR, point?.threshold ?? .nan, point?.falseNonMatchRate ?? .nan,
-                MatchPolicy.text(threshold: policyThreshold), policy.falseMatchRate, policy.falseNonMatchRate
-            )
+            return "  " + name
+                + String(
+                    format: "EER %.4f; FMR <= %g: threshold %.4f, FNMR %.4f; at %@: FMR %.4f, FNMR %.4f",
+                    rates.equalErrorRate?.rate ?? .nan,
+                    maximumFMR,
+                    point?.threshold ?? .nan,
+                    point?.falseNonMatchRate ?? .nan,
+                    MatchPolicy.text(threshold: policyThreshold),
+                    policy.falseMatchRate,
+                    policy.falseNonMatchRate
+                )
         }
         let genuine = self.single.filter(\.genuine).count
         return [

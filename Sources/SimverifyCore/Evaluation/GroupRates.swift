@@ -23,7 +23,9 @@ public struct CountedRate: Sendable, Hashable, Codable {
             self.upper = 1
             return
         }
-        let n = Double(trials), p = Double(errors) / n, z2 = z * z
+        let n = Double(trials)
+        let p = Double(errors) / n
+        let z2 = z * z
         let denominator = 1 + z2 / n
         let centre = (p + z2 / (2 * n)) / denominator
         let half = z * (p * (1 - p) / n + z2 / (4 * n * n)).squareRoot() / denominator
@@ -46,7 +48,8 @@ public struct GroupErrorRates: Sendable, Hashable, Codable {
 
     /// The rates of `pairs` (already restricted to the group) at both thresholds.
     public init(group: String, pairs: [ScoredPair], policyThreshold: Double, eerThreshold: Double) {
-        let genuine = pairs.filter(\.genuine).map(\.distance), impostor = pairs.filter { !$0.genuine }.map(\.distance)
+        let genuine = pairs.filter(\.genuine).map(\.distance)
+        let impostor = pairs.filter { !$0.genuine }.map(\.distance)
         func at(_ threshold: Double) -> (CountedRate, CountedRate) {
             (
                 CountedRate(errors: impostor.filter { $0 <= threshold }.count, trials: impostor.count),
@@ -76,7 +79,10 @@ public struct GroupedErrorRates: Sendable, Hashable, Codable {
 
     /// Groups `pairs` (image names and whether genuine, with their distance) by `groupOf`.
     public init(
-        attribute: String, pairs: [(a: String, b: String, scored: ScoredPair)], groupOf: (String) -> String?, policyThreshold: Double
+        attribute: String,
+        pairs: [(a: String, b: String, scored: ScoredPair)],
+        groupOf: (String) -> String?,
+        policyThreshold: Double
     ) {
         let all = pairs.map(\.scored)
         let eer = MatchErrorRates(pairs: all).equalErrorRate?.threshold ?? policyThreshold
@@ -89,9 +95,10 @@ public struct GroupedErrorRates: Sendable, Hashable, Codable {
         self.policyThreshold = policyThreshold
         self.eerThreshold = eer
         let overall = GroupErrorRates(group: "all", pairs: all, policyThreshold: policyThreshold, eerThreshold: eer)
-        self.groups = byGroup.keys.sorted().map {
-            GroupErrorRates(group: $0, pairs: byGroup[$0]!, policyThreshold: policyThreshold, eerThreshold: eer)
-        } + [overall]
+        self.groups =
+            byGroup.keys.sorted().map {
+                GroupErrorRates(group: $0, pairs: byGroup[$0]!, policyThreshold: policyThreshold, eerThreshold: eer)
+            } + [overall]
         let worst = self.groups.dropLast().max { $0.policyFMR.rate < $1.policyFMR.rate }
         self.worstGroup = worst?.group
         self.worstFMRRatio = overall.policyFMR.rate > 0 ? worst.map { $0.policyFMR.rate / overall.policyFMR.rate } : nil
@@ -113,9 +120,17 @@ public struct GroupedErrorRates: Sendable, Hashable, Codable {
         lines.append(String(format: "at the whole set's EER threshold %.4f:", self.eerThreshold))
         for g in self.groups { lines.append("  \(name(g)) FMR \(rate(g.eerFMR))  FNMR \(rate(g.eerFNMR))") }
         if let ratio = self.worstFMRRatio, let worst = self.worstGroup {
-            lines.append(String(format: "worst group's FMR over the whole set's at the policy threshold: %.2f (%@)", ratio, worst))
+            lines.append(
+                String(
+                    format: "worst group's FMR over the whole set's at the policy threshold: %.2f (%@)",
+                    ratio,
+                    worst
+                )
+            )
         } else {
-            lines.append("worst group's FMR over the whole set's at the policy threshold: n/a (no false match in the whole set)")
+            lines.append(
+                "worst group's FMR over the whole set's at the policy threshold: n/a (no false match in the whole set)"
+            )
         }
         return lines.joined(separator: "\n")
     }

@@ -26,7 +26,8 @@ public struct ThresholdCalibration: Sendable {
         guard let point = rates.operatingPoint(maximumFalseMatchRate: targetFMR), !rates.genuineDistances.isEmpty else {
             throw SimverifyError(.invalidArgument, "calibration needs genuine and impostor pairs")
         }
-        let genuine = rates.genuineDistances, impostor = rates.impostorDistances
+        let genuine = rates.genuineDistances
+        let impostor = rates.impostorDistances
         func at(_ threshold: Double) -> (CountedRate, CountedRate) {
             (
                 CountedRate(errors: impostor.filter { $0 <= threshold }.count, trials: impostor.count),
@@ -60,17 +61,46 @@ public struct ThresholdCalibration: Sendable {
     public var text: String {
         func rates(_ fmr: CountedRate, _ fnmr: CountedRate) -> [String] {
             [
-                String(format: "  FMR %.4f (%d/%d), 95 %% interval [%.4f, %.4f]", fmr.rate, fmr.errors, fmr.trials, fmr.lower, fmr.upper),
-                String(format: "  FNMR %.4f (%d/%d), 95 %% interval [%.4f, %.4f]", fnmr.rate, fnmr.errors, fnmr.trials, fnmr.lower, fnmr.upper),
+                String(
+                    format: "  FMR %.4f (%d/%d), 95 %% interval [%.4f, %.4f]",
+                    fmr.rate,
+                    fmr.errors,
+                    fmr.trials,
+                    fmr.lower,
+                    fmr.upper
+                ),
+                String(
+                    format: "  FNMR %.4f (%d/%d), 95 %% interval [%.4f, %.4f]",
+                    fnmr.rate,
+                    fnmr.errors,
+                    fnmr.trials,
+                    fnmr.lower,
+                    fnmr.upper
+                ),
             ]
         }
-        var lines = [String(format: "target FMR <= %g on these pairs: threshold %.4f", self.targetFMR, self.threshold)] + rates(self.fmr, self.fnmr)
+        var lines =
+            [String(format: "target FMR <= %g on these pairs: threshold %.4f", self.targetFMR, self.threshold)]
+            + rates(self.fmr, self.fnmr)
         if let conservative {
-            lines.append(String(format: "target FMR <= %g with 95 %% confidence (the interval's upper bound under it): threshold %.4f", self.targetFMR, conservative.threshold))
+            lines.append(
+                String(
+                    format:
+                        "target FMR <= %g with 95 %% confidence (the interval's upper bound under it): threshold %.4f",
+                    self.targetFMR,
+                    conservative.threshold
+                )
+            )
             lines += rates(conservative.fmr, conservative.fnmr)
         } else {
             lines.append(
-                String(format: "target FMR <= %g with 95 %% confidence: these %d impostor pairs cannot show it (with no false match that takes at least %d)", self.targetFMR, self.impostor, self.impostorPairsNeeded)
+                String(
+                    format:
+                        "target FMR <= %g with 95 %% confidence: these %d impostor pairs cannot show it (with no false match that takes at least %d)",
+                    self.targetFMR,
+                    self.impostor,
+                    self.impostorPairsNeeded
+                )
             )
         }
         return lines.joined(separator: "\n")

@@ -30,7 +30,10 @@ public struct FaceEmbedding: Sendable, Hashable, CustomStringConvertible {
     /// - Throws: `SimverifyError` with code `.invalidArgument` for any other count or a non-finite value.
     public init(_ values: [Float], space: EmbeddingSpace) throws {
         guard values.count == space.dimension, values.allSatisfy(\.isFinite) else {
-            throw SimverifyError(.invalidArgument, "a face embedding of \(space) has \(space.dimension) finite components")
+            throw SimverifyError(
+                .invalidArgument,
+                "a face embedding of \(space) has \(space.dimension) finite components"
+            )
         }
         if space.metric == .cosine {
             guard values.contains(where: { $0 != 0 }) else {
@@ -64,9 +67,12 @@ public struct FaceEmbedding: Sendable, Hashable, CustomStringConvertible {
             }
             return sum.squareRoot()
         case .cosine:
-            var dot = 0.0, a = 0.0, b = 0.0
+            var dot = 0.0
+            var a = 0.0
+            var b = 0.0
             for i in 0..<self.values.count {
-                let x = Double(self.values[i]), y = Double(other.values[i])
+                let x = Double(self.values[i])
+                let y = Double(other.values[i])
                 dot += x * y
                 a += x * x
                 b += y * y

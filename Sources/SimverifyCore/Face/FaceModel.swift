@@ -71,9 +71,16 @@ public struct EmbeddingSpace: Sendable, Hashable, CustomStringConvertible {
     /// An operator's model's space.
     /// - Throws: `SimverifyError` `.invalidArgument` for a dimension outside 2-4096 or a
     ///   fingerprint that is not 16-64 hex digits.
-    public static func operatorModel(dimension: Int, metric: FaceEmbedding.Metric, fingerprint: String) throws -> EmbeddingSpace {
+    public static func operatorModel(
+        dimension: Int,
+        metric: FaceEmbedding.Metric,
+        fingerprint: String
+    ) throws -> EmbeddingSpace {
         guard (2...Self.maxDimension).contains(dimension) else {
-            throw SimverifyError(.invalidArgument, "an embedding has 2-\(Self.maxDimension) components, not \(dimension)")
+            throw SimverifyError(
+                .invalidArgument,
+                "an embedding has 2-\(Self.maxDimension) components, not \(dimension)"
+            )
         }
         guard (16...64).contains(fingerprint.count), fingerprint.allSatisfy(\.isHexDigit) else {
             throw SimverifyError(.invalidArgument, "a model fingerprint is 16-64 hex digits")

@@ -35,7 +35,10 @@ public struct CallerIdentity: Sendable, Hashable, CustomStringConvertible {
     public static func isLabel(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         return (1...63).contains(bytes.count) && bytes.first != UInt8(ascii: "-")
-            && bytes.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "-") }
+            && bytes.allSatisfy {
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "-")
+            }
     }
 
     /// The URI carried in the certificate's subject alternative name:

@@ -73,11 +73,30 @@ public struct LivenessPolicy: Sendable, Hashable, Codable {
     /// nod reliably (its nose-between-eyes-and-mouth ratio moves 0.05 when the same still is only
     /// zoomed, against 0.08 for a full look up).
     public static let standard = LivenessPolicy(
-        challengeSteps: 2, allowedSteps: [.turnLeft, .turnRight, .moveCloser], sessionLifetimeSeconds: 120, attemptsPerSession: 3, minimumFrames: 5,
-        minimumUsableFrames: 5, minimumUsableShare: 0.6, startWithinFrames: 3, maximumStartYaw: 0.12, turnYaw: 0.15, lookUpPitch: 0.15, lookDownPitch: 0.15, moveCloserScale: 1.2,
-        maximumIdentitySpread: 0.7, duplicateFrameDifference: 0.5, minimumNonPlanarity: 0.3, minimumTrackedPoints: 12,
-        homographyTolerance: 1.5, minimumSharpness: 20, brightnessRange: 40...225, minimumLowerFaceSkin: 0.1, maximumScreenPattern: 6,
-        minimumFrameIntervalMilliseconds: 20, maximumBurstMilliseconds: 20_000
+        challengeSteps: 2,
+        allowedSteps: [.turnLeft, .turnRight, .moveCloser],
+        sessionLifetimeSeconds: 120,
+        attemptsPerSession: 3,
+        minimumFrames: 5,
+        minimumUsableFrames: 5,
+        minimumUsableShare: 0.6,
+        startWithinFrames: 3,
+        maximumStartYaw: 0.12,
+        turnYaw: 0.15,
+        lookUpPitch: 0.15,
+        lookDownPitch: 0.15,
+        moveCloserScale: 1.2,
+        maximumIdentitySpread: 0.7,
+        duplicateFrameDifference: 0.5,
+        minimumNonPlanarity: 0.3,
+        minimumTrackedPoints: 12,
+        homographyTolerance: 1.5,
+        minimumSharpness: 20,
+        brightnessRange: 40...225,
+        minimumLowerFaceSkin: 0.1,
+        maximumScreenPattern: 6,
+        minimumFrameIntervalMilliseconds: 20,
+        maximumBurstMilliseconds: 20_000
     )
 
     /// dlib's: the same tolerances, every step (its nose base reads a nod).
@@ -89,11 +108,30 @@ public struct LivenessPolicy: Sendable, Hashable, Codable {
 
     /// Creates a policy.
     public init(
-        challengeSteps: Int, allowedSteps: [ChallengeStep] = ChallengeStep.allCases, sessionLifetimeSeconds: Int, attemptsPerSession: Int, minimumFrames: Int,
-        minimumUsableFrames: Int = 5, minimumUsableShare: Double = 0.6, startWithinFrames: Int = 3, maximumStartYaw: Double, turnYaw: Double, lookUpPitch: Double, lookDownPitch: Double, moveCloserScale: Double,
-        maximumIdentitySpread: Double, duplicateFrameDifference: Double, minimumNonPlanarity: Double,
-        minimumTrackedPoints: Int, homographyTolerance: Double, minimumSharpness: Double,
-        brightnessRange: ClosedRange<Double>, minimumLowerFaceSkin: Double = 0.1, maximumScreenPattern: Double = 6, minimumFrameIntervalMilliseconds: Int, maximumBurstMilliseconds: Int
+        challengeSteps: Int,
+        allowedSteps: [ChallengeStep] = ChallengeStep.allCases,
+        sessionLifetimeSeconds: Int,
+        attemptsPerSession: Int,
+        minimumFrames: Int,
+        minimumUsableFrames: Int = 5,
+        minimumUsableShare: Double = 0.6,
+        startWithinFrames: Int = 3,
+        maximumStartYaw: Double,
+        turnYaw: Double,
+        lookUpPitch: Double,
+        lookDownPitch: Double,
+        moveCloserScale: Double,
+        maximumIdentitySpread: Double,
+        duplicateFrameDifference: Double,
+        minimumNonPlanarity: Double,
+        minimumTrackedPoints: Int,
+        homographyTolerance: Double,
+        minimumSharpness: Double,
+        brightnessRange: ClosedRange<Double>,
+        minimumLowerFaceSkin: Double = 0.1,
+        maximumScreenPattern: Double = 6,
+        minimumFrameIntervalMilliseconds: Int,
+        maximumBurstMilliseconds: Int
     ) {
         self.challengeSteps = challengeSteps
         self.allowedSteps = allowedSteps.isEmpty ? ChallengeStep.allCases : allowedSteps

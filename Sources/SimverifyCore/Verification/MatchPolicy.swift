@@ -13,7 +13,13 @@ public struct FaceSample: Sendable, Hashable {
     public var lowerFaceSkin: Double?
 
     /// Creates a sample.
-    public init(faceCount: Int, largestFaceWidth: Int, embedding: FaceEmbedding?, faceWidths: [Int] = [], lowerFaceSkin: Double? = nil) {
+    public init(
+        faceCount: Int,
+        largestFaceWidth: Int,
+        embedding: FaceEmbedding?,
+        faceWidths: [Int] = [],
+        lowerFaceSkin: Double? = nil
+    ) {
         self.faceCount = faceCount
         self.largestFaceWidth = largestFaceWidth
         self.embedding = embedding
@@ -81,14 +87,30 @@ public struct MatchPolicy: Sendable, Hashable, Codable {
     /// card), ghost portraits left out, a liveness session required, the standard liveness checks,
     /// 3 attempts per session.
     public static let standard = MatchPolicy(
-        version: "policy-2026.12-2-sface", model: .sface, threshold: 0.597, reviewBand: 0.03, minimumSelfieFaceWidth: 64,
-        minimumIDCardFaceWidth: 40, idCardGhostShare: 0.6, scoresForBackends: true, livenessRequired: true, liveness: .standard
+        version: "policy-2026.12-2-sface",
+        model: .sface,
+        threshold: 0.597,
+        reviewBand: 0.03,
+        minimumSelfieFaceWidth: 64,
+        minimumIDCardFaceWidth: 40,
+        idCardGhostShare: 0.6,
+        scoresForBackends: true,
+        livenessRequired: true,
+        liveness: .standard
     )
 
     /// dlib: threshold 0.6 (its published operating point) with a review band of ±0.03.
     public static let dlib = MatchPolicy(
-        version: "policy-2026.11-2", model: .dlib, threshold: 0.6, reviewBand: 0.03, minimumSelfieFaceWidth: 64,
-        minimumIDCardFaceWidth: 40, idCardGhostShare: 0.6, scoresForBackends: true, livenessRequired: true, liveness: .dlib
+        version: "policy-2026.11-2",
+        model: .dlib,
+        threshold: 0.6,
+        reviewBand: 0.03,
+        minimumSelfieFaceWidth: 64,
+        minimumIDCardFaceWidth: 40,
+        idCardGhostShare: 0.6,
+        scoresForBackends: true,
+        livenessRequired: true,
+        liveness: .dlib
     )
 
     /// The shipped policy for a built-in model; nil for an operator's model, whose threshold the
@@ -103,9 +125,17 @@ public struct MatchPolicy: Sendable, Hashable, Codable {
 
     /// Creates a policy.
     public init(
-        version: String, model: FaceModel = .sface, threshold: Double, reviewBand: Double, minimumSelfieFaceWidth: Int,
-        minimumIDCardFaceWidth: Int, idCardGhostShare: Double = 0, matchFrames: Int = 1, scoresForBackends: Bool,
-        livenessRequired: Bool = false, liveness: LivenessPolicy = .standard
+        version: String,
+        model: FaceModel = .sface,
+        threshold: Double,
+        reviewBand: Double,
+        minimumSelfieFaceWidth: Int,
+        minimumIDCardFaceWidth: Int,
+        idCardGhostShare: Double = 0,
+        matchFrames: Int = 1,
+        scoresForBackends: Bool,
+        livenessRequired: Bool = false,
+        liveness: LivenessPolicy = .standard
     ) {
         self.version = version
         self.model = model
@@ -165,7 +195,11 @@ public struct MatchPolicy: Sendable, Hashable, Codable {
     public func decide(selfie: FaceSample, idCard: FaceSample) -> VerificationOutcome {
         let problems = self.captureProblems(selfie: selfie) + self.captureProblems(idCard: idCard)
         guard problems.isEmpty, let a = selfie.embedding, let b = idCard.embedding else {
-            return VerificationOutcome(decision: .retry, reasons: problems.isEmpty ? [.noFaceInSelfie] : problems, distance: nil)
+            return VerificationOutcome(
+                decision: .retry,
+                reasons: problems.isEmpty ? [.noFaceInSelfie] : problems,
+                distance: nil
+            )
         }
         let distance = a.distance(to: b)
         if self.reviewBand > 0 && abs(distance - self.threshold) <= self.reviewBand {

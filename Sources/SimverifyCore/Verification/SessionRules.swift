@@ -27,12 +27,19 @@ extension MatchPolicy {
     ///     several), nil when no frame could be matched.
     ///   - idCard: The ID card's sample (a sealed template counts as one usable face).
     public func decideAttempt(
-        captureProblems: [ReasonCode], livenessFailures: [ReasonCode], selfie: FaceSample?, idCard: FaceSample
+        captureProblems: [ReasonCode],
+        livenessFailures: [ReasonCode],
+        selfie: FaceSample?,
+        idCard: FaceSample
     ) -> VerificationOutcome {
         let problems = captureProblems + self.captureProblems(idCard: idCard)
         if !problems.isEmpty { return VerificationOutcome(decision: .retry, reasons: problems, distance: nil) }
-        if !livenessFailures.isEmpty { return VerificationOutcome(decision: .livenessFailed, reasons: livenessFailures, distance: nil) }
-        guard let selfie else { return VerificationOutcome(decision: .retry, reasons: [.noFaceInSelfie], distance: nil) }
+        if !livenessFailures.isEmpty {
+            return VerificationOutcome(decision: .livenessFailed, reasons: livenessFailures, distance: nil)
+        }
+        guard let selfie else {
+            return VerificationOutcome(decision: .retry, reasons: [.noFaceInSelfie], distance: nil)
+        }
         return self.decide(selfie: selfie, idCard: idCard)
     }
 }

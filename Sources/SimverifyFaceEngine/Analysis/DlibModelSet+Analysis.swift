@@ -19,8 +19,10 @@ struct Tracking {
     /// The region clipped to an image, or nil when too small to search (40 px a side).
     func searchRegion(imageWidth: Int, imageHeight: Int) -> FaceBox? {
         let clipped = FaceBox(
-            left: max(0, self.region.left), top: max(0, self.region.top),
-            right: min(imageWidth - 1, self.region.right), bottom: min(imageHeight - 1, self.region.bottom)
+            left: max(0, self.region.left),
+            top: max(0, self.region.top),
+            right: min(imageWidth - 1, self.region.right),
+            bottom: min(imageHeight - 1, self.region.bottom)
         )
         return clipped.right - clipped.left >= 40 && clipped.bottom - clipped.top >= 40 ? clipped : nil
     }
@@ -49,18 +51,28 @@ extension DlibModelSet {
         let clock = ContinuousClock()
         return try image.pixels.withUnsafeBytes { pixels in
             var view = sv_dlib_image(
-                pixels: pixels.baseAddress!.assumingMemoryBound(to: UInt8.self), width: Int32(image.width),
-                height: Int32(image.height), stride: Int32(image.stride)
+                pixels: pixels.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                width: Int32(image.width),
+                height: Int32(image.height),
+                stride: Int32(image.stride)
             )
             let capacity = max(1, policy.maxFaces)
             var boxes = [sv_dlib_box](repeating: sv_dlib_box(), count: capacity)
             var found: Int32 = 0
             var level = 0
             // Boxes found in `detectView` with `levels`, moved by `offset` into image coordinates.
-            func detect(_ detectView: inout sv_dlib_image, levels: [Int], offset: (x: Int32, y: Int32) = (0, 0)) throws {
+            func detect(_ detectView: inout sv_dlib_image, levels: [Int], offset: (x: Int32, y: Int32) = (0, 0)) throws
+            {
                 for candidate in levels {
                     level = candidate
-                    let status = sv_dlib_detect(self.handle, &detectView, Int32(candidate), &boxes, Int32(capacity), &found)
+                    let status = sv_dlib_detect(
+                        self.handle,
+                        &detectView,
+                        Int32(candidate),
+                        &boxes,
+                        Int32(capacity),
+                        &found
+                    )
                     guard status == SV_DLIB_OK else { throw FaceEngineError.from(status) }
                     if found > 0 { break }
                 }
@@ -78,14 +90,21 @@ extension DlibModelSet {
             // partial detection of a face that moved further), and the whole frame is searched.
             if let tracking, let region = tracking.searchRegion(imageWidth: image.width, imageHeight: image.height) {
                 var regionView = sv_dlib_image(
-                    pixels: view.pixels + region.top * image.stride + region.left * 3, width: Int32(region.width),
-                    height: Int32(region.height), stride: Int32(image.stride)
+                    pixels: view.pixels + region.top * image.stride + region.left * 3,
+                    width: Int32(region.width),
+                    height: Int32(region.height),
+                    stride: Int32(image.stride)
                 )
-                try detect(&regionView, levels: [tracking.faceWidth >= 100 ? 0 : 1], offset: (Int32(region.left), Int32(region.top)))
+                try detect(
+                    &regionView,
+                    levels: [tracking.faceWidth >= 100 ? 0 : 1],
+                    offset: (Int32(region.left), Int32(region.top))
+                )
                 let cut = boxes.prefix(Int(min(found, Int32(capacity)))).contains { box in
                     region.cuts(
                         FaceBox(left: Int(box.left), top: Int(box.top), right: Int(box.right), bottom: Int(box.bottom)),
-                        imageWidth: image.width, imageHeight: image.height
+                        imageWidth: image.width,
+                        imageHeight: image.height
                     )
                 }
                 if found == 0 || cut { try detect(&view, levels: wholeLevels) }
@@ -103,11 +122,15 @@ extension DlibModelSet {
                 let status = sv_dlib_landmarks(self.handle, &view, &raw, &points)
                 guard status == SV_DLIB_OK else { throw FaceEngineError.from(status) }
                 let faceBox = FaceBox(
-                    left: Int(box.left), top: Int(box.top), right: Int(box.right), bottom: Int(box.bottom)
+                    left: Int(box.left),
+                    top: Int(box.top),
+                    right: Int(box.right),
+                    bottom: Int(box.bottom)
                 )
                 faces.append(
                     DetectedFace(
-                        box: faceBox, confidence: box.confidence,
+                        box: faceBox,
+                        confidence: box.confidence,
                         landmarks: points.map { FacePoint(x: Double($0.x), y: Double($0.y)) },
                         quality: FaceQuality(widthPixels: faceBox.width, heightPixels: faceBox.height),
                         embedding: nil
@@ -125,7 +148,9 @@ extension DlibModelSet {
                 default: break
                 }
                 var raw = boxes[index]
-                var points = faces[index].landmarks.map { sv_dlib_point(x: Int32($0.x.rounded()), y: Int32($0.y.rounded())) }
+                var points = faces[index].landmarks.map {
+                    sv_dlib_point(x: Int32($0.x.rounded()), y: Int32($0.y.rounded()))
+                }
                 var values = [Float](repeating: 0, count: FaceEmbedding.dimension)
                 var quality = sv_dlib_chip_quality()
                 let status = sv_dlib_embed(self.handle, &view, &raw, &points, &values, &quality)
@@ -136,13 +161,22 @@ extension DlibModelSet {
                 faces[index].embedding = embedding
                 faces[index].quality.sharpness = Double(quality.sharpness)
                 faces[index].quality.brightness = Double(quality.brightness)
-                faces[index].quality.lowerFaceSkin = FaceCover.lowerFaceSkinShare(image, face: faces[index], model: .dlib)
+                faces[index].quality.lowerFaceSkin = FaceCover.lowerFaceSkinShare(
+                    image,
+                    face: faces[index],
+                    model: .dlib
+                )
             }
             timings.embed += clock.now - embedStart
 
             return FaceAnalysis(
-                model: .dlib, imageWidth: image.width, imageHeight: image.height, detectorInput: level, faces: faces,
-                facesNotAnalysed: Int(found) - analysed, timings: timings
+                model: .dlib,
+                imageWidth: image.width,
+                imageHeight: image.height,
+                detectorInput: level,
+                faces: faces,
+                facesNotAnalysed: Int(found) - analysed,
+                timings: timings
             )
         }
     }

@@ -29,8 +29,10 @@ enum FaceCover {
     /// The share of the lower face that is skin-coloured; nil when it cannot be told (a grey
     /// image, whose band has no colour, or a region outside the image).
     static func lowerFaceSkinShare(_ image: RGBImage, keypoints k: FaceKeypoints) -> Double? {
-        let ex = (k.eyeOnImageLeft.x + k.eyeOnImageRight.x) / 2, ey = (k.eyeOnImageLeft.y + k.eyeOnImageRight.y) / 2
-        let ax = k.eyeOnImageRight.x - k.eyeOnImageLeft.x, ay = k.eyeOnImageRight.y - k.eyeOnImageLeft.y
+        let ex = (k.eyeOnImageLeft.x + k.eyeOnImageRight.x) / 2
+        let ey = (k.eyeOnImageLeft.y + k.eyeOnImageRight.y) / 2
+        let ax = k.eyeOnImageRight.x - k.eyeOnImageLeft.x
+        let ay = k.eyeOnImageRight.y - k.eyeOnImageLeft.y
         let d = (ax * ax + ay * ay).squareRoot()
         guard d >= 8 else { return nil }
         // Across (eye to eye) and down (perpendicular, toward the nose), unit vectors.
@@ -40,17 +42,27 @@ enum FaceCover {
         let samples = 16
         return image.pixels.withUnsafeBytes { rgb -> Double? in
             /// (r, g, R + G + B) at the points of a grid over a rectangle of the face's frame.
-            func grid(originX: Double, originY: Double, across: ClosedRange<Double>, down: ClosedRange<Double>) -> [(Double, Double, Double)]? {
+            func grid(
+                originX: Double,
+                originY: Double,
+                across: ClosedRange<Double>,
+                down: ClosedRange<Double>
+            ) -> [(Double, Double, Double)]? {
                 var values: [(Double, Double, Double)] = []
                 values.reserveCapacity(samples * samples)
                 for j in 0..<samples {
                     let v = down.lowerBound + (down.upperBound - down.lowerBound) * (Double(j) + 0.5) / Double(samples)
                     for i in 0..<samples {
-                        let u = across.lowerBound + (across.upperBound - across.lowerBound) * (Double(i) + 0.5) / Double(samples)
-                        let x = Int((originX + d * (u * cx + v * dx)).rounded()), y = Int((originY + d * (u * cy + v * dy)).rounded())
+                        let u =
+                            across.lowerBound + (across.upperBound - across.lowerBound) * (Double(i) + 0.5)
+                            / Double(samples)
+                        let x = Int((originX + d * (u * cx + v * dx)).rounded())
+                        let y = Int((originY + d * (u * cy + v * dy)).rounded())
                         guard x >= 0, y >= 0, x < image.width, y < image.height else { return nil }
                         let o = y * image.stride + x * 3
-                        let r = Double(rgb[o]), g = Double(rgb[o + 1]), b = Double(rgb[o + 2])
+                        let r = Double(rgb[o])
+                        let g = Double(rgb[o + 1])
+                        let b = Double(rgb[o + 2])
                         let sum = max(r + g + b, 1)
                         values.append((r / sum, g / sum, r + g + b))
                     }
@@ -65,14 +77,19 @@ enum FaceCover {
             guard lit.count >= band.count / 4 else { return nil }
             // The upper median (a value of the band's own pixels), as the thresholds were set with.
             func upperMedian(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-            let skinR = upperMedian(lit.map(\.0)), skinG = upperMedian(lit.map(\.1)), skinSum = upperMedian(lit.map(\.2))
+            let skinR = upperMedian(lit.map(\.0))
+            let skinG = upperMedian(lit.map(\.1))
+            let skinSum = upperMedian(lit.map(\.2))
             // A grey image (or a grey-lit face) has no skin colour to compare with.
             let saturation = max(abs(skinR - 1.0 / 3), abs(skinG - 1.0 / 3))
             guard saturation >= 0.01 else { return nil }
             // Within a face, colour varies with the skin's own saturation: a pale face on a
             // screen (saturation 0.03) is told from a white mask by less than a tanned one.
             let tolerance = max(0.012, Self.tolerance * saturation)
-            let skin = lower.filter { abs($0.0 - skinR) <= tolerance && abs($0.1 - skinG) <= tolerance && $0.2 >= skinSum / 3 && $0.2 <= skinSum * Self.brighter }
+            let skin = lower.filter {
+                abs($0.0 - skinR) <= tolerance && abs($0.1 - skinG) <= tolerance && $0.2 >= skinSum / 3
+                    && $0.2 <= skinSum * Self.brighter
+            }
             return Double(skin.count) / Double(lower.count)
         }
     }

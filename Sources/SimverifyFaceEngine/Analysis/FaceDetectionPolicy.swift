@@ -40,13 +40,22 @@ public struct FaceDetectionPolicy: Sendable, Hashable {
     /// 2.5 MP upsampled. YuNet: a 320-px input for selfies (a counter selfie's face is large),
     /// 640 for ID cards, up to 960; score 0.6. 4 faces.
     public static let standard = FaceDetectionPolicy(
-        maxUpsampling: 2, maxUpsampledPixels: 2_500_000, fixedUpsampling: nil, maxFaces: 4
+        maxUpsampling: 2,
+        maxUpsampledPixels: 2_500_000,
+        fixedUpsampling: nil,
+        maxFaces: 4
     )
 
     /// Creates a policy.
     public init(
-        maxUpsampling: Int, maxUpsampledPixels: Int, fixedUpsampling: Int?, maxFaces: Int, selfieInputSide: Int = 320,
-        idCardInputSide: Int = 640, maxInputSide: Int = 960, minimumDetectionScore: Double = 0.6,
+        maxUpsampling: Int,
+        maxUpsampledPixels: Int,
+        fixedUpsampling: Int?,
+        maxFaces: Int,
+        selfieInputSide: Int = 320,
+        idCardInputSide: Int = 640,
+        maxInputSide: Int = 960,
+        minimumDetectionScore: Double = 0.6,
         refineBelowFaceWidth: Int = 200
     ) {
         self.maxUpsampling = maxUpsampling

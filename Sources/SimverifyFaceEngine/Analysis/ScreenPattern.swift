@@ -26,8 +26,10 @@ enum ScreenPattern {
         var n = 64
         while n > 16 && Double(n) > 0.9 * Double(box.width) { n /= 2 }
         guard box.width >= 18 else { return nil }
-        let cx = (box.left + box.right) / 2, cy = (box.top + box.bottom) / 2
-        let x0 = cx - n / 2, y0 = cy - n / 2
+        let cx = (box.left + box.right) / 2
+        let cy = (box.top + box.bottom) / 2
+        let x0 = cx - n / 2
+        let y0 = cy - n / 2
         guard x0 >= 0, y0 >= 0, x0 + n <= image.width, y0 + n <= image.height else { return nil }
         var patch = [Double](repeating: 0, count: n * n)
         image.pixels.withUnsafeBytes { rgb in
@@ -46,17 +48,21 @@ enum ScreenPattern {
     static func peakExcess(patch: [Double], side n: Int) -> Double {
         let mean = patch.reduce(0, +) / Double(patch.count)
         let hann = (0..<n).map { 0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(n - 1)) }
-        var re = [Double](repeating: 0, count: n * n), im = [Double](repeating: 0, count: n * n)
+        var re = [Double](repeating: 0, count: n * n)
+        var im = [Double](repeating: 0, count: n * n)
         for v in 0..<n { for u in 0..<n { re[v * n + u] = (patch[v * n + u] - mean) * hann[u] * hann[v] } }
         // A 2-D DFT as rows then columns, each a plain DFT with a table of twiddles (n <= 64).
         let cosines = (0..<n).map { cos(2 * Double.pi * Double($0) / Double(n)) }
         let sines = (0..<n).map { -sin(2 * Double.pi * Double($0) / Double(n)) }
         func transform(stride: Int, count: Int, step: Int) {
-            var outRe = [Double](repeating: 0, count: n), outIm = [Double](repeating: 0, count: n)
+            var outRe = [Double](repeating: 0, count: n)
+            var outIm = [Double](repeating: 0, count: n)
             for line in 0..<count {
                 let base = line * step
                 for k in 0..<n {
-                    var sr = 0.0, si = 0.0, t = 0
+                    var sr = 0.0
+                    var si = 0.0
+                    var t = 0
                     for j in 0..<n {
                         let o = base + j * stride
                         sr += re[o] * cosines[t] - im[o] * sines[t]
@@ -80,19 +86,20 @@ enum ScreenPattern {
         var rings = [[Double]](repeating: [], count: n / 2 + 1)
         for v in 0..<n {
             for u in 0..<n {
-                let fu = u < n / 2 ? u : u - n, fv = v < n / 2 ? v : v - n
+                let fu = u < n / 2 ? u : u - n
+                let fv = v < n / 2 ? v : v - n
                 if fu % grid == 0 || fv % grid == 0 { continue }
                 let r = (Double(fu * fu + fv * fv)).squareRoot()
                 guard r < Double(n / 2) else { continue }  // past the highest ring looked at
                 let power = log(re[v * n + u] * re[v * n + u] + im[v * n + u] * im[v * n + u] + 1e-6)
                 // Each bin counts for every integer radius within 1 of its own.
-                for ring in Int(r.rounded(.down)) ... Int(r.rounded(.up)) where abs(r - Double(ring)) < 1 {
+                for ring in Int(r.rounded(.down))...Int(r.rounded(.up)) where abs(r - Double(ring)) < 1 {
                     rings[ring].append(power)
                 }
             }
         }
         var best = 0.0
-        for ring in Int((Self.lowestFrequency * Double(n)).rounded(.down)) ..< n / 2 where rings[ring].count >= 8 {
+        for ring in Int((Self.lowestFrequency * Double(n)).rounded(.down))..<n / 2 where rings[ring].count >= 8 {
             best = max(best, rings[ring].max()! - median(rings[ring])!)
         }
         return best

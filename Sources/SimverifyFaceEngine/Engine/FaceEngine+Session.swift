@@ -20,7 +20,8 @@ extension FaceEngine {
     /// moving between frames at a camera's rate can be), at a third of the cost. Where the tracked
     /// region has no face, or one cut by its edge, the whole frame is searched.
     /// - Throws: `FaceEngineError` `.overloaded` or `.shutDown` for the whole job.
-    public func analyze(session frames: [ZeroizingBuffer], reference: ZeroizingBuffer?) async throws -> SessionAnalysis {
+    public func analyze(session frames: [ZeroizingBuffer], reference: ZeroizingBuffer?) async throws -> SessionAnalysis
+    {
         let decoder = JPEGDecoder(limits: self.configuration.decoding)
         let policy = self.configuration.detection
         return try await self.pool.run { models in
@@ -29,18 +30,30 @@ extension FaceEngine {
             var results: [Result<FrameObservation, FaceEngineError>] = []
             for (index, jpeg) in frames.enumerated() {
                 let searchWhole = index == 0 || index == frames.count - 1
-                let tracking = searchWhole ? nil : previous.map { box in
-                    Tracking(
-                        region: FaceBox(
-                            left: box.left - box.width * 35 / 100, top: box.top - box.height * 35 / 100,
-                            right: box.right + box.width * 35 / 100, bottom: box.bottom + box.height * 35 / 100
-                        ),
-                        faceWidth: box.width
-                    )
-                }
+                let tracking =
+                    searchWhole
+                    ? nil
+                    : previous.map { box in
+                        Tracking(
+                            region: FaceBox(
+                                left: box.left - box.width * 35 / 100,
+                                top: box.top - box.height * 35 / 100,
+                                right: box.right + box.width * 35 / 100,
+                                bottom: box.bottom + box.height * 35 / 100
+                            ),
+                            faceWidth: box.width
+                        )
+                    }
                 let result = Self.attempt { () throws -> FrameObservation in
                     let image = try decoder.decode(jpeg, timings: &timings)
-                    let analysis = try models.analyze(image, kind: .selfie, policy: policy, embeddings: .largestFace, tracking: tracking, timings: &timings)
+                    let analysis = try models.analyze(
+                        image,
+                        kind: .selfie,
+                        policy: policy,
+                        embeddings: .largestFace,
+                        tracking: tracking,
+                        timings: &timings
+                    )
                     previous = analysis.largestFace?.box
                     return Self.observation(analysis, image: image, jpeg: jpeg)
                 }
@@ -50,7 +63,14 @@ extension FaceEngine {
             let referenceResult = reference.map { reference in
                 Self.attempt {
                     let image = try decoder.decode(reference, timings: &timings)
-                    return try models.analyze(image, kind: .idCard, policy: policy, embeddings: .largestFace, tracking: nil, timings: &timings)
+                    return try models.analyze(
+                        image,
+                        kind: .idCard,
+                        policy: policy,
+                        embeddings: .largestFace,
+                        tracking: nil,
+                        timings: &timings
+                    )
                 }
             }
             return SessionAnalysis(frames: results, reference: referenceResult, timings: timings)
@@ -64,15 +84,23 @@ extension FaceEngine {
             let points = face.landmarks.map { Point2(x: $0.x, y: $0.y) }
             let keypoints = FaceKeypoints(model: analysis.model, points: points)
             return FrameObservation.Face(
-                width: face.box.width, landmarks: points, keypoints: keypoints, embedding: face.embedding,
-                sharpness: face.quality.sharpness ?? 0, brightness: face.quality.brightness ?? 0,
+                width: face.box.width,
+                landmarks: points,
+                keypoints: keypoints,
+                embedding: face.embedding,
+                sharpness: face.quality.sharpness ?? 0,
+                brightness: face.quality.brightness ?? 0,
                 crop: keypoints.flatMap { Self.interiorCrop(image, keypoints: $0) },
                 cutByBorder: Self.cutByBorder(face.box, width: image.width, height: image.height),
-                lowerFaceSkin: face.quality.lowerFaceSkin, screenPattern: ScreenPattern.peakExcess(image, box: face.box)
+                lowerFaceSkin: face.quality.lowerFaceSkin,
+                screenPattern: ScreenPattern.peakExcess(image, box: face.box)
             )
         }
         return FrameObservation(
-            faceCount: analysis.faces.count + analysis.facesNotAnalysed, face: face, thumbnail: Self.thumbnail(image), digest: digest,
+            faceCount: analysis.faces.count + analysis.facesNotAnalysed,
+            face: face,
+            thumbnail: Self.thumbnail(image),
+            digest: digest,
             secondFaceWidth: analysis.facesNotAnalysed > 0
                 ? Int.max : analysis.faces.map(\.box.width).sorted(by: >).dropFirst().first ?? 0
         )
@@ -81,37 +109,46 @@ extension FaceEngine {
     /// Whether a face box reaches past the image's edge by more than 2 % of its size (a detector's
     /// box of a whole face stays inside by about that much; one past it holds a cut face).
     static func cutByBorder(_ box: FaceBox, width: Int, height: Int) -> Bool {
-        let mx = box.width / 50, my = box.height / 50
+        let mx = box.width / 50
+        let my = box.height / 50
         return box.left < -mx || box.top < -my || box.right > width - 1 + mx || box.bottom > height - 1 + my
     }
 
     /// The face's interior, grey, 96x96: a square centred between the eyes and the nose,
     /// 1.3 outer-eye-corner distances wide (eyebrows to upper lip, cheek to cheek).
     static func interiorCrop(_ image: RGBImage, keypoints k: FaceKeypoints) -> FaceCrop? {
-        let eyeX = (k.eyeOnImageLeft.x + k.eyeOnImageRight.x) / 2, eyeY = (k.eyeOnImageLeft.y + k.eyeOnImageRight.y) / 2
-        let cx = (eyeX + k.nose.x) / 2, cy = (eyeY + k.nose.y) / 2
-        let centres = ((k.eyeOnImageRight.x - k.eyeOnImageLeft.x) * (k.eyeOnImageRight.x - k.eyeOnImageLeft.x)
+        let eyeX = (k.eyeOnImageLeft.x + k.eyeOnImageRight.x) / 2
+        let eyeY = (k.eyeOnImageLeft.y + k.eyeOnImageRight.y) / 2
+        let cx = (eyeX + k.nose.x) / 2
+        let cy = (eyeY + k.nose.y) / 2
+        let centres =
+            ((k.eyeOnImageRight.x - k.eyeOnImageLeft.x) * (k.eyeOnImageRight.x - k.eyeOnImageLeft.x)
             + (k.eyeOnImageRight.y - k.eyeOnImageLeft.y) * (k.eyeOnImageRight.y - k.eyeOnImageLeft.y)).squareRoot()
         let side = 1.3 * k.outerEyeSpan * centres
         guard side >= 8 else { return nil }
         let n = FaceCrop.side
         let scale = side / Double(n)
-        let x0 = cx - side / 2, y0 = cy - side / 2
+        let x0 = cx - side / 2
+        let y0 = cy - side / 2
         let out = ZeroizingBuffer(count: n * n)
         image.pixels.withUnsafeBytes { rgb in
             out.withUnsafeMutableBytes { grey in
                 func luma(_ x: Int, _ y: Int) -> Double {
-                    let xi = min(max(x, 0), image.width - 1), yi = min(max(y, 0), image.height - 1)
+                    let xi = min(max(x, 0), image.width - 1)
+                    let yi = min(max(y, 0), image.height - 1)
                     let o = yi * image.stride + xi * 3
                     return (77 * Double(rgb[o]) + 150 * Double(rgb[o + 1]) + 29 * Double(rgb[o + 2])) / 256
                 }
                 for v in 0..<n {
                     let sy = y0 + (Double(v) + 0.5) * scale - 0.5
-                    let yi = Int(sy.rounded(.down)), fy = sy - Double(yi)
+                    let yi = Int(sy.rounded(.down))
+                    let fy = sy - Double(yi)
                     for u in 0..<n {
                         let sx = x0 + (Double(u) + 0.5) * scale - 0.5
-                        let xi = Int(sx.rounded(.down)), fx = sx - Double(xi)
-                        let value = luma(xi, yi) * (1 - fx) * (1 - fy) + luma(xi + 1, yi) * fx * (1 - fy)
+                        let xi = Int(sx.rounded(.down))
+                        let fx = sx - Double(xi)
+                        let value =
+                            luma(xi, yi) * (1 - fx) * (1 - fy) + luma(xi + 1, yi) * fx * (1 - fy)
                             + luma(xi, yi + 1) * (1 - fx) * fy + luma(xi + 1, yi + 1) * fx * fy
                         grey[v * n + u] = UInt8(min(max(value.rounded(), 0), 255))
                     }
@@ -120,20 +157,26 @@ extension FaceEngine {
         }
         // Crop pixel centres sit at origin + (u + 0.5) * scale - 0.5.
         return FaceCrop(
-            image: GreyImage(width: n, height: n, pixels: out), originX: x0 + 0.5 * scale - 0.5, originY: y0 + 0.5 * scale - 0.5, scale: scale
+            image: GreyImage(width: n, height: n, pixels: out),
+            originX: x0 + 0.5 * scale - 0.5,
+            originY: y0 + 0.5 * scale - 0.5,
+            scale: scale
         )
     }
 
     /// The whole frame, grey, 32x24, each pixel the mean of its block.
     static func thumbnail(_ image: RGBImage) -> GreyImage {
-        let w = 32, h = 24
+        let w = 32
+        let h = 24
         let out = ZeroizingBuffer(count: w * h)
         image.pixels.withUnsafeBytes { rgb in
             out.withUnsafeMutableBytes { grey in
                 for ty in 0..<h {
-                    let y0 = ty * image.height / h, y1 = max(y0 + 1, (ty + 1) * image.height / h)
+                    let y0 = ty * image.height / h
+                    let y1 = max(y0 + 1, (ty + 1) * image.height / h)
                     for tx in 0..<w {
-                        let x0 = tx * image.width / w, x1 = max(x0 + 1, (tx + 1) * image.width / w)
+                        let x0 = tx * image.width / w
+                        let x1 = max(x0 + 1, (tx + 1) * image.width / w)
                         var sum = 0
                         for y in y0..<min(y1, image.height) {
                             var o = y * image.stride + x0 * 3

@@ -102,7 +102,14 @@ public final class FaceEngine: Sendable {
         return try await self.pool.run { models in
             var timings = StageTimings()
             let image = try decoder.decode(jpeg, timings: &timings)
-            return try models.analyze(image, kind: kind, policy: policy, embeddings: embeddings, tracking: nil, timings: &timings)
+            return try models.analyze(
+                image,
+                kind: kind,
+                policy: policy,
+                embeddings: embeddings,
+                tracking: nil,
+                timings: &timings
+            )
         }
     }
 
@@ -135,7 +142,14 @@ public final class FaceEngine: Sendable {
                 Self.attempt {
                     var timings = StageTimings()
                     let image = try decoder.decode(item.jpeg, timings: &timings)
-                    return try models.analyze(image, kind: item.kind, policy: policy, embeddings: item.embeddings, tracking: nil, timings: &timings)
+                    return try models.analyze(
+                        image,
+                        kind: item.kind,
+                        policy: policy,
+                        embeddings: item.embeddings,
+                        tracking: nil,
+                        timings: &timings
+                    )
                 }
             }
         }
@@ -161,7 +175,14 @@ public final class FaceEngine: Sendable {
         let policy = self.configuration.detection
         return try await self.pool.run { models in
             var timings = StageTimings()
-            return try models.analyze(image, kind: kind, policy: policy, embeddings: embeddings, tracking: nil, timings: &timings)
+            return try models.analyze(
+                image,
+                kind: kind,
+                policy: policy,
+                embeddings: embeddings,
+                tracking: nil,
+                timings: &timings
+            )
         }
     }
 
@@ -174,7 +195,14 @@ public final class FaceEngine: Sendable {
     ) async throws -> FaceAnalysis {
         try await self.pool.run { models in
             var timings = StageTimings()
-            return try models.analyze(image, kind: kind, policy: policy, embeddings: embeddings, tracking: nil, timings: &timings)
+            return try models.analyze(
+                image,
+                kind: kind,
+                policy: policy,
+                embeddings: embeddings,
+                tracking: nil,
+                timings: &timings
+            )
         }
     }
 

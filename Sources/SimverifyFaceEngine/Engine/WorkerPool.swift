@@ -59,7 +59,10 @@ final class WorkerPool<Resource>: @unchecked Sendable {
             if self.busy + queued >= self.workerCount + self.maxQueued {
                 self.condition.unlock()
                 continuation.resume(
-                    throwing: FaceEngineError(.overloaded, "all \(self.workerCount) workers are busy and the queue is full")
+                    throwing: FaceEngineError(
+                        .overloaded,
+                        "all \(self.workerCount) workers are busy and the queue is full"
+                    )
                 )
                 return
             }

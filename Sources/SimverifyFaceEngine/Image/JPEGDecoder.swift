@@ -41,8 +41,11 @@ public struct JPEGDecoder: Sendable {
         let status = sv_jpeg_read_header(bytes.baseAddress, bytes.count, &raw)
         guard status == SV_JPEG_OK else { throw Self.error(for: status) }
         let header = Header(
-            width: Int(raw.width), height: Int(raw.height), components: Int(raw.components),
-            progressive: raw.progressive != 0, orientation: EXIFOrientation.read(fromJPEG: bytes)
+            width: Int(raw.width),
+            height: Int(raw.height),
+            components: Int(raw.components),
+            progressive: raw.progressive != 0,
+            orientation: EXIFOrientation.read(fromJPEG: bytes)
         )
         guard header.width > 0, header.height > 0 else {
             throw FaceEngineError(.corruptImage, "the JPEG header declares an empty image")
@@ -59,7 +62,8 @@ public struct JPEGDecoder: Sendable {
     /// The scale denominator (1, 2, 4 or 8) that keeps the long side within the limit.
     func scaleDenominator(for header: Header) -> UInt32 {
         let longSide = max(header.width, header.height)
-        for denominator: UInt32 in [1, 2, 4] where (longSide + Int(denominator) - 1) / Int(denominator) <= self.limits.maxDecodedLongSide {
+        for denominator: UInt32 in [1, 2, 4]
+        where (longSide + Int(denominator) - 1) / Int(denominator) <= self.limits.maxDecodedLongSide {
             return denominator
         }
         return 8
@@ -70,8 +74,11 @@ public struct JPEGDecoder: Sendable {
     public func decode(_ bytes: UnsafeRawBufferPointer) throws -> RGBImage {
         let header = try self.header(of: bytes)
         var raw = sv_jpeg_header(
-            width: UInt32(header.width), height: UInt32(header.height), components: Int32(header.components),
-            color: 0, progressive: header.progressive ? 1 : 0
+            width: UInt32(header.width),
+            height: UInt32(header.height),
+            components: Int32(header.components),
+            color: 0,
+            progressive: header.progressive ? 1 : 0
         )
         let denominator = self.scaleDenominator(for: header)
         var width: UInt32 = 0
@@ -119,13 +126,18 @@ extension RGBImage {
         self.pixels.withUnsafeBytes { source in
             turned.withUnsafeMutableBytes { target in
                 sv_rgb_reorient(
-                    source.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt32(self.width), UInt32(self.height),
-                    Int32(orientation), target.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                    source.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                    UInt32(self.width),
+                    UInt32(self.height),
+                    Int32(orientation),
+                    target.baseAddress!.assumingMemoryBound(to: UInt8.self)
                 )
             }
         }
         return try RGBImage(
-            width: swapped ? self.height : self.width, height: swapped ? self.width : self.height, pixels: turned
+            width: swapped ? self.height : self.width,
+            height: swapped ? self.width : self.height,
+            pixels: turned
         )
     }
 }

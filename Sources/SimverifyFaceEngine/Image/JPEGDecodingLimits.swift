@@ -13,7 +13,10 @@ public struct JPEGDecodingLimits: Sendable, Hashable {
     /// Limits for photos from phones and ID-card scanners: up to 25 MP, decoded to at most
     /// 1600 px on the long side, 64 scans, 256 MiB of decoder memory.
     public static let standard = JPEGDecodingLimits(
-        maxPixels: 25_000_000, maxDecodedLongSide: 1600, maxScans: 64, maxDecoderMemory: 256 << 20
+        maxPixels: 25_000_000,
+        maxDecodedLongSide: 1600,
+        maxScans: 64,
+        maxDecoderMemory: 256 << 20
     )
 
     /// Creates limits.

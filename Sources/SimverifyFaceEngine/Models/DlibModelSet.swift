@@ -31,8 +31,11 @@ final class DlibModelSet: FaceModelSet {
         var handle: OpaquePointer?
         var message = [CChar](repeating: 0, count: 512)
         let status = sv_dlib_models_load(
-            files.path(of: FaceModelFiles.landmarks), files.path(of: FaceModelFiles.embedding), &handle,
-            &message, Int32(message.count)
+            files.path(of: FaceModelFiles.landmarks),
+            files.path(of: FaceModelFiles.embedding),
+            &handle,
+            &message,
+            Int32(message.count)
         )
         guard status == SV_DLIB_OK, let handle else {
             throw FaceEngineError(modelLoadMessage: message, otherwise: "the dlib models could not be loaded")

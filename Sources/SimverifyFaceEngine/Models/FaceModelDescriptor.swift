@@ -81,7 +81,8 @@ public struct FaceModelDescriptor: Sendable, Hashable, Codable {
         } catch {
             throw FaceEngineError(.invalidArgument, "model descriptor \(path) is not JSON of the descriptor's shape")
         }
-        descriptor.directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        descriptor.directory =
+            (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
         try descriptor.validate(path: path)
         return descriptor
     }
@@ -95,17 +96,24 @@ public struct FaceModelDescriptor: Sendable, Hashable, Codable {
             self.name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
         else { throw fail("name must be 1-64 letters, digits, '-', '_' or '.'") }
         guard !self.file.isEmpty else { throw fail("file is empty") }
-        guard self.sha256.count == 64, self.sha256.allSatisfy(\.isHexDigit) else { throw fail("sha256 must be 64 hex digits") }
+        guard self.sha256.count == 64, self.sha256.allSatisfy(\.isHexDigit) else {
+            throw fail("sha256 must be 64 hex digits")
+        }
         let sides = Int(SV_CV_MIN_RECOGNIZER_SIDE)...Int(SV_CV_MAX_RECOGNIZER_SIDE)
         guard sides.contains(self.input.width), sides.contains(self.input.height) else {
             throw fail("input width and height must be \(sides.lowerBound)-\(sides.upperBound)")
         }
-        guard ["rgb", "bgr"].contains(self.input.colourOrder) else { throw fail("input.colourOrder must be \"rgb\" or \"bgr\"") }
-        guard self.input.mean.count == 3, self.input.mean.allSatisfy(\.isFinite) else { throw fail("input.mean must be 3 numbers") }
+        guard ["rgb", "bgr"].contains(self.input.colourOrder) else {
+            throw fail("input.colourOrder must be \"rgb\" or \"bgr\"")
+        }
+        guard self.input.mean.count == 3, self.input.mean.allSatisfy(\.isFinite) else {
+            throw fail("input.mean must be 3 numbers")
+        }
         guard self.input.scale.count == 3, self.input.scale.allSatisfy({ $0.isFinite && $0 != 0 }) else {
             throw fail("input.scale must be 3 non-zero numbers")
         }
-        guard self.alignment.count == 5, self.alignment.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isFinite) }) else {
+        guard self.alignment.count == 5, self.alignment.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isFinite) })
+        else {
             throw fail("alignment must be 5 points of [x, y]")
         }
         guard (2...EmbeddingSpace.maxDimension).contains(self.embedding.size) else {
@@ -144,7 +152,9 @@ public struct FaceModelDescriptor: Sendable, Hashable, Codable {
     public var space: EmbeddingSpace {
         // validate() has checked the size and distance.
         try! EmbeddingSpace.operatorModel(
-            dimension: self.embedding.size, metric: FaceEmbedding.Metric(rawValue: self.embedding.distance)!, fingerprint: self.fingerprint
+            dimension: self.embedding.size,
+            metric: FaceEmbedding.Metric(rawValue: self.embedding.distance)!,
+            fingerprint: self.fingerprint
         )
     }
 

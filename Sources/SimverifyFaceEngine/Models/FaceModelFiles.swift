@@ -53,7 +53,9 @@ public struct FaceModelFiles: Sendable, Hashable {
         sha256: "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee"
     )
     /// Every pinned model, in the order of `scripts/models.sha256`.
-    public static let pinned: [Model] = [embedding, landmarks, cnnDetector, yunet, sface, yunetQuantized, sfaceQuantized]
+    public static let pinned: [Model] = [
+        embedding, landmarks, cnnDetector, yunet, sface, yunetQuantized, sfaceQuantized,
+    ]
 
     /// The files a model family runs on.
     public static func required(for model: FaceModel) -> [Model] {
@@ -68,11 +70,12 @@ public struct FaceModelFiles: Sendable, Hashable {
     /// each file's pinned SHA-256, so a record names the exact weights that decided.
     /// An operator's model adds its name, its file's hash and its descriptor's fingerprint.
     public static func version(of model: FaceModel, descriptor: FaceModelDescriptor? = nil) -> String {
-        let family = switch model {
-        case .dlib: "dlib-19.24/hog+sp5+resnet-v1"
-        case .sface: "opencv-4.6/yunet-2023mar+sface-2021dec"
-        case .onnx: "opencv-4.6/yunet-2023mar+onnx:\(descriptor?.name ?? "?")"
-        }
+        let family =
+            switch model {
+            case .dlib: "dlib-19.24/hog+sp5+resnet-v1"
+            case .sface: "opencv-4.6/yunet-2023mar+sface-2021dec"
+            case .onnx: "opencv-4.6/yunet-2023mar+onnx:\(descriptor?.name ?? "?")"
+            }
         var hashes = Self.required(for: model).map { String($0.sha256.prefix(16)) }
         if model == .onnx, let descriptor {
             hashes += [String(descriptor.sha256.lowercased().prefix(16)), String(descriptor.fingerprint.prefix(16))]
@@ -93,7 +96,8 @@ public struct FaceModelFiles: Sendable, Hashable {
     public static var defaultDirectory: String {
         let environment = ProcessInfo.processInfo.environment
         if let explicit = environment["SIMVERIFY_MODELS"], !explicit.isEmpty { return explicit }
-        let cache = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        let cache =
+            environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (NSHomeDirectory() + "/.cache")
         return cache + "/simverify/models"
     }
@@ -123,7 +127,10 @@ public struct FaceModelFiles: Sendable, Hashable {
         }
         let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
         guard digest == sha256 else {
-            throw FaceEngineError(.modelMismatch, "model file \(path) has SHA-256 \(digest), expected \(sha256)\(remedy)")
+            throw FaceEngineError(
+                .modelMismatch,
+                "model file \(path) has SHA-256 \(digest), expected \(sha256)\(remedy)"
+            )
         }
     }
 }

@@ -14,10 +14,17 @@ final class YuNetModelSet: FaceModelSet {
         var handle: OpaquePointer?
         var message = [CChar](repeating: 0, count: 512)
         let status = sv_cv_models_load(
-            files.path(of: FaceModelFiles.yunet), files.path(of: FaceModelFiles.sface), &handle, &message, Int32(message.count)
+            files.path(of: FaceModelFiles.yunet),
+            files.path(of: FaceModelFiles.sface),
+            &handle,
+            &message,
+            Int32(message.count)
         )
         guard status == SV_CV_OK, let handle else {
-            throw FaceEngineError(modelLoadMessage: message, otherwise: "the YuNet and SFace models could not be loaded")
+            throw FaceEngineError(
+                modelLoadMessage: message,
+                otherwise: "the YuNet and SFace models could not be loaded"
+            )
         }
         sv_cv_set_mirror(handle, mirror ? 1 : 0)
         self.handle = handle
@@ -32,7 +39,9 @@ final class YuNetModelSet: FaceModelSet {
         spec.input_height = Int32(descriptor.input.height)
         spec.bgr = descriptor.input.colourOrder == "bgr" ? 1 : 0
         spec.mean = (Float(descriptor.input.mean[0]), Float(descriptor.input.mean[1]), Float(descriptor.input.mean[2]))
-        spec.scale = (Float(descriptor.input.scale[0]), Float(descriptor.input.scale[1]), Float(descriptor.input.scale[2]))
+        spec.scale = (
+            Float(descriptor.input.scale[0]), Float(descriptor.input.scale[1]), Float(descriptor.input.scale[2])
+        )
         withUnsafeMutableBytes(of: &spec.template_points) { raw in
             let p = raw.bindMemory(to: Float.self)
             for (i, point) in descriptor.alignment.enumerated() {
@@ -44,10 +53,18 @@ final class YuNetModelSet: FaceModelSet {
         var handle: OpaquePointer?
         var message = [CChar](repeating: 0, count: 512)
         let status = sv_cv_models_load_onnx(
-            files.path(of: FaceModelFiles.yunet), descriptor.filePath, &spec, &handle, &message, Int32(message.count)
+            files.path(of: FaceModelFiles.yunet),
+            descriptor.filePath,
+            &spec,
+            &handle,
+            &message,
+            Int32(message.count)
         )
         guard status == SV_CV_OK, let handle else {
-            throw FaceEngineError(modelLoadMessage: message, otherwise: "YuNet and the model \(descriptor.name) could not be loaded")
+            throw FaceEngineError(
+                modelLoadMessage: message,
+                otherwise: "YuNet and the model \(descriptor.name) could not be loaded"
+            )
         }
         self.handle = handle
         self.space = descriptor.space
@@ -69,8 +86,10 @@ final class YuNetModelSet: FaceModelSet {
         let clock = ContinuousClock()
         return try image.pixels.withUnsafeBytes { pixels in
             var view = sv_cv_image(
-                pixels: pixels.baseAddress!.assumingMemoryBound(to: UInt8.self), width: Int32(image.width),
-                height: Int32(image.height), stride: Int32(image.stride)
+                pixels: pixels.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                width: Int32(image.width),
+                height: Int32(image.height),
+                stride: Int32(image.stride)
             )
             let capacity = max(1, policy.maxFaces)
             var found = [sv_cv_face](repeating: sv_cv_face(), count: capacity)
@@ -79,10 +98,21 @@ final class YuNetModelSet: FaceModelSet {
             func detect(_ detectView: inout sv_cv_image, sides: [Int], offset: (x: Float, y: Float) = (0, 0)) throws {
                 for side in sides {
                     usedSide = side
-                    let (w, h) = YuNetModelSet.inputSize(width: Int(detectView.width), height: Int(detectView.height), longSide: side)
+                    let (w, h) = YuNetModelSet.inputSize(
+                        width: Int(detectView.width),
+                        height: Int(detectView.height),
+                        longSide: side
+                    )
                     let status = sv_cv_detect(
-                        self.handle, &detectView, Int32(w), Int32(h), Float(policy.minimumDetectionScore), 0.3, &found,
-                        Int32(capacity), &count
+                        self.handle,
+                        &detectView,
+                        Int32(w),
+                        Int32(h),
+                        Float(policy.minimumDetectionScore),
+                        0.3,
+                        &found,
+                        Int32(capacity),
+                        &count
                     )
                     guard status == SV_CV_OK else { throw FaceEngineError.from(status) }
                     if count > 0 { break }
@@ -103,15 +133,27 @@ final class YuNetModelSet: FaceModelSet {
             let wholeSides = policy.inputSides(kind: kind)
             if let region = tracking?.searchRegion(imageWidth: image.width, imageHeight: image.height) {
                 var regionView = sv_cv_image(
-                    pixels: view.pixels + region.top * image.stride + region.left * 3, width: Int32(region.width),
-                    height: Int32(region.height), stride: Int32(image.stride)
+                    pixels: view.pixels + region.top * image.stride + region.left * 3,
+                    width: Int32(region.width),
+                    height: Int32(region.height),
+                    stride: Int32(image.stride)
                 )
                 // The region is about 1.7 face widths: a face of ~100 px in the input is plenty.
-                try detect(&regionView, sides: [min(320, max(region.width, region.height))], offset: (Float(region.left), Float(region.top)))
+                try detect(
+                    &regionView,
+                    sides: [min(320, max(region.width, region.height))],
+                    offset: (Float(region.left), Float(region.top))
+                )
                 let cut = found.prefix(Int(min(count, Int32(capacity)))).contains { face in
                     region.cuts(
-                        FaceBox(left: Int(face.x), top: Int(face.y), right: Int(face.x + face.width), bottom: Int(face.y + face.height)),
-                        imageWidth: image.width, imageHeight: image.height
+                        FaceBox(
+                            left: Int(face.x),
+                            top: Int(face.y),
+                            right: Int(face.x + face.width),
+                            bottom: Int(face.y + face.height)
+                        ),
+                        imageWidth: image.width,
+                        imageHeight: image.height
                     )
                 }
                 if count == 0 || cut { try detect(&view, sides: wholeSides) }
@@ -121,7 +163,9 @@ final class YuNetModelSet: FaceModelSet {
             timings.detect += clock.now - detectStart
 
             let analysed = Int(min(count, Int32(capacity)))
-            let largestFound = found.prefix(analysed).indices.max(by: { found[$0].width * found[$0].height < found[$1].width * found[$1].height })
+            let largestFound = found.prefix(analysed).indices.max(by: {
+                found[$0].width * found[$0].height < found[$1].width * found[$1].height
+            })
             // Five points from a small input are too coarse for SFace's alignment (EER 7.4 % with a
             // 320-px input against 4.2 % at 640 on faces-ea): a face to embed that was small in
             // the detector's input is found again in its own region, at up to its native size.
@@ -139,16 +183,21 @@ final class YuNetModelSet: FaceModelSet {
             timings.detect += clock.now - refineStart
             var faces: [DetectedFace] = found.prefix(analysed).map { face in
                 let box = FaceBox(
-                    left: Int(face.x.rounded()), top: Int(face.y.rounded()),
-                    right: Int((face.x + face.width).rounded()) - 1, bottom: Int((face.y + face.height).rounded()) - 1
+                    left: Int(face.x.rounded()),
+                    top: Int(face.y.rounded()),
+                    right: Int((face.x + face.width).rounded()) - 1,
+                    bottom: Int((face.y + face.height).rounded()) - 1
                 )
                 let points = withUnsafeBytes(of: face.points) { raw in
                     let p = raw.bindMemory(to: Float.self)
                     return (0..<Int(SV_CV_POINTS)).map { FacePoint(x: Double(p[2 * $0]), y: Double(p[2 * $0 + 1])) }
                 }
                 return DetectedFace(
-                    box: box, confidence: Double(face.score), landmarks: points,
-                    quality: FaceQuality(widthPixels: box.width, heightPixels: box.height), embedding: nil
+                    box: box,
+                    confidence: Double(face.score),
+                    landmarks: points,
+                    quality: FaceQuality(widthPixels: box.width, heightPixels: box.height),
+                    embedding: nil
                 )
             }
             let largest = faces.indices.max(by: { faces[$0].box.area < faces[$1].box.area })
@@ -170,12 +219,21 @@ final class YuNetModelSet: FaceModelSet {
                 faces[index].embedding = embedding
                 faces[index].quality.sharpness = Double(quality.sharpness)
                 faces[index].quality.brightness = Double(quality.brightness)
-                faces[index].quality.lowerFaceSkin = FaceCover.lowerFaceSkinShare(image, face: faces[index], model: self.model)
+                faces[index].quality.lowerFaceSkin = FaceCover.lowerFaceSkinShare(
+                    image,
+                    face: faces[index],
+                    model: self.model
+                )
             }
             timings.embed += clock.now - embedStart
             return FaceAnalysis(
-                model: self.model, imageWidth: image.width, imageHeight: image.height, detectorInput: usedSide, faces: faces,
-                facesNotAnalysed: Int(count) - analysed, timings: timings
+                model: self.model,
+                imageWidth: image.width,
+                imageHeight: image.height,
+                detectorInput: usedSide,
+                faces: faces,
+                facesNotAnalysed: Int(count) - analysed,
+                timings: timings
             )
         }
     }
@@ -186,26 +244,56 @@ final class YuNetModelSet: FaceModelSet {
         let grow = 0.3
         let left = max(0, Int((Double(face.x) - grow * Double(face.width)).rounded(.down)))
         let top = max(0, Int((Double(face.y) - grow * Double(face.height)).rounded(.down)))
-        let right = min(Int(view.width) - 1, Int((Double(face.x + face.width) + grow * Double(face.width)).rounded(.up)))
-        let bottom = min(Int(view.height) - 1, Int((Double(face.y + face.height) + grow * Double(face.height)).rounded(.up)))
+        let right = min(
+            Int(view.width) - 1,
+            Int((Double(face.x + face.width) + grow * Double(face.width)).rounded(.up))
+        )
+        let bottom = min(
+            Int(view.height) - 1,
+            Int((Double(face.y + face.height) + grow * Double(face.height)).rounded(.up))
+        )
         guard right - left >= 32, bottom - top >= 32 else { return nil }
         var region = sv_cv_image(
-            pixels: view.pixels + top * Int(view.stride) + left * 3, width: Int32(right - left + 1), height: Int32(bottom - top + 1),
+            pixels: view.pixels + top * Int(view.stride) + left * 3,
+            width: Int32(right - left + 1),
+            height: Int32(bottom - top + 1),
             stride: view.stride
         )
-        let (w, h) = Self.inputSize(width: right - left + 1, height: bottom - top + 1, longSide: min(policy.maxInputSide, max(right - left + 1, bottom - top + 1)))
+        let (w, h) = Self.inputSize(
+            width: right - left + 1,
+            height: bottom - top + 1,
+            longSide: min(policy.maxInputSide, max(right - left + 1, bottom - top + 1))
+        )
         var candidates = [sv_cv_face](repeating: sv_cv_face(), count: 4)
         var count: Int32 = 0
-        let status = sv_cv_detect(self.handle, &region, Int32(w), Int32(h), Float(policy.minimumDetectionScore), 0.3, &candidates, 4, &count)
+        let status = sv_cv_detect(
+            self.handle,
+            &region,
+            Int32(w),
+            Int32(h),
+            Float(policy.minimumDetectionScore),
+            0.3,
+            &candidates,
+            4,
+            &count
+        )
         guard status == SV_CV_OK else { throw FaceEngineError.from(status) }
         // The candidate whose centre is nearest the face's: a neighbour's face may reach into the region.
-        let cx = face.x + face.width / 2 - Float(left), cy = face.y + face.height / 2 - Float(top)
-        guard var best = candidates.prefix(Int(min(count, 4))).min(by: { a, b in
-            let da = (a.x + a.width / 2 - cx) * (a.x + a.width / 2 - cx) + (a.y + a.height / 2 - cy) * (a.y + a.height / 2 - cy)
-            let db = (b.x + b.width / 2 - cx) * (b.x + b.width / 2 - cx) + (b.y + b.height / 2 - cy) * (b.y + b.height / 2 - cy)
-            return da < db
-        }) else { return nil }
-        guard abs(best.x + best.width / 2 - cx) < face.width / 2, abs(best.y + best.height / 2 - cy) < face.height / 2 else { return nil }
+        let cx = face.x + face.width / 2 - Float(left)
+        let cy = face.y + face.height / 2 - Float(top)
+        guard
+            var best = candidates.prefix(Int(min(count, 4))).min(by: { a, b in
+                let da =
+                    (a.x + a.width / 2 - cx) * (a.x + a.width / 2 - cx) + (a.y + a.height / 2 - cy)
+                    * (a.y + a.height / 2 - cy)
+                let db =
+                    (b.x + b.width / 2 - cx) * (b.x + b.width / 2 - cx) + (b.y + b.height / 2 - cy)
+                    * (b.y + b.height / 2 - cy)
+                return da < db
+            })
+        else { return nil }
+        guard abs(best.x + best.width / 2 - cx) < face.width / 2, abs(best.y + best.height / 2 - cy) < face.height / 2
+        else { return nil }
         best.x += Float(left)
         best.y += Float(top)
         withUnsafeMutableBytes(of: &best.points) { raw in

@@ -113,7 +113,10 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
             let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(ServerConfiguration()))
             let given = try JSONSerialization.jsonObject(with: data)
             let merged = try Self.merge(given, over: defaults, path: "")
-            return try JSONDecoder().decode(ServerConfiguration.self, from: JSONSerialization.data(withJSONObject: merged))
+            return try JSONDecoder().decode(
+                ServerConfiguration.self,
+                from: JSONSerialization.data(withJSONObject: merged)
+            )
         } catch let error as SimverifyError {
             throw SimverifyError(error.code, "configuration \(path): \(error.message)")
         } catch {
@@ -142,5 +145,7 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
         return merged
     }
 
-    private static let optionalKeys: Set<String> = ["engine.workers", "engine.modelDirectory", "engine.modelDescriptor"]
+    private static let optionalKeys: Set<String> = [
+        "engine.workers", "engine.modelDirectory", "engine.modelDescriptor",
+    ]
 }

@@ -30,7 +30,10 @@ public struct ServerSecrets: Sendable {
         do {
             file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            throw AuditError(.malformedKey, "cannot read the key file \(path) (run scripts/dev-certs.sh for development keys)")
+            throw AuditError(
+                .malformedKey,
+                "cannot read the key file \(path) (run scripts/dev-certs.sh for development keys)"
+            )
         }
         func secretKeys(_ keys: [AuditKeys.FileKey]?, _ kind: String) throws -> [IdentifierKeyring.Key] {
             let parsed = try (keys ?? []).map { key in
@@ -58,7 +61,8 @@ public struct ServerSecrets: Sendable {
     /// the log's checkpoints. Returns the kinds it added.
     public static func addMissing(to path: String) throws -> [String] {
         guard let data = FileManager.default.contents(atPath: path),
-            var object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["logSigningKeys"] != nil
+            var object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            object["logSigningKeys"] != nil
         else { return [] }
         var added: [String] = []
         for (field, purpose) in [("templateKeys", "template"), ("sessionKeys", "session")] where object[field] == nil {
@@ -69,7 +73,9 @@ public struct ServerSecrets: Sendable {
         guard !added.isEmpty else { return [] }
         let updated = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: updated, attributes: [.posixPermissions: 0o600]) else {
+        guard
+            FileManager.default.createFile(atPath: temporary, contents: updated, attributes: [.posixPermissions: 0o600])
+        else {
             throw AuditError(.storage, "cannot write \(path)")
         }
         // rename(2): atomic, and keeps the path (Foundation's replaceItemAt loses it on Linux).

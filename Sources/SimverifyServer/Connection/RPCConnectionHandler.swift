@@ -42,7 +42,10 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
 
     /// Creates a handler; `caller` is set here only by tests that run without TLS.
     init(
-        service: VerificationService, limits: ServerConfiguration.ConnectionLimits, logger: Logger, caller: CallerIdentity? = nil,
+        service: VerificationService,
+        limits: ServerConfiguration.ConnectionLimits,
+        logger: Logger,
+        caller: CallerIdentity? = nil,
         perCaller: ConnectionsPerCaller? = nil
     ) {
         self.service = service
@@ -60,7 +63,10 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
             if case .handshakeCompleted = tls { self.authenticate(context: context) }
             context.fireUserInboundEventTriggered(event)
         case let event as ServerConnectionEvent where event == .drain:
-            self.goAway(context: context, RPCStatus(.unavailable, "the server is shutting down", reason: "shutting_down"))
+            self.goAway(
+                context: context,
+                RPCStatus(.unavailable, "the server is shutting down", reason: "shutting_down")
+            )
         case let event as IdleStateHandler.IdleStateEvent where event == .all:
             if self.calls.isEmpty {
                 self.goAway(context: context, RPCStatus(.unavailable, "idle connection closed", reason: "idle"))
@@ -78,8 +84,18 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
             let caller = try CallerIdentity(derEncodedCertificate: try certificate.toDERBytes())
             if let perCaller = self.perCaller {
                 guard perCaller.admit(caller.uri) else {
-                    self.logger.notice("connection refused: too many for this certificate", metadata: ["tenant": "\(caller.tenant)"])
-                    self.goAway(context: context, RPCStatus(.resourceExhausted, "too many connections for this certificate", reason: "too_many_connections"))
+                    self.logger.notice(
+                        "connection refused: too many for this certificate",
+                        metadata: ["tenant": "\(caller.tenant)"]
+                    )
+                    self.goAway(
+                        context: context,
+                        RPCStatus(
+                            .resourceExhausted,
+                            "too many connections for this certificate",
+                            reason: "too_many_connections"
+                        )
+                    )
                     return
                 }
                 self.admitted = caller.uri
@@ -91,7 +107,14 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
             self.logger.debug("connection authenticated")
         } catch {
             self.logger.notice("client certificate refused", metadata: ["reason": "\(error)"])
-            self.goAway(context: context, RPCStatus(.unauthenticated, "the client certificate names no simverify identity", reason: "bad_identity"))
+            self.goAway(
+                context: context,
+                RPCStatus(
+                    .unauthenticated,
+                    "the client certificate names no simverify identity",
+                    reason: "bad_identity"
+                )
+            )
         }
     }
 
@@ -103,14 +126,19 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
             self.request(context: context, frame: frame)
         case .cancel:
             // A cancel for no call in flight, or naming another method than its call's, is ignored.
-            guard let found = self.calls[header.correlationID], header.method.rawValue == 0 || header.method == found.header.method,
+            guard let found = self.calls[header.correlationID],
+                header.method.rawValue == 0 || header.method == found.header.method,
                 var call = self.calls.removeValue(forKey: header.correlationID)
             else { return }
             call.task?.cancel()
             call.deadline?.cancel()
             call.task = nil
             self.abandon(call, why: "cancelled")
-            self.answer(context: context, header: call.header, .failure(RPCStatus(.cancelled, "cancelled by the client", reason: "cancelled")))
+            self.answer(
+                context: context,
+                header: call.header,
+                .failure(RPCStatus(.cancelled, "cancelled by the client", reason: "cancelled"))
+            )
         case .ping:
             context.writeAndFlush(
                 Self.wrapOutboundOut(Frame(type: .pong, correlationID: header.correlationID, payload: frame.payload)),
@@ -137,13 +165,24 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
             return
         }
         if self.draining {
-            return self.answer(context: context, header: header, .failure(RPCStatus(.unavailable, "the server is shutting down", reason: "shutting_down")))
+            return self.answer(
+                context: context,
+                header: header,
+                .failure(RPCStatus(.unavailable, "the server is shutting down", reason: "shutting_down"))
+            )
         }
         guard MethodAuthorization.allows(caller.role, header.method) else {
             self.logger.notice("method refused for role", metadata: ["method": "\(header.method)"])
             return self.answer(
-                context: context, header: header,
-                .failure(RPCStatus(.permissionDenied, "\(header.method) is not allowed for the \(caller.role.rawValue) role", reason: "role_not_allowed"))
+                context: context,
+                header: header,
+                .failure(
+                    RPCStatus(
+                        .permissionDenied,
+                        "\(header.method) is not allowed for the \(caller.role.rawValue) role",
+                        reason: "role_not_allowed"
+                    )
+                )
             )
         }
         guard self.calls.count < self.limits.maxConcurrentCallsPerConnection else {
@@ -152,13 +191,22 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
                 Task { try? await service.recordLimit("too_many_calls", method: header.method, caller: caller) }
             }
             return self.answer(
-                context: context, header: header,
-                .failure(RPCStatus(.resourceExhausted, "too many calls in flight on this connection", reason: "too_many_calls"))
+                context: context,
+                header: header,
+                .failure(
+                    RPCStatus(
+                        .resourceExhausted,
+                        "too many calls in flight on this connection",
+                        reason: "too_many_calls"
+                    )
+                )
             )
         }
 
         let requested = Int(header.deadlineMilliseconds)
-        let milliseconds = requested == 0 ? self.limits.defaultDeadlineMilliseconds : min(requested, self.limits.maxDeadlineMilliseconds)
+        let milliseconds =
+            requested == 0
+            ? self.limits.defaultDeadlineMilliseconds : min(requested, self.limits.maxDeadlineMilliseconds)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let id = header.correlationID
         self.nextSerial += 1
@@ -166,12 +214,21 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
         var call = Call(header: header, serial: serial)
         call.deadline = context.eventLoop.scheduleTask(in: .milliseconds(Int64(milliseconds))) {
             let (handler, context) = loopBound.value
-            guard handler.calls[id]?.serial == serial, var expired = handler.calls.removeValue(forKey: id) else { return }
+            guard handler.calls[id]?.serial == serial, var expired = handler.calls.removeValue(forKey: id) else {
+                return
+            }
             expired.task?.cancel()
             expired.task = nil
             handler.abandon(expired, why: "deadline_exceeded")
-            handler.logger.notice("deadline exceeded", metadata: ["method": "\(header.method)", "deadline_ms": "\(milliseconds)"])
-            handler.answer(context: context, header: header, .failure(RPCStatus(.deadlineExceeded, "deadline exceeded", reason: "deadline_exceeded")))
+            handler.logger.notice(
+                "deadline exceeded",
+                metadata: ["method": "\(header.method)", "deadline_ms": "\(milliseconds)"]
+            )
+            handler.answer(
+                context: context,
+                header: header,
+                .failure(RPCStatus(.deadlineExceeded, "deadline exceeded", reason: "deadline_exceeded"))
+            )
         }
         self.calls[id] = call
         let service = self.service
@@ -209,10 +266,15 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
             frame = Frame(type: .response, method: header.method, correlationID: header.correlationID, payload: payload)
         case .failure(let status):
             if status.code == .internal || status.code == .resourceExhausted {
-                self.logger.notice("call failed", metadata: ["method": "\(header.method)", "status": "\(status.code)", "reason": "\(status.reason)"])
+                self.logger.notice(
+                    "call failed",
+                    metadata: ["method": "\(header.method)", "status": "\(status.code)", "reason": "\(status.reason)"]
+                )
             }
             frame = Frame(
-                type: .error, method: header.method, correlationID: header.correlationID,
+                type: .error,
+                method: header.method,
+                correlationID: header.correlationID,
                 payload: (try? VerificationService.encode(Simverify_V1_Status(status))) ?? ByteBuffer()
             )
         }
@@ -232,15 +294,25 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
                 self.calls[id] = nil
                 self.abandon(call, why: "connection_closed")
                 self.answer(
-                    context: context, header: call.header,
-                    .failure(RPCStatus(.aborted, "the connection is closing after a protocol error", reason: "connection_closed"))
+                    context: context,
+                    header: call.header,
+                    .failure(
+                        RPCStatus(
+                            .aborted,
+                            "the connection is closing after a protocol error",
+                            reason: "connection_closed"
+                        )
+                    )
                 )
             }
         }
         if !self.draining {
             self.draining = true
             let payload = (try? VerificationService.encode(Simverify_V1_Status(status))) ?? ByteBuffer()
-            context.writeAndFlush(Self.wrapOutboundOut(Frame(type: .goaway, correlationID: 0, payload: payload)), promise: nil)
+            context.writeAndFlush(
+                Self.wrapOutboundOut(Frame(type: .goaway, correlationID: 0, payload: payload)),
+                promise: nil
+            )
         }
         // A protocol or authentication error closes at once; a drain lets calls finish.
         if status.reason != "shutting_down" {

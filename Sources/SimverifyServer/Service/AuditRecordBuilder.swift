@@ -18,15 +18,31 @@ struct AuditRecordBuilder: Sendable {
 
     /// A record of `event` by `caller`, timed now unless `time` says otherwise.
     func record(
-        _ event: AuditRecord.Event, caller: CallerIdentity, time: UInt64? = nil, decision: Decision? = nil,
-        reasons: [ReasonCode] = [], distance: Double? = nil, images: [AuditRecord.ImageDigest] = [],
-        identifiers: [AuditRecord.KeyedIdentifier] = [], detail: String = ""
+        _ event: AuditRecord.Event,
+        caller: CallerIdentity,
+        time: UInt64? = nil,
+        decision: Decision? = nil,
+        reasons: [ReasonCode] = [],
+        distance: Double? = nil,
+        images: [AuditRecord.ImageDigest] = [],
+        identifiers: [AuditRecord.KeyedIdentifier] = [],
+        detail: String = ""
     ) -> AuditRecord {
         let ranModels = event == .verify || event == .extractTemplate
         return AuditRecord(
-            time: time ?? self.now, event: event, tenant: caller.tenant, terminal: caller.terminal ?? "", role: caller.role,
-            decision: decision, reasons: reasons, distance: distance, policyVersion: self.policyVersion,
-            modelVersion: ranModels ? self.modelVersion : "", images: images, identifiers: identifiers, detail: detail
+            time: time ?? self.now,
+            event: event,
+            tenant: caller.tenant,
+            terminal: caller.terminal ?? "",
+            role: caller.role,
+            decision: decision,
+            reasons: reasons,
+            distance: distance,
+            policyVersion: self.policyVersion,
+            modelVersion: ranModels ? self.modelVersion : "",
+            images: images,
+            identifiers: identifiers,
+            detail: detail
         )
     }
 }

@@ -19,7 +19,8 @@ public struct AuditTrail: Sendable {
     public let sessions: SessionTokens
 
     /// Creates a trail.
-    public init(log: any AuditStore, identifiers: IdentifierKeyring, templates: TemplateSealer, sessions: SessionTokens) {
+    public init(log: any AuditStore, identifiers: IdentifierKeyring, templates: TemplateSealer, sessions: SessionTokens)
+    {
         self.log = log
         self.identifiers = identifiers
         self.templates = templates
@@ -29,7 +30,9 @@ public struct AuditTrail: Sendable {
     /// A trail from a key file's keys: the audit log's (`AuditKeys`) and the server's own secrets.
     public init(log: any AuditStore, keys: AuditKeys, secrets: ServerSecrets, templateLifetime: TimeInterval = 3600) {
         self.init(
-            log: log, identifiers: keys.identifiers, templates: TemplateSealer(keys: secrets.templateKeys, lifetime: templateLifetime),
+            log: log,
+            identifiers: keys.identifiers,
+            templates: TemplateSealer(keys: secrets.templateKeys, lifetime: templateLifetime),
             sessions: SessionTokens(keys: secrets.sessionKeys)
         )
     }

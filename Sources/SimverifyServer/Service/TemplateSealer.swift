@@ -28,7 +28,8 @@ public struct TemplateSealer: Sendable {
         self.lifetime = lifetime
     }
 
-    private static func associatedData(space: EmbeddingSpace, tenant: String, keyID: String, expiry: UInt64) -> [UInt8] {
+    private static func associatedData(space: EmbeddingSpace, tenant: String, keyID: String, expiry: UInt64) -> [UInt8]
+    {
         let fingerprint = space.fingerprint.isEmpty ? [] : Array(space.fingerprint.utf8) + [0]
         return Array("simverify-template-v2".utf8) + [0, space.model.wireValue] + fingerprint + Array(tenant.utf8) + [0]
             + Array(keyID.utf8) + [0] + bigEndian(expiry)
@@ -38,7 +39,11 @@ public struct TemplateSealer: Sendable {
 
     /// Seals `embedding` for `tenant`.
     /// - Returns: The sealed bytes, their expiry and the key id used.
-    public func seal(_ embedding: FaceEmbedding, tenant: String, now: Date = Date()) throws -> (sealed: [UInt8], expiry: UInt64, keyID: String) {
+    public func seal(
+        _ embedding: FaceEmbedding,
+        tenant: String,
+        now: Date = Date()
+    ) throws -> (sealed: [UInt8], expiry: UInt64, keyID: String) {
         guard let key = self.keys.last else { throw RPCStatusError.noKey }
         let expiry = UInt64(now.timeIntervalSince1970 + self.lifetime)
         var plaintext = [UInt8]()
@@ -48,7 +53,10 @@ public struct TemplateSealer: Sendable {
         let aad = Self.associatedData(space: embedding.space, tenant: tenant, keyID: key.id, expiry: expiry)
         let box = try AES.GCM.seal(plaintext, using: key.secret, authenticating: aad)
         let id = Array(key.id.utf8)
-        return (Self.magic + [embedding.model.wireValue, UInt8(id.count)] + id + Self.bigEndian(expiry) + Array(box.combined!), expiry, key.id)
+        return (
+            Self.magic + [embedding.model.wireValue, UInt8(id.count)] + id + Self.bigEndian(expiry)
+                + Array(box.combined!), expiry, key.id
+        )
     }
 
     /// Why a template could not be opened.
@@ -65,9 +73,17 @@ public struct TemplateSealer: Sendable {
     /// - Throws: `.otherModel` when it was sealed from another model family's embedding (checked
     ///   only after authentication), `.expired`, or `.invalid` (also for another operator's model:
     ///   its fingerprint in the associated data does not authenticate).
-    public func open(_ sealed: [UInt8], tenant: String, space: EmbeddingSpace, now: Date = Date()) throws(OpenFailure) -> FaceEmbedding {
-        if space.model != .dlib, sealed.count > 5, Array(sealed.prefix(4)) == Self.magicBeforeModels { throw .otherModel }
-        guard sealed.count > 6, Array(sealed.prefix(4)) == Self.magic, let sealedModel = FaceModel(wireValue: sealed[4]) else {
+    public func open(
+        _ sealed: [UInt8],
+        tenant: String,
+        space: EmbeddingSpace,
+        now: Date = Date()
+    ) throws(OpenFailure) -> FaceEmbedding {
+        if space.model != .dlib, sealed.count > 5, Array(sealed.prefix(4)) == Self.magicBeforeModels {
+            throw .otherModel
+        }
+        guard sealed.count > 6, Array(sealed.prefix(4)) == Self.magic, let sealedModel = FaceModel(wireValue: sealed[4])
+        else {
             throw .invalid
         }
         // The space it was sealed in, as far as this server can know it: another family's
@@ -82,14 +98,21 @@ public struct TemplateSealer: Sendable {
         let expiry = sealed[(6 + idLength)..<(14 + idLength)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         guard let key = self.keys.first(where: { $0.id == keyID }) else { throw .invalid }
         let aad = Self.associatedData(space: sealedSpace, tenant: tenant, keyID: keyID, expiry: expiry)
-        guard var plaintext = try? AES.GCM.open(AES.GCM.SealedBox(combined: sealed[(14 + idLength)...]), using: key.secret, authenticating: aad).map({ $0 })
+        guard
+            var plaintext = try? AES.GCM.open(
+                AES.GCM.SealedBox(combined: sealed[(14 + idLength)...]),
+                using: key.secret,
+                authenticating: aad
+            ).map({ $0 })
         else { throw .invalid }
         defer { plaintext.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         guard sealedModel == space.model else { throw .otherModel }
         // Checked after authentication, so an attacker cannot learn anything from the expiry field alone.
         guard UInt64(now.timeIntervalSince1970) <= expiry else { throw .expired }
         let values = (0..<sealedSpace.dimension).map { i -> Float in
-            let bits = plaintext[(i * 4)..<(i * 4 + 4)].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+            let bits = plaintext[(i * 4)..<(i * 4 + 4)].enumerated().reduce(UInt32(0)) {
+                $0 | UInt32($1.element) << (8 * UInt32($1.offset))
+            }
             return Float(bitPattern: bits)
         }
         guard let embedding = try? FaceEmbedding(values, space: sealedSpace) else { throw .invalid }

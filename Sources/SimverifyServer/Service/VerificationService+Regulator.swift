@@ -25,12 +25,16 @@ extension VerificationService {
             case .getInclusionProof:
                 let request: Simverify_V1_GetInclusionProofRequest = try Self.decode(payload)
                 var response = Simverify_V1_ProofResponse()
-                response.hashes = try await log.inclusionProof(index: request.leafIndex, size: request.treeSize).map { Data($0) }
+                response.hashes = try await log.inclusionProof(index: request.leafIndex, size: request.treeSize).map {
+                    Data($0)
+                }
                 return try Self.encode(response)
             case .getConsistencyProof:
                 let request: Simverify_V1_GetConsistencyProofRequest = try Self.decode(payload)
                 var response = Simverify_V1_ProofResponse()
-                response.hashes = try await log.consistencyProof(from: request.fromSize, to: request.toSize).map { Data($0) }
+                response.hashes = try await log.consistencyProof(from: request.fromSize, to: request.toSize).map {
+                    Data($0)
+                }
                 return try Self.encode(response)
             case .stats:
                 let _: Simverify_V1_StatsRequest = try Self.decode(payload)
@@ -47,7 +51,9 @@ extension VerificationService {
                 return try Self.encode(response)
             case .lookupSubject:
                 let request: Simverify_V1_LookupSubjectRequest = try Self.decode(payload)
-                try SubjectValidation.validate(Simverify_V1_SubjectReferences.with { $0.nationalID = request.nationalID })
+                try SubjectValidation.validate(
+                    Simverify_V1_SubjectReferences.with { $0.nationalID = request.nationalID }
+                )
                 guard !request.nationalID.isEmpty else {
                     throw RPCStatus(.invalidArgument, "national_id is required", reason: "national_id_missing")
                 }
@@ -55,7 +61,10 @@ extension VerificationService {
                 let matches = try await log.entries(matching: hashes.map(\.hmac))
                 // The look-up itself is recorded, under the active key: regulators are audited too.
                 let record = self.records.record(
-                    .regulatorLookup, caller: caller, identifiers: Array(hashes.suffix(1)), detail: "matches=\(matches.count)"
+                    .regulatorLookup,
+                    caller: caller,
+                    identifiers: Array(hashes.suffix(1)),
+                    detail: "matches=\(matches.count)"
                 )
                 let receipt = try await self.record(record)
                 var response = Simverify_V1_LookupSubjectResponse()

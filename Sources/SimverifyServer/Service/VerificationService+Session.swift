@@ -12,8 +12,19 @@ extension VerificationService {
     /// Issues a liveness session: a signed token with a random challenge, recorded (event
     /// session-start) before it is answered.
     func startSession(caller: CallerIdentity) async throws -> Simverify_V1_StartSessionResponse {
-        let (token, claims) = try self.audit.sessions.issue(for: caller, policy: self.policy.liveness, now: self.records.clock())
-        _ = try await self.record(self.records.record(.sessionStart, caller: caller, time: claims.issuedAt, detail: "session:\(claims.reference)"))
+        let (token, claims) = try self.audit.sessions.issue(
+            for: caller,
+            policy: self.policy.liveness,
+            now: self.records.clock()
+        )
+        _ = try await self.record(
+            self.records.record(
+                .sessionStart,
+                caller: caller,
+                time: claims.issuedAt,
+                detail: "session:\(claims.reference)"
+            )
+        )
         var response = Simverify_V1_StartSessionResponse()
         response.sessionToken = token
         response.challenge = claims.challenge.map(Simverify_V1_ChallengeStep.init)
@@ -23,15 +34,33 @@ extension VerificationService {
     }
 
     /// Records a refused token (event token-failure) and returns the status to answer with.
-    func refuseToken(_ failure: SessionTokens.Failure, caller: CallerIdentity, session: String?) async throws -> RPCStatus {
-        _ = try await self.record(self.records.record(
-            .tokenFailure, caller: caller, detail: failure.reason + (session.map { ":session:\($0)" } ?? "")
-        ))
-        self.logger.notice("session token refused", metadata: ["reason": "\(failure.reason)", "tenant": "\(caller.tenant)"])
+    func refuseToken(
+        _ failure: SessionTokens.Failure,
+        caller: CallerIdentity,
+        session: String?
+    ) async throws -> RPCStatus {
+        _ = try await self.record(
+            self.records.record(
+                .tokenFailure,
+                caller: caller,
+                detail: failure.reason + (session.map { ":session:\($0)" } ?? "")
+            )
+        )
+        self.logger.notice(
+            "session token refused",
+            metadata: ["reason": "\(failure.reason)", "tenant": "\(caller.tenant)"]
+        )
         switch failure {
-        case .expired: return RPCStatus(.failedPrecondition, "the session has expired: start a new one", reason: failure.reason)
-        case .used: return RPCStatus(.failedPrecondition, "the session already has its decision: start a new one", reason: failure.reason)
-        case .otherCaller: return RPCStatus(.permissionDenied, "the session belongs to another caller", reason: failure.reason)
+        case .expired:
+            return RPCStatus(.failedPrecondition, "the session has expired: start a new one", reason: failure.reason)
+        case .used:
+            return RPCStatus(
+                .failedPrecondition,
+                "the session already has its decision: start a new one",
+                reason: failure.reason
+            )
+        case .otherCaller:
+            return RPCStatus(.permissionDenied, "the session belongs to another caller", reason: failure.reason)
         case .invalid: return RPCStatus(.invalidArgument, "the session token is not valid", reason: failure.reason)
         }
     }
@@ -48,7 +77,10 @@ extension VerificationService {
         }
         // The session store's writes are not cancelled with the call (SessionStore.write).
         let admission = try await self.sessions.admit(
-            nonce: claims.nonce, expiresAt: claims.expiresAt, allowed: claims.attemptsAllowed, now: self.records.now
+            nonce: claims.nonce,
+            expiresAt: claims.expiresAt,
+            allowed: claims.attemptsAllowed,
+            now: self.records.now
         )
         let attempt: Int
         switch admission {
@@ -56,7 +88,14 @@ extension VerificationService {
             throw try await self.refuseToken(.used, caller: caller, session: claims.reference)
         case .exhausted:
             let outcome = VerificationOutcome(decision: .fallback, reasons: [.attemptsExhausted], distance: nil)
-            return try await self.recordAttempt(outcome, inputs: inputs, caller: caller, claims: claims, attempt: claims.attemptsAllowed + 1, admitted: false)
+            return try await self.recordAttempt(
+                outcome,
+                inputs: inputs,
+                caller: caller,
+                claims: claims,
+                attempt: claims.attemptsAllowed + 1,
+                admitted: false
+            )
         case .attempt(let number):
             attempt = number
         }
@@ -76,7 +115,14 @@ extension VerificationService {
             try? await self.sessions.giveBack(nonce: claims.nonce, expiresAt: claims.expiresAt)
             throw RPCStatus(.cancelled, "the call was abandoned before its decision", reason: "cancelled")
         }
-        return try await self.recordAttempt(outcome, inputs: inputs, caller: caller, claims: claims, attempt: attempt, admitted: true)
+        return try await self.recordAttempt(
+            outcome,
+            inputs: inputs,
+            caller: caller,
+            claims: claims,
+            attempt: attempt,
+            admitted: true
+        )
     }
 
     /// Appends an attempt's decision to the audit log, then moves the session on: the record
@@ -86,9 +132,18 @@ extension VerificationService {
     /// the session's state are written whatever happens to the call, and a decision its caller no
     /// longer waits for is marked undelivered by the connection.
     func recordAttempt(
-        _ outcome: VerificationOutcome, inputs: VerifyInputs, caller: CallerIdentity, claims: SessionClaims, attempt: Int, admitted: Bool
+        _ outcome: VerificationOutcome,
+        inputs: VerifyInputs,
+        caller: CallerIdentity,
+        claims: SessionClaims,
+        attempt: Int,
+        admitted: Bool
     ) async throws -> Simverify_V1_VerifyResponse {
-        let remaining = SessionState.remaining(afterAttempt: attempt, decided: outcome.decision, allowed: claims.attemptsAllowed)
+        let remaining = SessionState.remaining(
+            afterAttempt: attempt,
+            decided: outcome.decision,
+            allowed: claims.attemptsAllowed
+        )
         let session = SessionAttempt(claims: claims, attempt: attempt, remaining: remaining)
         return try await Task { [self] in
             let response: Simverify_V1_VerifyResponse
@@ -103,21 +158,32 @@ extension VerificationService {
             } catch {
                 // The decision is in the log and is answered; the session store missed it, so a
                 // closing decision leaves the session open (any further attempt is recorded too).
-                self.logger.error("the session store could not take a recorded decision", metadata: ["session": "\(claims.reference)"])
+                self.logger.error(
+                    "the session store could not take a recorded decision",
+                    metadata: ["session": "\(claims.reference)"]
+                )
             }
             return response
         }.value
     }
 
     /// Runs the engine and the liveness checks, and decides (`MatchPolicy.decideAttempt`).
-    func decideSession(_ inputs: VerifyInputs, claims: SessionClaims, caller: CallerIdentity) async throws -> VerificationOutcome {
+    func decideSession(
+        _ inputs: VerifyInputs,
+        claims: SessionClaims,
+        caller: CallerIdentity
+    ) async throws -> VerificationOutcome {
         let reference: ZeroizingBuffer?
         var idCard: FaceSample?
         switch inputs.reference {
         case .image(let image): reference = image
         case .template(let sealed):
             reference = nil
-            idCard = FaceSample(faceCount: 1, largestFaceWidth: Int.max, embedding: try self.openTemplate(sealed, caller: caller))
+            idCard = FaceSample(
+                faceCount: 1,
+                largestFaceWidth: Int.max,
+                embedding: try self.openTemplate(sealed, caller: caller)
+            )
         }
         let analysis: SessionAnalysis
         do {
@@ -135,18 +201,25 @@ extension VerificationService {
         if let result = analysis.reference { idCard = try Self.sample(result, field: "id_card_image") }
         guard let idCard else { throw RPCStatus(.internal, "internal error", reason: "internal") }
 
-        let reports = self.livenessChecks.map { $0.check(frames: observations, challenge: claims.challenge, frameTimes: inputs.frameTimes) }
+        let reports = self.livenessChecks.map {
+            $0.check(frames: observations, challenge: claims.challenge, frameTimes: inputs.frameTimes)
+        }
         guard let first = reports.first else { throw RPCStatus(.internal, "internal error", reason: "internal") }
         let report = reports.dropFirst().reduce(first) { $0.merged(with: $1) }
         // The most frontal frame, or the mean of the policy's number of most frontal frames.
         var selfie: FaceSample?
         if let best = report.bestFrame, let face = observations[best].face {
-            let matched = report.frontalFrames.prefix(max(1, self.policy.matchFrames)).compactMap { observations[$0].face?.embedding }
+            let matched = report.frontalFrames.prefix(max(1, self.policy.matchFrames)).compactMap {
+                observations[$0].face?.embedding
+            }
             let embedding = matched.count > 1 ? FaceEmbedding.mean(matched) ?? face.embedding : face.embedding
             selfie = FaceSample(faceCount: 1, largestFaceWidth: face.width, embedding: embedding)
         }
         return self.policy.decideAttempt(
-            captureProblems: report.captureProblems, livenessFailures: report.failures, selfie: selfie, idCard: idCard
+            captureProblems: report.captureProblems,
+            livenessFailures: report.failures,
+            selfie: selfie,
+            idCard: idCard
         )
     }
 }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 import NIOCore
@@ -10,7 +11,6 @@ import SimverifyProto
 import SimverifyProtoMapping
 import SimverifyWire
 import SwiftProtobuf
-import Crypto
 
 /// The service behind the transport: decodes a request payload, does the work, encodes the
 /// answer. Transport-agnostic: the connection handler calls it, and so can tests.
@@ -45,7 +45,9 @@ public final class VerificationService: Sendable {
         }
 
         /// No limits.
-        public static var none: CallLimits { CallLimits(tenant: TokenBuckets(rate: 0, burst: 1), terminal: TokenBuckets(rate: 0, burst: 1)) }
+        public static var none: CallLimits {
+            CallLimits(tenant: TokenBuckets(rate: 0, burst: 1), terminal: TokenBuckets(rate: 0, burst: 1))
+        }
 
         /// The limits of a configuration.
         public init(_ limits: ServerConfiguration.ConnectionLimits) {
@@ -60,17 +62,29 @@ public final class VerificationService: Sendable {
     /// limiting off silently (pass `.none` to say so). `clock` times audit records and session
     /// tokens (tests set it).
     public init(
-        engine: FaceEngine, policy: MatchPolicy, audit: AuditTrail, sessions: SessionStore, limits: CallLimits, logger: Logger,
-        extraLivenessChecks: [any LivenessCheck] = [], clock: @escaping @Sendable () -> Date = { Date() }
+        engine: FaceEngine,
+        policy: MatchPolicy,
+        audit: AuditTrail,
+        sessions: SessionStore,
+        limits: CallLimits,
+        logger: Logger,
+        extraLivenessChecks: [any LivenessCheck] = [],
+        clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         precondition(policy.model == engine.model, "the policy's model must be the engine's (checked at configuration)")
         self.sessions = sessions
-        self.livenessChecks = [LivenessChecker(policy: policy.liveness, minimumFaceWidth: policy.minimumSelfieFaceWidth)] + extraLivenessChecks
+        self.livenessChecks =
+            [LivenessChecker(policy: policy.liveness, minimumFaceWidth: policy.minimumSelfieFaceWidth)]
+            + extraLivenessChecks
         self.engine = engine
         self.policy = policy
         self.audit = audit
         self.limits = limits
-        self.records = AuditRecordBuilder(clock: clock, policyVersion: policy.version, modelVersion: engine.modelVersion)
+        self.records = AuditRecordBuilder(
+            clock: clock,
+            policyVersion: policy.version,
+            modelVersion: engine.modelVersion
+        )
         self.logger = logger
     }
 
@@ -87,7 +101,11 @@ public final class VerificationService: Sendable {
         Self.scrub(payload)  // refused before decoding: its images must not linger either
         self.logger.notice("rate limited", metadata: ["method": "\(method)", "scope": "\(scope)"])
         try await self.recordLimit("rate:\(scope)", method: method, caller: caller)
-        throw RPCStatus(.resourceExhausted, "too many \(method) calls from this \(scope); slow down", reason: "rate_limited")
+        throw RPCStatus(
+            .resourceExhausted,
+            "too many \(method) calls from this \(scope); slow down",
+            reason: "rate_limited"
+        )
     }
 
     /// Records that a verification was refused by a limit (event limit-exceeded).
@@ -102,17 +120,29 @@ public final class VerificationService: Sendable {
         let response: Simverify_V1_VerifyResponse
         do { response = try Self.decode(payload) } catch { return }
         do {
-            _ = try await self.record(self.records.record(
-                .undelivered, caller: caller, decision: Decision(response.decision), detail: "leaf:\(response.receipt.leafIndex):\(reason)"
-            ))
+            _ = try await self.record(
+                self.records.record(
+                    .undelivered,
+                    caller: caller,
+                    decision: Decision(response.decision),
+                    detail: "leaf:\(response.receipt.leafIndex):\(reason)"
+                )
+            )
         } catch {
-            self.logger.error("an undelivered decision could not be recorded", metadata: ["leaf": "\(response.receipt.leafIndex)"])
+            self.logger.error(
+                "an undelivered decision could not be recorded",
+                metadata: ["leaf": "\(response.receipt.leafIndex)"]
+            )
         }
     }
 
     /// Handles one call.
     /// - Returns: The response payload, or the status of the failure.
-    public func handle(method: MethodID, payload: ByteBuffer, caller: CallerIdentity) async -> Result<ByteBuffer, RPCStatus> {
+    public func handle(
+        method: MethodID,
+        payload: ByteBuffer,
+        caller: CallerIdentity
+    ) async -> Result<ByteBuffer, RPCStatus> {
         do {
             switch method {
             case .health:
@@ -159,26 +189,43 @@ public final class VerificationService: Sendable {
         return response
     }
 
-    func verify(_ request: inout Simverify_V1_VerifyRequest, caller: CallerIdentity) async throws -> Simverify_V1_VerifyResponse {
+    func verify(
+        _ request: inout Simverify_V1_VerifyRequest,
+        caller: CallerIdentity
+    ) async throws -> Simverify_V1_VerifyResponse {
         let inputs = try VerifyInputs(taking: &request, minimumSessionFrames: self.policy.liveness.minimumFrames)
         if inputs.sessionToken != nil { return try await self.verifySession(inputs, caller: caller) }
         guard !self.policy.livenessRequired else {
-            throw RPCStatus(.failedPrecondition, "this server's policy requires a liveness session (StartSession, then \(policy.liveness.minimumFrames)-\(Self.maxSelfieFrames) frames)", reason: "session_required")
+            throw RPCStatus(
+                .failedPrecondition,
+                "this server's policy requires a liveness session (StartSession, then \(policy.liveness.minimumFrames)-\(Self.maxSelfieFrames) frames)",
+                reason: "session_required"
+            )
         }
         let idCard: FaceSample
         let selfie: FaceSample
         switch inputs.reference {
         case .image(let image):
-            let results = try await self.analyze([.init(jpeg: image, kind: .idCard), .init(jpeg: inputs.selfie, kind: .selfie)])
+            let results = try await self.analyze([
+                .init(jpeg: image, kind: .idCard), .init(jpeg: inputs.selfie, kind: .selfie),
+            ])
             idCard = try Self.sample(results[0], field: "id_card_image")
             selfie = try Self.sample(results[1], field: "selfie_frames[0]")
         case .template(let sealed):
             let embedding = try self.openTemplate(sealed, caller: caller)
             // The template was checked for exactly one usable face when it was sealed.
             idCard = FaceSample(faceCount: 1, largestFaceWidth: Int.max, embedding: embedding)
-            selfie = try Self.sample(try await self.analyze([.init(jpeg: inputs.selfie, kind: .selfie)])[0], field: "selfie_frames[0]")
+            selfie = try Self.sample(
+                try await self.analyze([.init(jpeg: inputs.selfie, kind: .selfie)])[0],
+                field: "selfie_frames[0]"
+            )
         }
-        return try await self.answer(self.policy.decide(selfie: selfie, idCard: idCard), inputs: inputs, caller: caller, session: nil)
+        return try await self.answer(
+            self.policy.decide(selfie: selfie, idCard: idCard),
+            inputs: inputs,
+            caller: caller,
+            session: nil
+        )
     }
 
     /// Where a Verify stands in its liveness session.
@@ -192,11 +239,17 @@ public final class VerificationService: Sendable {
 
     /// Records the decision (event verify) with the digests of every image, then answers: no
     /// decision leaves without a durable record (invariant 3).
-    func answer(_ outcome: VerificationOutcome, inputs: VerifyInputs, caller: CallerIdentity, session: SessionAttempt?) async throws -> Simverify_V1_VerifyResponse {
+    func answer(
+        _ outcome: VerificationOutcome,
+        inputs: VerifyInputs,
+        caller: CallerIdentity,
+        session: SessionAttempt?
+    ) async throws -> Simverify_V1_VerifyResponse {
         var digests: [AuditRecord.ImageDigest] = []
         switch inputs.reference {
         case .image(let image): digests.append(AuditTrail.digest(image, kind: .idCard))
-        case .template(let sealed): digests.append(AuditRecord.ImageDigest(kind: .sealedTemplate, sha256: Array(SHA256.hash(data: sealed))))
+        case .template(let sealed):
+            digests.append(AuditRecord.ImageDigest(kind: .sealedTemplate, sha256: Array(SHA256.hash(data: sealed))))
         }
         digests += inputs.frames.map { AuditTrail.digest($0, kind: .selfieFrame) }
         // A call abandoned (cancelled, past its deadline, its connection gone) before its decision
@@ -206,7 +259,12 @@ public final class VerificationService: Sendable {
             throw RPCStatus(.cancelled, "the call was abandoned before its decision", reason: "cancelled")
         }
         let record = self.records.record(
-            .verify, caller: caller, decision: outcome.decision, reasons: outcome.reasons, distance: outcome.distance, images: digests,
+            .verify,
+            caller: caller,
+            decision: outcome.decision,
+            reasons: outcome.reasons,
+            distance: outcome.distance,
+            images: digests,
             identifiers: try self.audit.identifiers(of: inputs.subject),
             detail: session.map { "session:\($0.claims.reference):attempt:\($0.attempt)" } ?? ""
         )
@@ -238,16 +296,30 @@ public final class VerificationService: Sendable {
     /// Opens a sealed ID-card template for the caller's tenant.
     func openTemplate(_ sealed: [UInt8], caller: CallerIdentity) throws -> FaceEmbedding {
         do {
-            return try self.audit.templates.open(sealed, tenant: caller.tenant, space: self.engine.space, now: self.records.clock())
+            return try self.audit.templates.open(
+                sealed,
+                tenant: caller.tenant,
+                space: self.engine.space,
+                now: self.records.clock()
+            )
         } catch .expired {
-            throw RPCStatus(.failedPrecondition, "the sealed template has expired: extract a new one", reason: "template_expired")
+            throw RPCStatus(
+                .failedPrecondition,
+                "the sealed template has expired: extract a new one",
+                reason: "template_expired"
+            )
         } catch .otherModel {
             throw RPCStatus(
-                .failedPrecondition, "the sealed template was made by another face model: extract a new one",
+                .failedPrecondition,
+                "the sealed template was made by another face model: extract a new one",
                 reason: "template_other_model"
             )
         } catch {
-            throw RPCStatus(.invalidArgument, "the sealed template is not valid for this caller", reason: "template_invalid")
+            throw RPCStatus(
+                .invalidArgument,
+                "the sealed template is not valid for this caller",
+                reason: "template_invalid"
+            )
         }
     }
 
@@ -257,7 +329,11 @@ public final class VerificationService: Sendable {
             return try await self.audit.log.append(record)
         } catch {
             self.logger.error("audit append failed; no answer sent", metadata: ["error": "\(error)"])
-            throw RPCStatus(.unavailable, "the audit log cannot record this; nothing was decided", reason: "audit_unavailable")
+            throw RPCStatus(
+                .unavailable,
+                "the audit log cannot record this; nothing was decided",
+                reason: "audit_unavailable"
+            )
         }
     }
 
@@ -271,20 +347,32 @@ public final class VerificationService: Sendable {
     }
 
     /// Seals the embedding of an ID card's single face for the calling backend's tenant.
-    func extractTemplate(_ request: inout Simverify_V1_ExtractTemplateRequest, caller: CallerIdentity) async throws -> Simverify_V1_ExtractTemplateResponse {
+    func extractTemplate(
+        _ request: inout Simverify_V1_ExtractTemplateRequest,
+        caller: CallerIdentity
+    ) async throws -> Simverify_V1_ExtractTemplateResponse {
         guard !request.idCardImage.isEmpty else {
             throw RPCStatus(.invalidArgument, "id_card_image is required", reason: "id_card_missing")
         }
         let image = request.idCardImage.withUnsafeBytes { ZeroizingBuffer(copying: $0) }
         request.idCardImage.resetBytes(in: 0..<request.idCardImage.count)
-        let sample = try Self.sample(try await self.analyze([.init(jpeg: image, kind: .idCard)])[0], field: "id_card_image")
+        let sample = try Self.sample(
+            try await self.analyze([.init(jpeg: image, kind: .idCard)])[0],
+            field: "id_card_image"
+        )
         let problems = self.policy.captureProblems(idCard: sample)
-        var record = self.records.record(.extractTemplate, caller: caller, reasons: problems, images: [AuditTrail.digest(image, kind: .idCard)])
+        var record = self.records.record(
+            .extractTemplate,
+            caller: caller,
+            reasons: problems,
+            images: [AuditTrail.digest(image, kind: .idCard)]
+        )
         guard problems.isEmpty, let embedding = sample.embedding else {
             record.detail = "refused"
             _ = try await self.record(record)
             throw RPCStatus(
-                .failedPrecondition, "the ID card needs exactly one usable face",
+                .failedPrecondition,
+                "the ID card needs exactly one usable face",
                 reason: problems.first.map { $0.rawValue.lowercased() } ?? "no_face_on_id_card"
             )
         }
@@ -306,8 +394,11 @@ public final class VerificationService: Sendable {
         }
         let largest = analysis.largestFace
         return FaceSample(
-            faceCount: analysis.faces.count, largestFaceWidth: largest?.box.width ?? 0, embedding: largest?.embedding,
-            faceWidths: analysis.faces.map(\.box.width), lowerFaceSkin: largest?.quality.lowerFaceSkin
+            faceCount: analysis.faces.count,
+            largestFaceWidth: largest?.box.width ?? 0,
+            embedding: largest?.embedding,
+            faceWidths: analysis.faces.map(\.box.width),
+            lowerFaceSkin: largest?.quality.lowerFaceSkin
         )
     }
 
@@ -327,7 +418,9 @@ public final class VerificationService: Sendable {
                 let _: Simverify_V1_GetEntriesRequest = try Self.decode(payload)
             case .lookupSubject:
                 let request: Simverify_V1_LookupSubjectRequest = try Self.decode(payload)
-                try SubjectValidation.validate(Simverify_V1_SubjectReferences.with { $0.nationalID = request.nationalID })
+                try SubjectValidation.validate(
+                    Simverify_V1_SubjectReferences.with { $0.nationalID = request.nationalID }
+                )
             default:
                 return nil
             }
@@ -359,13 +452,18 @@ public final class VerificationService: Sendable {
         do {
             return try payload.withUnsafeReadableBytes { bytes in
                 // Borrow the frame's bytes without copying; protobuf copies out what it keeps.
-                let view = bytes.baseAddress.map {
-                    Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: $0), count: bytes.count, deallocator: .none)
-                } ?? Data()
+                let view =
+                    bytes.baseAddress.map {
+                        Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: $0), count: bytes.count, deallocator: .none)
+                    } ?? Data()
                 return try Message(serializedBytes: view)
             }
         } catch {
-            throw RPCStatus(.invalidArgument, "the request payload is not a valid \(Message.protoMessageName)", reason: "malformed_payload")
+            throw RPCStatus(
+                .invalidArgument,
+                "the request payload is not a valid \(Message.protoMessageName)",
+                reason: "malformed_payload"
+            )
         }
     }
 
@@ -393,30 +491,46 @@ struct VerifyInputs: Sendable {
     let frameTimes: [Int]
 
     /// Validates `request` and moves its images out, zeroing the protobuf copies in place.
-    init(taking request: inout Simverify_V1_VerifyRequest, minimumSessionFrames: Int = LivenessPolicy.standard.minimumFrames) throws {
+    init(
+        taking request: inout Simverify_V1_VerifyRequest,
+        minimumSessionFrames: Int = LivenessPolicy.standard.minimumFrames
+    ) throws {
         defer { Self.zeroImages(in: &request) }
         guard request.consent.given else {
             throw RPCStatus(.failedPrecondition, "the customer's consent is required", reason: "consent_missing")
         }
         try SubjectValidation.validate(request.subject)
         guard request.idCardImage.isEmpty != request.sealedTemplate.isEmpty else {
-            throw RPCStatus(.invalidArgument, "exactly one of id_card_image and sealed_template is required", reason: "id_card_missing")
+            throw RPCStatus(
+                .invalidArgument,
+                "exactly one of id_card_image and sealed_template is required",
+                reason: "id_card_missing"
+            )
         }
         guard !request.selfieFrames.isEmpty else {
             throw RPCStatus(.invalidArgument, "at least one selfie frame is required", reason: "selfie_missing")
         }
         guard request.selfieFrames.count <= VerificationService.maxSelfieFrames else {
-            throw RPCStatus(.invalidArgument, "at most \(VerificationService.maxSelfieFrames) selfie frames", reason: "too_many_frames")
+            throw RPCStatus(
+                .invalidArgument,
+                "at most \(VerificationService.maxSelfieFrames) selfie frames",
+                reason: "too_many_frames"
+            )
         }
         if request.sessionToken.isEmpty {
             guard request.selfieFrames.count == 1 else {
-                throw RPCStatus(.failedPrecondition, "more than one frame needs a liveness session (StartSession)", reason: "session_required")
+                throw RPCStatus(
+                    .failedPrecondition,
+                    "more than one frame needs a liveness session (StartSession)",
+                    reason: "session_required"
+                )
             }
             self.sessionToken = nil
         } else {
             guard request.selfieFrames.count >= minimumSessionFrames else {
                 throw RPCStatus(
-                    .invalidArgument, "a liveness Verify needs \(minimumSessionFrames)-\(VerificationService.maxSelfieFrames) frames",
+                    .invalidArgument,
+                    "a liveness Verify needs \(minimumSessionFrames)-\(VerificationService.maxSelfieFrames) frames",
                     reason: "too_few_frames"
                 )
             }
@@ -426,11 +540,20 @@ struct VerifyInputs: Sendable {
             self.sessionToken = request.sessionToken
         }
         guard request.frameTimesMs.isEmpty || request.frameTimesMs.count == request.selfieFrames.count else {
-            throw RPCStatus(.invalidArgument, "frame_times_ms needs one time per frame, or none", reason: "frame_times_mismatch")
+            throw RPCStatus(
+                .invalidArgument,
+                "frame_times_ms needs one time per frame, or none",
+                reason: "frame_times_mismatch"
+            )
         }
         self.frameTimes = request.frameTimesMs.map { Int($0) }
-        self.subject = SubjectReferences(nationalID: request.subject.nationalID, msisdn: request.subject.msisdn, iccid: request.subject.iccid)
-        self.reference = request.sealedTemplate.isEmpty
+        self.subject = SubjectReferences(
+            nationalID: request.subject.nationalID,
+            msisdn: request.subject.msisdn,
+            iccid: request.subject.iccid
+        )
+        self.reference =
+            request.sealedTemplate.isEmpty
             ? .image(request.idCardImage.withUnsafeBytes { ZeroizingBuffer(copying: $0) })
             : .template(Array(request.sealedTemplate))
         self.frames = request.selfieFrames.map { frame in frame.withUnsafeBytes { ZeroizingBuffer(copying: $0) } }
@@ -447,8 +570,12 @@ struct VerifyInputs: Sendable {
 /// Identifiers must look like identifiers; their values never appear in an error.
 enum SubjectValidation {
     static func validate(_ subject: Simverify_V1_SubjectReferences) throws {
-        try check(subject.nationalID, "subject.national_id", maxLength: 32) { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
-        try check(subject.msisdn, "subject.msisdn", maxLength: 20) { $0.isASCII && ($0.isNumber || $0 == "+" || $0 == "-" || $0 == " ") }
+        try check(subject.nationalID, "subject.national_id", maxLength: 32) {
+            $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-")
+        }
+        try check(subject.msisdn, "subject.msisdn", maxLength: 20) {
+            $0.isASCII && ($0.isNumber || $0 == "+" || $0 == "-" || $0 == " ")
+        }
         try check(subject.iccid, "subject.iccid", maxLength: 22) { $0.isASCII && $0.isNumber }
     }
 

@@ -20,7 +20,8 @@ public final class SessionStore: Sendable {
         configuration.busyMode = .timeout(5)
         if let path {
             try FileManager.default.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent,
+                atPath: (path as NSString).deletingLastPathComponent.isEmpty
+                    ? "." : (path as NSString).deletingLastPathComponent,
                 withIntermediateDirectories: true
             )
             self.database = try DatabaseQueue(path: path, configuration: configuration)
@@ -48,7 +49,8 @@ public final class SessionStore: Sendable {
 
     /// The session's state as stored (a session with no row has had no attempt).
     private static func state(_ db: Database, nonce: [UInt8]) throws -> SessionState? {
-        try Row.fetchOne(db, sql: "SELECT attempts, closed FROM sessions WHERE nonce = ?", arguments: [Data(nonce)]).map { row in
+        try Row.fetchOne(db, sql: "SELECT attempts, closed FROM sessions WHERE nonce = ?", arguments: [Data(nonce)]).map
+        { row in
             SessionState(attempts: row["attempts"], closed: (row["closed"] as Int) != 0)
         }
     }
@@ -65,7 +67,10 @@ public final class SessionStore: Sendable {
 
     /// Applies one of the session rules' events to the stored state, in one transaction.
     private func update<T: Sendable>(
-        nonce: [UInt8], expiresAt: UInt64, purgingBefore purge: Int64? = nil, _ event: @escaping @Sendable (inout SessionState) -> T
+        nonce: [UInt8],
+        expiresAt: UInt64,
+        purgingBefore purge: Int64? = nil,
+        _ event: @escaping @Sendable (inout SessionState) -> T
     ) async throws -> T {
         try await self.write { db in
             if let purge { try db.execute(sql: "DELETE FROM sessions WHERE expires_at < ?", arguments: [purge]) }
@@ -79,8 +84,15 @@ public final class SessionStore: Sendable {
 
     /// Counts an attempt on the session, atomically; it is in progress until `recorded` or
     /// `giveBack`. Sessions an hour past their expiry are purged on the way.
-    public func admit(nonce: [UInt8], expiresAt: UInt64, allowed: Int, now: UInt64 = UInt64(Date().timeIntervalSince1970)) async throws -> Admission {
-        try await self.update(nonce: nonce, expiresAt: expiresAt, purgingBefore: Int64(clamping: now) - 3600) { $0.admit(allowed: allowed) }
+    public func admit(
+        nonce: [UInt8],
+        expiresAt: UInt64,
+        allowed: Int,
+        now: UInt64 = UInt64(Date().timeIntervalSince1970)
+    ) async throws -> Admission {
+        try await self.update(nonce: nonce, expiresAt: expiresAt, purgingBefore: Int64(clamping: now) - 3600) {
+            $0.admit(allowed: allowed)
+        }
     }
 
     /// The stored state of a session (nil for a session with no attempt, or unknown).

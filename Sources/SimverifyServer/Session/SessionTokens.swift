@@ -63,7 +63,9 @@ public struct SessionTokens: Sendable {
     public static let maxTokenBytes = 1024
     private static let prefix = "svs1."
     private static let domain = Array("simverify-session-v1".utf8) + [0]
-    static let stepCodes: [ChallengeStep: UInt8] = [.turnLeft: 1, .turnRight: 2, .moveCloser: 3, .lookUp: 4, .lookDown: 5]
+    static let stepCodes: [ChallengeStep: UInt8] = [
+        .turnLeft: 1, .turnRight: 2, .moveCloser: 3, .lookUp: 4, .lookDown: 5,
+    ]
 
     /// Creates the checker and issuer.
     public init(keys: [IdentifierKeyring.Key]) {
@@ -71,21 +73,32 @@ public struct SessionTokens: Sendable {
     }
 
     /// Draws a challenge: `count` different steps of `steps` in random order.
-    public static func drawChallenge(count: Int, from steps: [ChallengeStep] = ChallengeStep.allCases) -> [ChallengeStep] {
+    public static func drawChallenge(
+        count: Int,
+        from steps: [ChallengeStep] = ChallengeStep.allCases
+    ) -> [ChallengeStep] {
         var generator = SystemRandomNumberGenerator()
         let pool = Array(Set(steps.isEmpty ? ChallengeStep.allCases : steps))
         return Array(pool.shuffled(using: &generator).prefix(max(1, min(count, pool.count))))
     }
 
     /// Issues a token for `caller` under `policy`.
-    public func issue(for caller: CallerIdentity, policy: LivenessPolicy, now: Date = Date()) throws -> (token: String, claims: SessionClaims) {
+    public func issue(
+        for caller: CallerIdentity,
+        policy: LivenessPolicy,
+        now: Date = Date()
+    ) throws -> (token: String, claims: SessionClaims) {
         guard let key = self.keys.last else { throw SimverifyError(.invalidArgument, "no session key") }
         var generator = SystemRandomNumberGenerator()
         let issued = UInt64(now.timeIntervalSince1970)
         let claims = SessionClaims(
-            nonce: (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }, tenant: caller.tenant,
-            terminal: caller.terminal ?? "", challenge: Self.drawChallenge(count: policy.challengeSteps, from: policy.allowedSteps), issuedAt: issued,
-            expiresAt: issued + UInt64(max(1, policy.sessionLifetimeSeconds)), attemptsAllowed: max(1, min(policy.attemptsPerSession, 255))
+            nonce: (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) },
+            tenant: caller.tenant,
+            terminal: caller.terminal ?? "",
+            challenge: Self.drawChallenge(count: policy.challengeSteps, from: policy.allowedSteps),
+            issuedAt: issued,
+            expiresAt: issued + UInt64(max(1, policy.sessionLifetimeSeconds)),
+            attemptsAllowed: max(1, min(policy.attemptsPerSession, 255))
         )
         return (try self.seal(claims, key: key), claims)
     }
@@ -101,7 +114,9 @@ public struct SessionTokens: Sendable {
         var payload: [UInt8] = [1]
         payload += try short(key.id)
         payload += claims.nonce + u64(claims.issuedAt) + u64(claims.expiresAt)
-        payload += [UInt8(claims.attemptsAllowed), UInt8(claims.challenge.count)] + claims.challenge.map { Self.stepCodes[$0]! }
+        payload +=
+            [UInt8(claims.attemptsAllowed), UInt8(claims.challenge.count)]
+            + claims.challenge.map { Self.stepCodes[$0]! }
         payload += try short(claims.tenant) + short(claims.terminal)
         return Self.signed(payload: payload, key: key)
     }
@@ -115,15 +130,21 @@ public struct SessionTokens: Sendable {
 
     /// Checks a token for `caller`.
     public func open(_ token: String, caller: CallerIdentity, now: Date = Date()) throws(Failure) -> SessionClaims {
-        guard token.utf8.count <= Self.maxTokenBytes, token.hasPrefix(Self.prefix), let bytes = Self.unbase64url(String(token.dropFirst(Self.prefix.count))),
+        guard token.utf8.count <= Self.maxTokenBytes, token.hasPrefix(Self.prefix),
+            let bytes = Self.unbase64url(String(token.dropFirst(Self.prefix.count))),
             bytes.count > 32
         else { throw .invalid }
-        let payload = Array(bytes.dropLast(32)), tag = Array(bytes.suffix(32))
+        let payload = Array(bytes.dropLast(32))
+        let tag = Array(bytes.suffix(32))
         var reader = Reader(bytes: payload)
-        guard reader.u8() == 1, let keyID = reader.string(), let key = self.keys.first(where: { $0.id == keyID }) else { throw .invalid }
-        guard HMAC<SHA256>.isValidAuthenticationCode(tag, authenticating: Self.domain + payload, using: key.secret) else { throw .invalid }
+        guard reader.u8() == 1, let keyID = reader.string(), let key = self.keys.first(where: { $0.id == keyID }) else {
+            throw .invalid
+        }
+        guard HMAC<SHA256>.isValidAuthenticationCode(tag, authenticating: Self.domain + payload, using: key.secret)
+        else { throw .invalid }
         // Authenticated: the rest was written by us, but is still read defensively.
-        guard let nonce = reader.take(16), let issued = reader.u64(), let expires = reader.u64(), let attempts = reader.u8(),
+        guard let nonce = reader.take(16), let issued = reader.u64(), let expires = reader.u64(),
+            let attempts = reader.u8(),
             let stepCount = reader.u8(), let stepBytes = reader.take(Int(stepCount)), let tenant = reader.string(),
             let terminal = reader.string(), reader.atEnd
         else { throw .invalid }
@@ -132,7 +153,12 @@ public struct SessionTokens: Sendable {
         guard tenant == caller.tenant, terminal == (caller.terminal ?? "") else { throw .otherCaller }
         guard UInt64(now.timeIntervalSince1970) < expires else { throw .expired }
         return SessionClaims(
-            nonce: nonce, tenant: tenant, terminal: terminal, challenge: steps, issuedAt: issued, expiresAt: expires,
+            nonce: nonce,
+            tenant: tenant,
+            terminal: terminal,
+            challenge: steps,
+            issuedAt: issued,
+            expiresAt: expires,
             attemptsAllowed: Int(attempts)
         )
     }
@@ -155,12 +181,17 @@ public struct SessionTokens: Sendable {
     }
 
     static func base64url(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(
+            of: "/",
+            with: "_"
+        )
+        .replacingOccurrences(of: "=", with: "")
     }
 
     static func unbase64url(_ text: String) -> [UInt8]? {
-        guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
+        guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+            return nil
+        }
         var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while s.count % 4 != 0 { s += "=" }
         return Data(base64Encoded: s).map(Array.init)
