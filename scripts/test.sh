@@ -36,8 +36,10 @@ swift build -c release
 shared=${SIMVERIFY_SHARED:-$root/../shared}
 # The product binary holds no benchmark or load tool (they are simverify-bench's) and links no
 # HdrHistogram; nothing finds files through #filePath.
+subcommands=$(.build/release/simverify --help | sed -n '/^SUBCOMMANDS:/,$p')
+grep -q "^  serve " <<<"$subcommands" || { echo "test: simverify --help lists no subcommands" >&2; exit 1; }
 for tool in bench bench-liveness bench-audit loadtest soak; do
-    if .build/release/simverify "$tool" --help >/dev/null 2>&1; then echo "test: simverify still has '$tool'" >&2; exit 1; fi
+    if grep -qE "^  $tool( |$)" <<<"$subcommands"; then echo "test: simverify still has '$tool'" >&2; exit 1; fi
 done
 if nm .build/release/simverify | grep -q Histogram; then echo "test: simverify links HdrHistogram" >&2; exit 1; fi
 .build/release/simverify-bench --help | grep -q "liveness" || { echo "test: simverify-bench lacks its commands" >&2; exit 1; }
