@@ -264,6 +264,7 @@ let package = Package(
                 "SimverifyCore", "SimverifyFaceEngine", "CSimverifyJPEGTestSupport", "SimverifyAudit",
                 "SimverifyAuditLog",
                 "SimverifyLiveness", "SimverifyProtoMapping",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

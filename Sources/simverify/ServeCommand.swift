@@ -90,30 +90,42 @@ struct ServeCommand: AsyncParsableCommand {
                 signer: keys.signer,
                 logger: logger
             )
-            let engine = try FaceEngine(configuration: engineConfiguration, logger: logger)
-            let service = VerificationService(
-                engine: engine,
-                policy: configuration.policy,
-                audit: AuditTrail(
-                    log: auditLog,
-                    keys: keys,
-                    secrets: try ServerSecrets(contentsOf: configuration.audit.keysPath)
-                ),
-                sessions: try SessionStore(path: configuration.audit.sessionDatabasePath),
-                limits: .init(configuration.limits),
-                logger: logger
-            )
-            let server = try RPCServer(configuration: configuration, service: service, logger: logger)
+            // From here the log is open: a start-up failure still closes it (the final checkpoint
+            // signs what an earlier run left unsigned), and so does any end of the group.
+            let server: RPCServer
+            let engine: FaceEngine
+            do {
+                engine = try FaceEngine(configuration: engineConfiguration, logger: logger)
+                let service = VerificationService(
+                    engine: engine,
+                    policy: configuration.policy,
+                    audit: AuditTrail(
+                        log: auditLog,
+                        keys: keys,
+                        secrets: try ServerSecrets(contentsOf: configuration.audit.keysPath)
+                    ),
+                    sessions: try SessionStore(path: configuration.audit.sessionDatabasePath),
+                    limits: .init(configuration.limits),
+                    logger: logger
+                )
+                server = try RPCServer(configuration: configuration, service: service, logger: logger)
+            } catch {
+                await auditLog.close()
+                throw error
+            }
+            // Stopped in reverse order: the server drains (every call in flight answered), then
+            // the log signs its final checkpoint, then the engine's workers stop.
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
-                    services: [.init(service: server)],
+                    services: [
+                        .init(service: FaceEngineService(engine)), .init(service: AuditLogService(auditLog)),
+                        .init(service: server),
+                    ],
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger
                 )
             )
             try await group.run()
-            await auditLog.close()  // the final checkpoint, after every in-flight call has been answered
-            await engine.shutdown()
         } catch {
             reportAndExit(error)
         }

@@ -1,8 +1,10 @@
 import Foundation
+import GRDB
 import Logging
 import NIOCore
 import NIOPosix
 import SimverifyAudit
+import SimverifyAuditLog
 import SimverifyClient
 import SimverifyCore
 import SimverifyFaceEngine
@@ -134,6 +136,58 @@ struct ServerLifecycleTests {
         let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         return (process.terminationStatus, text)
+    }
+
+    /// A start-up failure after the audit log opened still signs the final checkpoint (issue 12,
+    /// point 3): records an earlier run left past its last checkpoint (a kill -9) are signed when
+    /// the next start fails on a missing model, not left unsigned until a start succeeds.
+    @Test func aStartUpFailureAfterTheLogOpenedSignsTheFinalCheckpoint() async throws {
+        let pki = try TestPKI()
+        let keysPath = pki.directory + "/keys.json"
+        try ServerSecrets.writeDevelopmentKeys(to: keysPath, origin: "simverify.test/startup")
+        let keys = try AuditKeys(contentsOf: keysPath)
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let earlier = try await AuditLog(
+            configuration: .init(
+                path: pki.directory + "/audit.sqlite",
+                checkpointEveryEntries: 1000,
+                checkpointEverySeconds: 3600
+            ),
+            signer: keys.signer,
+            logger: logger
+        )
+        for i in 0..<3 {
+            _ = try await earlier.append(
+                AuditRecord(
+                    time: 1_800_000_000 + UInt64(i),
+                    event: .sessionStart,
+                    tenant: "carrier-a",
+                    terminal: "",
+                    role: .backend,
+                    detail: "session:test"
+                )
+            )
+        }
+        let database = try DatabaseQueue(path: pki.directory + "/audit.sqlite")
+        let signedBefore =
+            try await database.read { try Int.fetchOne($0, sql: "SELECT MAX(size) FROM checkpoints") } ?? 0
+        #expect(signedBefore < 3, "the earlier run signed nothing past its start")
+        let empty = pki.directory + "/no-models"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let config = pki.directory + "/config.json"
+        try Data(
+            """
+            {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+             "engine": {"modelDirectory": "no-models"},
+             "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json", "sessionDatabasePath": "sessions.sqlite"}}
+            """.utf8
+        ).write(to: URL(fileURLWithPath: config))
+        let (status, text) = try Self.serveUntilExit(config: config, in: pki.directory)
+        #expect(status != 0 && text.contains("setup.sh"), "\(status) \(text)")
+        let signedAfter =
+            try await database.read { try Int.fetchOne($0, sql: "SELECT MAX(size) FROM checkpoints") } ?? 0
+        #expect(signedAfter == 3, "the failed start signed the log's 3 entries: \(signedAfter)")
     }
 
     /// Out-of-range multi-frame and ghost-portrait settings stop the server at start, named.
