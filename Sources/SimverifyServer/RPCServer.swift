@@ -10,14 +10,16 @@ import Synchronization
 
 /// The mutual-TLS RPC server, run as a `Service` under a `ServiceGroup`: on graceful shutdown
 /// (SIGTERM) it stops accepting, sends every connection a goaway, lets in-flight calls finish
-/// (up to `drainSeconds`), then closes.
+/// (up to `drainSeconds`), then closes. Its state is a `ServerStateMachine` behind a lock.
 public final class RPCServer: Service, Sendable {
     private let configuration: ServerConfiguration
     private let service: VerificationService
     private let tls: NIOSSLContext
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let state: Mutex<ServerStateMachine<ObjectIdentifier, any Channel>>
+    /// Finishes when the last connection of a drain has closed.
+    private let drained = AsyncStream<Void>.makeStream()
     private let perCaller: ConnectionsPerCaller
     private let boundPort = Mutex<Int?>(nil)
     private let ready = AsyncStream<Int>.makeStream()
@@ -36,6 +38,7 @@ public final class RPCServer: Service, Sendable {
         self.group = group
         self.tls = try Self.makeTLSContext(configuration.tls)
         self.perCaller = ConnectionsPerCaller(limit: configuration.limits.maxConnectionsPerCertificate)
+        self.state = Mutex(ServerStateMachine(maxConnections: configuration.limits.maxConnections))
     }
 
     /// The TLS 1.2+ mutual-TLS context: clients must present a certificate issued by `clientCA`.
@@ -65,18 +68,25 @@ public final class RPCServer: Service, Sendable {
     }
 
     /// Connections open now.
-    public var connectionCount: Int { self.connections.withLock { $0.count } }
+    public var connectionCount: Int { self.state.withLock { $0.connectionCount } }
 
     public func run() async throws {
         let limits = self.configuration.limits
-        let channel = try await ServerBootstrap(group: self.group)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture { try self.initialize(channel) }
-            }
-            .bind(host: self.configuration.host, port: self.configuration.port).get()
+        let channel: any Channel
+        do {
+            channel = try await ServerBootstrap(group: self.group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { [self] channel in
+                    channel.eventLoop.makeCompletedFuture { try self.initialize(channel) }
+                }
+                .bind(host: self.configuration.host, port: self.configuration.port).get()
+        } catch {
+            self.state.withLock { $0.failedToStart() }
+            throw error
+        }
+        self.state.withLock { $0.listening() }
         let port = channel.localAddress?.port ?? self.configuration.port
         self.boundPort.withLock { $0 = port }
         self.ready.continuation.yield(port)
@@ -88,17 +98,22 @@ public final class RPCServer: Service, Sendable {
         } onGracefulShutdown: {
             channel.close(promise: nil)
         }
-        // Drain: goaway to everyone, wait for in-flight calls, then close what is left.
-        let open = self.connections.withLock { Array($0.values) }
-        self.logger.info("draining", metadata: ["connections": "\(open.count)"])
-        for connection in open {
+        // Drain: goaway to everyone, wait until the last one closes or the deadline, then close
+        // what is left.
+        let shutdown = self.state.withLock { $0.shutdownRequested() }
+        self.logger.info("draining", metadata: ["connections": "\(shutdown.drain.count)"])
+        if shutdown.stopped { self.drained.continuation.finish() }
+        for connection in shutdown.drain {
             connection.pipeline.fireUserInboundEventTriggered(ServerConnectionEvent.drain)
         }
-        let deadline = ContinuousClock.now + .seconds(limits.drainSeconds)
-        while self.connectionCount > 0 && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        let drained = self.drained.stream
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for await _ in drained {} }
+            group.addTask { try? await Task.sleep(for: .seconds(limits.drainSeconds)) }
+            await group.next()
+            group.cancelAll()
         }
-        for connection in self.connections.withLock({ Array($0.values) }) {
+        for connection in self.state.withLock({ $0.drainDeadlinePassed() }) {
             try? await connection.close()
         }
         self.logger.info("stopped")
@@ -107,11 +122,7 @@ public final class RPCServer: Service, Sendable {
     private func initialize(_ channel: any Channel) throws {
         let limits = self.configuration.limits
         let id = ObjectIdentifier(channel)
-        let accepted = self.connections.withLock { open -> Bool in
-            guard open.count < limits.maxConnections else { return false }
-            open[id] = channel
-            return true
-        }
+        let accepted = self.state.withLock { $0.connectionOpened(id, channel) }
         guard accepted else {
             self.logger.notice(
                 "connection refused: limit reached",
@@ -121,7 +132,9 @@ public final class RPCServer: Service, Sendable {
             return
         }
         channel.closeFuture.whenComplete { [self] _ in
-            _ = self.connections.withLock { $0.removeValue(forKey: id) }
+            if self.state.withLock({ $0.connectionClosed(id) }) == .drained {
+                self.drained.continuation.finish()
+            }
         }
         var logger = self.logger
         logger[metadataKey: "peer"] = "\(channel.remoteAddress?.description ?? "?")"
