@@ -10,6 +10,12 @@ public struct AuditReceipt: Sendable, Hashable {
     public let leafIndex: UInt64
     /// `MerkleHash.leaf` of the record's canonical bytes.
     public let leafHash: [UInt8]
+
+    /// Creates a receipt.
+    public init(leafIndex: UInt64, leafHash: [UInt8]) {
+        self.leafIndex = leafIndex
+        self.leafHash = leafHash
+    }
 }
 
 /// The durable, append-only audit log: canonical records in SQLite (WAL, `synchronous=FULL`,

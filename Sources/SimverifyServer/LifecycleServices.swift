@@ -25,10 +25,10 @@ public struct AuditLogService: Service {
 /// The face engine as a Service: stops its workers when the group shuts down. Listed first, it
 /// is stopped last, after the server has drained and the log has signed.
 public struct FaceEngineService: Service {
-    let engine: FaceEngine
+    let engine: any FaceAnalyzer
 
     /// Wraps the engine.
-    public init(_ engine: FaceEngine) {
+    public init(_ engine: any FaceAnalyzer) {
         self.engine = engine
     }
 

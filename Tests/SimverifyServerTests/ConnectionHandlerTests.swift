@@ -73,22 +73,8 @@ struct ConnectionHandlerTests {
         caller: CallerIdentity?,
         limits: ServerConfiguration.ConnectionLimits = .init()
     ) async throws -> EmbeddedChannel {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("handler-\(UUID())").path
-        try ServerSecrets.writeDevelopmentKeys(to: path + "/keys.json", origin: "simverify.test/audit")
-        let keys = try AuditKeys(contentsOf: path + "/keys.json")
-        let log = try await AuditLog(
-            configuration: .init(path: path + "/audit.sqlite"),
-            signer: keys.signer,
-            logger: Logger(label: "test")
-        )
-        let service = VerificationService(
-            engine: try TestServer.sharedEngine.get(),
-            policy: .standard,
-            audit: AuditTrail(log: log, keys: keys, secrets: try ServerSecrets(contentsOf: path + "/keys.json")),
-            sessions: try SessionStore(path: nil),
-            limits: .none,
-            logger: Logger(label: "test")
-        )
+        // The stand-in engine and an in-memory log: the connection's behaviour needs no model.
+        let service = try VerificationService.standIn()
         let channel = EmbeddedChannel(
             handler: RPCConnectionHandler(
                 service: service,

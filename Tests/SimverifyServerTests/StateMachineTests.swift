@@ -258,7 +258,9 @@ import Testing
         #expect(!early)
         machine.listening()
         #expect(machine.phase == .running)
-        let taken = [machine.connectionOpened(1, "a"), machine.connectionOpened(2, "b"), machine.connectionOpened(3, "c")]
+        let taken = [
+            machine.connectionOpened(1, "a"), machine.connectionOpened(2, "b"), machine.connectionOpened(3, "c"),
+        ]
         #expect(taken == [true, true, false])
         let closed = machine.connectionClosed(1)
         #expect(closed == .none)

@@ -54,6 +54,21 @@ public struct FaceQuality: Sendable, Hashable, Codable {
     /// Share of the region below the nose that has the colour of the skin around the eyes
     /// (0-1; `FaceCover`): near 0 under a mask. Nil if not embedded or not measurable (a grey image).
     public var lowerFaceSkin: Double?
+
+    /// Creates a quality measure.
+    public init(
+        widthPixels: Int,
+        heightPixels: Int,
+        sharpness: Double? = nil,
+        brightness: Double? = nil,
+        lowerFaceSkin: Double? = nil
+    ) {
+        self.widthPixels = widthPixels
+        self.heightPixels = heightPixels
+        self.sharpness = sharpness
+        self.brightness = brightness
+        self.lowerFaceSkin = lowerFaceSkin
+    }
 }
 
 /// One face found in an image.
@@ -72,6 +87,21 @@ public struct DetectedFace: Sendable, Hashable {
     public var quality: FaceQuality
     /// The embedding, when requested. Biometric: never persist or log it.
     public var embedding: FaceEmbedding?
+
+    /// Creates a detected face.
+    public init(
+        box: FaceBox,
+        confidence: Double,
+        landmarks: [FacePoint],
+        quality: FaceQuality,
+        embedding: FaceEmbedding? = nil
+    ) {
+        self.box = box
+        self.confidence = confidence
+        self.landmarks = landmarks
+        self.quality = quality
+        self.embedding = embedding
+    }
 }
 
 /// Wall-clock time spent in each stage of one analysis.
@@ -109,6 +139,25 @@ public struct FaceAnalysis: Sendable {
     public var facesNotAnalysed: Int
     /// Time per stage.
     public var timings: StageTimings
+
+    /// Creates an analysis.
+    public init(
+        model: FaceModel,
+        imageWidth: Int,
+        imageHeight: Int,
+        detectorInput: Int,
+        faces: [DetectedFace],
+        facesNotAnalysed: Int = 0,
+        timings: StageTimings = StageTimings()
+    ) {
+        self.model = model
+        self.imageWidth = imageWidth
+        self.imageHeight = imageHeight
+        self.detectorInput = detectorInput
+        self.faces = faces
+        self.facesNotAnalysed = facesNotAnalysed
+        self.timings = timings
+    }
 
     /// The largest face by box area, if any.
     public var largestFace: DetectedFace? {

@@ -10,6 +10,17 @@ public struct SessionAnalysis: Sendable {
     public var reference: Result<FaceAnalysis, FaceEngineError>?
     /// Time per stage, all images.
     public var timings: StageTimings
+
+    /// Creates a session analysis.
+    public init(
+        frames: [Result<FrameObservation, FaceEngineError>],
+        reference: Result<FaceAnalysis, FaceEngineError>?,
+        timings: StageTimings = StageTimings()
+    ) {
+        self.frames = frames
+        self.reference = reference
+        self.timings = timings
+    }
 }
 
 extension FaceEngine {

@@ -20,7 +20,7 @@ public final class VerificationService: Sendable {
     /// Most selfie frames a Verify may carry.
     public static let maxSelfieFrames = 32
 
-    let engine: FaceEngine
+    let engine: any FaceAnalyzer
     let policy: MatchPolicy
     private let limits: CallLimits
     let audit: AuditTrail
@@ -62,7 +62,7 @@ public final class VerificationService: Sendable {
     /// limiting off silently (pass `.none` to say so). `clock` times audit records and session
     /// tokens (tests set it).
     public init(
-        engine: FaceEngine,
+        engine: any FaceAnalyzer,
         policy: MatchPolicy,
         audit: AuditTrail,
         sessions: SessionStore,
