@@ -44,6 +44,11 @@ done
 if nm .build/release/simverify | grep -q Histogram; then echo "test: simverify links HdrHistogram" >&2; exit 1; fi
 .build/release/simverify-bench --help | grep -q "liveness" || { echo "test: simverify-bench lacks its commands" >&2; exit 1; }
 if grep -rn '#filePath' Sources; then echo "test: a source finds files through #filePath" >&2; exit 1; fi
+# The service knows no wire: no NIO, no protobuf and no wire status outside the transport.
+if grep -rnE '^import (NIO|SwiftProtobuf|SimverifyProto|SimverifyWire)|RPCStatus' Sources/SimverifyServer/Service Sources/SimverifyServer/Session; then
+    echo "test: the service (SimverifyServer/Service, Session) depends on the wire" >&2
+    exit 1
+fi
 # The eval defect of issue 11 showed only in release builds: check both, with one and two workers.
 for configuration in debug release; do
     for workers in 1 2; do

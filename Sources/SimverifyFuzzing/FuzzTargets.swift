@@ -65,7 +65,7 @@ public enum FuzzTargets {
     public static func requestValidation(_ data: UnsafeRawBufferPointer) {
         let payload = ByteBuffer(bytes: data)
         for method in [MethodID.verify, .extractTemplate, .health, .getEntries, .lookupSubject] {
-            if let status = VerificationService.validate(method: method, payload: payload) {
+            if let status = Router.validate(method: method, payload: payload) {
                 precondition(status.code != .internal, "validation failed unexpectedly")
             }
         }

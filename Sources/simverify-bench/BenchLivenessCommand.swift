@@ -1,24 +1,20 @@
 import ArgumentParser
 import Foundation
 import Logging
-import NIOCore
 import SimverifyAudit
 import SimverifyAuditLog
 import SimverifyCommandSupport
 import SimverifyCore
 import SimverifyFaceEngine
 import SimverifyLiveness
-import SimverifyProto
 import SimverifyServer
-import SimverifyWire
-import SwiftProtobuf
 
 struct BenchLivenessCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "liveness",
         abstract: "Time a liveness Verify (5 frames and an ID photo) through the service on one face worker.",
         discussion: """
-            Runs the server's VerificationService in process (no TLS): StartSession, then Verify with a
+            Runs the server's VerificationService in process through its typed API (no TLS, no protobuf): StartSession, then Verify with a
             generated live burst performing the drawn challenge (scripts/make-liveness-sequences.sh)
             against an ID photo, with a real audit log and session store in a temporary directory.
             Prints p50/p90 of the Verify call and, measured in the same run on the same images, the
@@ -74,33 +70,26 @@ struct BenchLivenessCommand: AsyncParsableCommand {
             var framesPerCall = 0
             for round in 0..<(iterations + 3) {
                 // Draw sessions until the challenge is one a burst performs (untimed).
-                var session = Simverify_V1_StartSessionResponse()
+                var session: SessionGrant?
                 var frames: [Data] = []
                 for _ in 0..<200 {
-                    session = try Self.decode(
-                        await service.handle(method: .startSession, payload: ByteBuffer(), caller: caller)
-                    )
-                    if let found = bursts[session.challenge.compactMap(ChallengeStep.init)] {
+                    session = try await service.startSession(caller: caller)
+                    if let found = bursts[session?.challenge ?? []] {
                         frames = found
                         break
                     }
                 }
-                guard !frames.isEmpty else { throw ValidationError("no burst performs the drawn challenges") }
+                guard let session, !frames.isEmpty else {
+                    throw ValidationError("no burst performs the drawn challenges")
+                }
                 framesPerCall = frames.count
-                let payload = try Self.verifyPayload(
-                    id: id,
-                    frames: frames,
-                    token: session.sessionToken,
-                    intervalMs: 250
-                )
+                let request = Self.verifyRequest(id: id, frames: frames, token: session.token, intervalMs: 250)
                 let start = clock.now
-                let response: Simverify_V1_VerifyResponse = try Self.decode(
-                    await service.handle(method: .verify, payload: payload, caller: caller)
-                )
+                let response = try await service.verify(request, caller: caller)
                 let elapsed = (clock.now - start).milliseconds
                 if round >= 3 {  // warm-up
                     verify.append(elapsed)
-                    decisions["\(response.decision)", default: 0] += 1
+                    decisions[response.decision.rawValue, default: 0] += 1
                 }
             }
 
@@ -115,19 +104,10 @@ struct BenchLivenessCommand: AsyncParsableCommand {
                 let frames = try names.map { try Data(contentsOf: URL(fileURLWithPath: longBurst + "/" + $0)) }
                 longFrames = frames.count
                 for round in 0..<(max(10, iterations / 2) + 2) {
-                    let session: Simverify_V1_StartSessionResponse = try Self.decode(
-                        await service.handle(method: .startSession, payload: ByteBuffer(), caller: caller)
-                    )
-                    let payload = try Self.verifyPayload(
-                        id: id,
-                        frames: frames,
-                        token: session.sessionToken,
-                        intervalMs: 333
-                    )
+                    let session = try await service.startSession(caller: caller)
+                    let request = Self.verifyRequest(id: id, frames: frames, token: session.token, intervalMs: 333)
                     let start = clock.now
-                    let _: Simverify_V1_VerifyResponse = try Self.decode(
-                        await service.handle(method: .verify, payload: payload, caller: caller)
-                    )
+                    _ = try await service.verify(request, caller: caller)
                     if round >= 2 { long.append((clock.now - start).milliseconds) }
                 }
             }
@@ -271,20 +251,15 @@ struct BenchLivenessCommand: AsyncParsableCommand {
         }
     }
 
-    /// A session Verify's request bytes: the ID photo, the frames `intervalMs` apart, consent given.
-    static func verifyPayload(id: Data, frames: [Data], token: String, intervalMs: Int) throws -> ByteBuffer {
-        var request = Simverify_V1_VerifyRequest()
-        request.idCardImage = id
-        request.selfieFrames = frames
-        request.sessionToken = token
-        request.consent.given = true
-        request.frameTimesMs = frames.indices.map { UInt32($0 * intervalMs) }
-        return ByteBuffer(bytes: try request.serializedBytes() as [UInt8])
-    }
-
-    static func decode<M: SwiftProtobuf.Message>(_ result: Result<ByteBuffer, RPCStatus>) throws -> M {
-        let buffer = try result.get()
-        return try M(serializedBytes: Array(buffer.readableBytesView))
+    /// A session Verify: the ID photo, the frames `intervalMs` apart, consent given.
+    static func verifyRequest(id: Data, frames: [Data], token: String, intervalMs: Int) -> VerifyRequest {
+        VerifyRequest(
+            idCardImage: id.withUnsafeBytes { ZeroizingBuffer(copying: $0) },
+            selfieFrames: frames.map { frame in frame.withUnsafeBytes { ZeroizingBuffer(copying: $0) } },
+            consentGiven: true,
+            sessionToken: token,
+            frameTimes: frames.indices.map { $0 * intervalMs }
+        )
     }
 
     /// The 5-frame live bursts by the challenge they perform.

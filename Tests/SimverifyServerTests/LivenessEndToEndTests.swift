@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOCore
 import SimverifyAudit
 import SimverifyAuditLog
@@ -478,7 +479,9 @@ struct LivenessEndToEndTests {
         response.decision = .approved
         response.receipt.leafIndex = 41
         let caller = try CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0001")
-        await server.service.recordUndelivered(
+        // Through the router, as the connection does: it reads the decision and leaf back from the
+        // response it could not deliver.
+        await Router(service: server.service, logger: Logger(label: "test")).recordUndelivered(
             response: ByteBuffer(bytes: try response.serializedBytes() as [UInt8]),
             reason: "cancelled",
             caller: caller

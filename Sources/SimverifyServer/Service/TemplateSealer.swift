@@ -44,7 +44,7 @@ public struct TemplateSealer: Sendable {
         tenant: String,
         now: Date = Date()
     ) throws -> (sealed: [UInt8], expiry: UInt64, keyID: String) {
-        guard let key = self.keys.last else { throw RPCStatusError.noKey }
+        guard let key = self.keys.last else { throw SealerError.noKey }
         let expiry = UInt64(now.timeIntervalSince1970 + self.lifetime)
         var plaintext = [UInt8]()
         plaintext.reserveCapacity(embedding.values.count * 4)
@@ -119,5 +119,5 @@ public struct TemplateSealer: Sendable {
         return embedding
     }
 
-    enum RPCStatusError: Error { case noKey }
+    enum SealerError: Error { case noKey }
 }

@@ -4,14 +4,11 @@ import SimverifyAudit
 import SimverifyCore
 import SimverifyFaceEngine
 import SimverifyLiveness
-import SimverifyProto
-import SimverifyProtoMapping
-import SimverifyWire
 
 extension VerificationService {
     /// Issues a liveness session: a signed token with a random challenge, recorded (event
     /// session-start) before it is answered.
-    func startSession(caller: CallerIdentity) async throws -> Simverify_V1_StartSessionResponse {
+    public func startSession(caller: CallerIdentity) async throws -> SessionGrant {
         let (token, claims) = try self.audit.sessions.issue(
             for: caller,
             policy: self.policy.liveness,
@@ -25,20 +22,20 @@ extension VerificationService {
                 detail: "session:\(claims.reference)"
             )
         )
-        var response = Simverify_V1_StartSessionResponse()
-        response.sessionToken = token
-        response.challenge = claims.challenge.map(Simverify_V1_ChallengeStep.init)
-        response.expiresAtUnix = Int64(claims.expiresAt)
-        response.attemptsAllowed = UInt32(claims.attemptsAllowed)
-        return response
+        return SessionGrant(
+            token: token,
+            challenge: claims.challenge,
+            expiresAt: claims.expiresAt,
+            attemptsAllowed: claims.attemptsAllowed
+        )
     }
 
-    /// Records a refused token (event token-failure) and returns the status to answer with.
+    /// Records a refused token (event token-failure) and returns the error to answer with.
     func refuseToken(
         _ failure: SessionTokens.Failure,
         caller: CallerIdentity,
         session: String?
-    ) async throws -> RPCStatus {
+    ) async throws -> ServiceError {
         _ = try await self.record(
             self.records.record(
                 .tokenFailure,
@@ -52,23 +49,28 @@ extension VerificationService {
         )
         switch failure {
         case .expired:
-            return RPCStatus(.failedPrecondition, "the session has expired: start a new one", reason: failure.reason)
+            return ServiceError(
+                .failedPrecondition,
+                "the session has expired: start a new one",
+                reason: .session(failure)
+            )
         case .used:
-            return RPCStatus(
+            return ServiceError(
                 .failedPrecondition,
                 "the session already has its decision: start a new one",
-                reason: failure.reason
+                reason: .session(failure)
             )
         case .otherCaller:
-            return RPCStatus(.permissionDenied, "the session belongs to another caller", reason: failure.reason)
-        case .invalid: return RPCStatus(.invalidArgument, "the session token is not valid", reason: failure.reason)
+            return ServiceError(.permissionDenied, "the session belongs to another caller", reason: .session(failure))
+        case .invalid:
+            return ServiceError(.invalidArgument, "the session token is not valid", reason: .session(failure))
         }
     }
 
     /// A Verify in a liveness session: token, attempt, frames and liveness checks, then the match.
     /// The session's rules are `SessionState` and `MatchPolicy.decideAttempt` (SimverifyCore);
     /// this function runs them against the session store, the engine and the audit log.
-    func verifySession(_ inputs: VerifyInputs, caller: CallerIdentity) async throws -> Simverify_V1_VerifyResponse {
+    func verifySession(_ inputs: VerifyInputs, caller: CallerIdentity) async throws -> VerifyResult {
         let claims: SessionClaims
         do {
             claims = try self.audit.sessions.open(inputs.sessionToken ?? "", caller: caller, now: self.records.clock())
@@ -113,7 +115,7 @@ extension VerificationService {
         // decides nothing: the attempt is given back.
         if Task.isCancelled {
             try? await self.sessions.giveBack(nonce: claims.nonce, expiresAt: claims.expiresAt)
-            throw RPCStatus(.cancelled, "the call was abandoned before its decision", reason: "cancelled")
+            throw ServiceError(.cancelled, "the call was abandoned before its decision", reason: .cancelled)
         }
         return try await self.recordAttempt(
             outcome,
@@ -138,7 +140,7 @@ extension VerificationService {
         claims: SessionClaims,
         attempt: Int,
         admitted: Bool
-    ) async throws -> Simverify_V1_VerifyResponse {
+    ) async throws -> VerifyResult {
         let remaining = SessionState.remaining(
             afterAttempt: attempt,
             decided: outcome.decision,
@@ -146,9 +148,9 @@ extension VerificationService {
         )
         let session = SessionAttempt(claims: claims, attempt: attempt, remaining: remaining)
         return try await Task { [self] in
-            let response: Simverify_V1_VerifyResponse
+            let result: VerifyResult
             do {
-                response = try await self.answer(outcome, inputs: inputs, caller: caller, session: session)
+                result = try await self.answer(outcome, inputs: inputs, caller: caller, session: session)
             } catch {
                 if admitted { try? await self.sessions.giveBack(nonce: claims.nonce, expiresAt: claims.expiresAt) }
                 throw error
@@ -163,7 +165,7 @@ extension VerificationService {
                     metadata: ["session": "\(claims.reference)"]
                 )
             }
-            return response
+            return result
         }.value
     }
 
@@ -189,22 +191,22 @@ extension VerificationService {
         do {
             analysis = try await self.engine.analyze(session: inputs.frames, reference: reference)
         } catch let error as FaceEngineError {
-            throw RPCStatus(error, field: "request")
+            throw ServiceError(error, field: "request")
         }
         var observations: [FrameObservation] = []
         for (index, result) in analysis.frames.enumerated() {
             switch result {
             case .success(let observation): observations.append(observation)
-            case .failure(let error): throw RPCStatus(error, field: "selfie_frames[\(index)]")
+            case .failure(let error): throw ServiceError(error, field: "selfie_frames[\(index)]")
             }
         }
         if let result = analysis.reference { idCard = try Self.sample(result, field: "id_card_image") }
-        guard let idCard else { throw RPCStatus(.internal, "internal error", reason: "internal") }
+        guard let idCard else { throw ServiceError.internalError }
 
         let reports = self.livenessChecks.map {
             $0.check(frames: observations, challenge: claims.challenge, frameTimes: inputs.frameTimes)
         }
-        guard let first = reports.first else { throw RPCStatus(.internal, "internal error", reason: "internal") }
+        guard let first = reports.first else { throw ServiceError.internalError }
         let report = reports.dropFirst().reduce(first) { $0.merged(with: $1) }
         // The most frontal frame, or the mean of the policy's number of most frontal frames.
         var selfie: FaceSample?

@@ -1,19 +1,15 @@
 import Crypto
 import Foundation
 import Logging
-import NIOCore
 import SimverifyAudit
 import SimverifyAuditLog
 import SimverifyCore
 import SimverifyFaceEngine
 import SimverifyLiveness
-import SimverifyProto
-import SimverifyProtoMapping
-import SimverifyWire
-import SwiftProtobuf
 
-/// The service behind the transport: decodes a request payload, does the work, encodes the
-/// answer. Transport-agnostic: the connection handler calls it, and so can tests.
+/// The service: typed requests in, typed results out, `ServiceError` for every refusal. It knows
+/// nothing of the wire (no NIO, no protobuf): the transport's `Router` decodes a frame's payload
+/// into these calls and encodes their results, and tests call them in process.
 public final class VerificationService: Sendable {
     /// The server version reported by Health.
     public static let version = "0.3.0"
@@ -88,8 +84,9 @@ public final class VerificationService: Sendable {
         self.logger = logger
     }
 
-    /// Refuses (and records) a call over its tenant's or terminal's rate.
-    private func checkRate(_ method: MethodID, caller: CallerIdentity, payload: ByteBuffer) async throws {
+    /// Refuses (and records) a call over its tenant's or terminal's rate. The transport asks
+    /// before it decodes the request, so that a refused request's images are never copied.
+    public func checkRate(_ operation: ServiceOperation, caller: CallerIdentity) async throws {
         let scope: String
         if !self.limits.tenant.take(caller.tenant) {
             scope = "tenant"
@@ -98,108 +95,80 @@ public final class VerificationService: Sendable {
         } else {
             return
         }
-        Self.scrub(payload)  // refused before decoding: its images must not linger either
-        self.logger.notice("rate limited", metadata: ["method": "\(method)", "scope": "\(scope)"])
-        try await self.recordLimit("rate:\(scope)", method: method, caller: caller)
-        throw RPCStatus(
+        self.logger.notice("rate limited", metadata: ["method": "\(operation)", "scope": "\(scope)"])
+        try await self.recordLimit("rate:\(scope)", operation: operation, caller: caller)
+        throw ServiceError(
             .resourceExhausted,
-            "too many \(method) calls from this \(scope); slow down",
-            reason: "rate_limited"
+            "too many \(operation) calls from this \(scope); slow down",
+            reason: .rateLimited
         )
     }
 
     /// Records that a verification was refused by a limit (event limit-exceeded).
-    public func recordLimit(_ limit: String, method: MethodID, caller: CallerIdentity) async throws {
-        _ = try await self.record(self.records.record(.limitExceeded, caller: caller, detail: "\(limit):\(method)"))
+    public func recordLimit(_ limit: String, operation: ServiceOperation, caller: CallerIdentity) async throws {
+        _ = try await self.record(self.records.record(.limitExceeded, caller: caller, detail: "\(limit):\(operation)"))
     }
 
     /// Records that a Verify's decision, already in the log, never reached its caller (event
     /// undelivered, detail `leaf:N:REASON`, REASON one of cancelled, deadline_exceeded,
     /// connection_closed), so that regulators can tell decided from delivered.
-    public func recordUndelivered(response payload: ByteBuffer, reason: String, caller: CallerIdentity) async {
-        let response: Simverify_V1_VerifyResponse
-        do { response = try Self.decode(payload) } catch { return }
+    public func recordUndelivered(decision: Decision?, leafIndex: UInt64, reason: String, caller: CallerIdentity) async
+    {
         do {
             _ = try await self.record(
                 self.records.record(
                     .undelivered,
                     caller: caller,
-                    decision: Decision(response.decision),
-                    detail: "leaf:\(response.receipt.leafIndex):\(reason)"
+                    decision: decision,
+                    detail: "leaf:\(leafIndex):\(reason)"
                 )
             )
         } catch {
-            self.logger.error(
-                "an undelivered decision could not be recorded",
-                metadata: ["leaf": "\(response.receipt.leafIndex)"]
-            )
+            self.logger.error("an undelivered decision could not be recorded", metadata: ["leaf": "\(leafIndex)"])
         }
     }
 
-    /// Handles one call.
-    /// - Returns: The response payload, or the status of the failure.
-    public func handle(
-        method: MethodID,
-        payload: ByteBuffer,
-        caller: CallerIdentity
-    ) async -> Result<ByteBuffer, RPCStatus> {
+    /// Runs a call that uses the face engine; a full engine queue is recorded as a limit.
+    private func engineCall<Result>(
+        _ operation: ServiceOperation,
+        caller: CallerIdentity,
+        _ body: () async throws -> Result
+    ) async throws -> Result {
         do {
-            switch method {
-            case .health:
-                // Empty today, but parsed: bytes that are no HealthRequest are malformed_payload.
-                let _: Simverify_V1_HealthRequest = try Self.decode(payload)
-                return .success(try Self.encode(self.health()))
-            case .verify:
-                try await self.checkRate(method, caller: caller, payload: payload)
-                // One copy of the request, passed inout, so its image fields are zeroed in place.
-                var request: Simverify_V1_VerifyRequest = try Self.decodeAndScrub(payload)
-                return .success(try Self.encode(try await self.verify(&request, caller: caller)))
-            case .extractTemplate:
-                try await self.checkRate(method, caller: caller, payload: payload)
-                var request: Simverify_V1_ExtractTemplateRequest = try Self.decodeAndScrub(payload)
-                return .success(try Self.encode(try await self.extractTemplate(&request, caller: caller)))
-            case .getCheckpoint, .getEntries, .getInclusionProof, .getConsistencyProof, .stats, .lookupSubject:
-                return .success(try await self.regulator(method: method, payload: payload, caller: caller))
-            case .startSession:
-                try await self.checkRate(method, caller: caller, payload: payload)
-                let _: Simverify_V1_StartSessionRequest = try Self.decode(payload)
-                return .success(try Self.encode(try await self.startSession(caller: caller)))
-            default:
-                return .failure(RPCStatus(.unimplemented, "unknown method", reason: "unknown_method"))
-            }
-        } catch let status as RPCStatus {
-            if status.reason == "overloaded", method == .verify || method == .extractTemplate {
-                try? await self.recordLimit("overloaded", method: method, caller: caller)
-            }
-            return .failure(status)
-        } catch {
-            self.logger.error("call failed", metadata: ["method": "\(method)", "error_type": "\(type(of: error))"])
-            return .failure(RPCStatus(.internal, "internal error", reason: "internal"))
+            return try await body()
+        } catch let error as ServiceError where error.reason == .overloaded {
+            try? await self.recordLimit("overloaded", operation: operation, caller: caller)
+            throw error
         }
     }
 
-    func health() -> Simverify_V1_HealthResponse {
+    /// Health: the version and the engine's load.
+    public func health() -> HealthReport {
         let load = self.engine.load
-        var response = Simverify_V1_HealthResponse()
-        response.status = .serving
-        response.version = Self.version
-        response.faceWorkers = UInt32(self.engine.workerCount)
-        response.faceJobsBusy = UInt32(load.busy)
-        response.faceJobsWaiting = UInt32(load.waiting)
-        return response
+        return HealthReport(
+            version: Self.version,
+            faceWorkers: self.engine.workerCount,
+            faceJobsBusy: load.busy,
+            faceJobsWaiting: load.waiting
+        )
     }
 
-    func verify(
-        _ request: inout Simverify_V1_VerifyRequest,
-        caller: CallerIdentity
-    ) async throws -> Simverify_V1_VerifyResponse {
-        let inputs = try VerifyInputs(taking: &request, minimumSessionFrames: self.policy.liveness.minimumFrames)
+    /// Verifies a selfie (one frame, or a liveness burst with its session's token) against an ID
+    /// card's photo or a sealed template; the decision is in the audit log before it returns.
+    public func verify(_ request: VerifyRequest, caller: CallerIdentity) async throws -> VerifyResult {
+        try await self.engineCall(.verify, caller: caller) {
+            try await self.verifyValidated(request, caller: caller)
+        }
+    }
+
+    private func verifyValidated(_ request: VerifyRequest, caller: CallerIdentity) async throws -> VerifyResult {
+        let inputs = try VerifyInputs(request, minimumSessionFrames: self.policy.liveness.minimumFrames)
         if inputs.sessionToken != nil { return try await self.verifySession(inputs, caller: caller) }
         guard !self.policy.livenessRequired else {
-            throw RPCStatus(
+            throw ServiceError(
                 .failedPrecondition,
                 "this server's policy requires a liveness session (StartSession, then \(policy.liveness.minimumFrames)-\(Self.maxSelfieFrames) frames)",
-                reason: "session_required"
+                reason: .sessionRequired
             )
         }
         let idCard: FaceSample
@@ -244,7 +213,7 @@ public final class VerificationService: Sendable {
         inputs: VerifyInputs,
         caller: CallerIdentity,
         session: SessionAttempt?
-    ) async throws -> Simverify_V1_VerifyResponse {
+    ) async throws -> VerifyResult {
         var digests: [AuditRecord.ImageDigest] = []
         switch inputs.reference {
         case .image(let image): digests.append(AuditTrail.digest(image, kind: .idCard))
@@ -256,7 +225,7 @@ public final class VerificationService: Sendable {
         // is recorded is not decided: nothing is appended (a session Verify checks this before
         // it closes the session, and gives the attempt back).
         if session == nil && Task.isCancelled {
-            throw RPCStatus(.cancelled, "the call was abandoned before its decision", reason: "cancelled")
+            throw ServiceError(.cancelled, "the call was abandoned before its decision", reason: .cancelled)
         }
         let record = self.records.record(
             .verify,
@@ -270,16 +239,15 @@ public final class VerificationService: Sendable {
         )
         let receipt = try await self.record(record)
 
-        var response = Simverify_V1_VerifyResponse()
-        response.receipt.leafIndex = receipt.leafIndex
-        response.receipt.leafHash = Data(receipt.leafHash)
-        response.decision = Simverify_V1_Decision(outcome.decision)
-        response.reasons = outcome.reasons.map(Simverify_V1_ReasonCode.init)
-        response.policyVersion = self.policy.version
-        response.attemptsRemaining = UInt32(max(0, session?.remaining ?? 0))
+        var result = VerifyResult(
+            decision: outcome.decision,
+            reasons: outcome.reasons,
+            receipt: receipt,
+            policyVersion: self.policy.version,
+            attemptsRemaining: max(0, session?.remaining ?? 0)
+        )
         if caller.role == .backend && self.policy.scoresForBackends, let distance = outcome.distance {
-            response.scores.distance = Float(distance)
-            response.scores.threshold = Float(self.policy.threshold)
+            result.scores = VerifyResult.Scores(distance: distance, threshold: self.policy.threshold)
         }
         var metadata: Logger.Metadata = [
             "tenant": "\(caller.tenant)", "role": "\(caller.role.rawValue)", "terminal": "\(caller.terminal ?? "-")",
@@ -290,7 +258,7 @@ public final class VerificationService: Sendable {
             metadata["attempt"] = "\(session.attempt)"
         }
         self.logger.info("verify", metadata: metadata)
-        return response
+        return result
     }
 
     /// Opens a sealed ID-card template for the caller's tenant.
@@ -303,22 +271,22 @@ public final class VerificationService: Sendable {
                 now: self.records.clock()
             )
         } catch .expired {
-            throw RPCStatus(
+            throw ServiceError(
                 .failedPrecondition,
                 "the sealed template has expired: extract a new one",
-                reason: "template_expired"
+                reason: .templateExpired
             )
         } catch .otherModel {
-            throw RPCStatus(
+            throw ServiceError(
                 .failedPrecondition,
                 "the sealed template was made by another face model: extract a new one",
-                reason: "template_other_model"
+                reason: .templateOtherModel
             )
         } catch {
-            throw RPCStatus(
+            throw ServiceError(
                 .invalidArgument,
                 "the sealed template is not valid for this caller",
-                reason: "template_invalid"
+                reason: .templateInvalid
             )
         }
     }
@@ -329,10 +297,10 @@ public final class VerificationService: Sendable {
             return try await self.audit.log.append(record)
         } catch {
             self.logger.error("audit append failed; no answer sent", metadata: ["error": "\(error)"])
-            throw RPCStatus(
+            throw ServiceError(
                 .unavailable,
                 "the audit log cannot record this; nothing was decided",
-                reason: "audit_unavailable"
+                reason: .auditUnavailable
             )
         }
     }
@@ -342,55 +310,49 @@ public final class VerificationService: Sendable {
         do {
             return try await self.engine.analyze(batch: batch)
         } catch let error as FaceEngineError {
-            throw RPCStatus(error, field: "request")
+            throw ServiceError(error, field: "request")
         }
     }
 
-    /// Seals the embedding of an ID card's single face for the calling backend's tenant.
-    func extractTemplate(
-        _ request: inout Simverify_V1_ExtractTemplateRequest,
-        caller: CallerIdentity
-    ) async throws -> Simverify_V1_ExtractTemplateResponse {
-        guard !request.idCardImage.isEmpty else {
-            throw RPCStatus(.invalidArgument, "id_card_image is required", reason: "id_card_missing")
+    /// Seals the embedding of an ID card's single face for the calling backend's tenant. A card
+    /// without exactly one usable face is refused (and recorded as refused).
+    public func extractTemplate(idCard image: ZeroizingBuffer?, caller: CallerIdentity) async throws -> SealedTemplate {
+        guard let image, image.count > 0 else {
+            throw ServiceError(.invalidArgument, "id_card_image is required", reason: .idCardMissing)
         }
-        let image = request.idCardImage.withUnsafeBytes { ZeroizingBuffer(copying: $0) }
-        request.idCardImage.resetBytes(in: 0..<request.idCardImage.count)
-        let sample = try Self.sample(
-            try await self.analyze([.init(jpeg: image, kind: .idCard)])[0],
-            field: "id_card_image"
-        )
-        let problems = self.policy.captureProblems(idCard: sample)
-        var record = self.records.record(
-            .extractTemplate,
-            caller: caller,
-            reasons: problems,
-            images: [AuditTrail.digest(image, kind: .idCard)]
-        )
-        guard problems.isEmpty, let embedding = sample.embedding else {
-            record.detail = "refused"
-            _ = try await self.record(record)
-            throw RPCStatus(
-                .failedPrecondition,
-                "the ID card needs exactly one usable face",
-                reason: problems.first.map { $0.rawValue.lowercased() } ?? "no_face_on_id_card"
+        return try await self.engineCall(.extractTemplate, caller: caller) {
+            let sample = try Self.sample(
+                try await self.analyze([.init(jpeg: image, kind: .idCard)])[0],
+                field: "id_card_image"
             )
+            let problems = self.policy.captureProblems(idCard: sample)
+            var record = self.records.record(
+                .extractTemplate,
+                caller: caller,
+                reasons: problems,
+                images: [AuditTrail.digest(image, kind: .idCard)]
+            )
+            guard problems.isEmpty, let embedding = sample.embedding else {
+                record.detail = "refused"
+                _ = try await self.record(record)
+                throw ServiceError(
+                    .failedPrecondition,
+                    "the ID card needs exactly one usable face",
+                    reason: .captureProblem(problems.first ?? .noFaceOnIDCard)
+                )
+            }
+            let sealed = try self.audit.templates.seal(embedding, tenant: caller.tenant, now: self.records.clock())
+            record.detail = "sealed:\(sealed.keyID)"
+            _ = try await self.record(record)
+            return SealedTemplate(sealed: sealed.sealed, expiresAt: sealed.expiry, keyID: sealed.keyID)
         }
-        let sealed = try self.audit.templates.seal(embedding, tenant: caller.tenant, now: self.records.clock())
-        record.detail = "sealed:\(sealed.keyID)"
-        _ = try await self.record(record)
-        var response = Simverify_V1_ExtractTemplateResponse()
-        response.sealedTemplate = Data(sealed.sealed)
-        response.expiresAtUnix = Int64(sealed.expiry)
-        response.keyID = sealed.keyID
-        return response
     }
 
     static func sample(_ result: Result<FaceAnalysis, FaceEngineError>, field: String) throws -> FaceSample {
         let analysis: FaceAnalysis
         switch result {
         case .success(let value): analysis = value
-        case .failure(let error): throw RPCStatus(error, field: field)
+        case .failure(let error): throw ServiceError(error, field: field)
         }
         let largest = analysis.largestFace
         return FaceSample(
@@ -400,76 +362,6 @@ public final class VerificationService: Sendable {
             faceWidths: analysis.faces.map(\.box.width),
             lowerFaceSkin: largest?.quality.lowerFaceSkin
         )
-    }
-
-    /// Decodes and validates a request payload as the server would, without the face engine or
-    /// the log: the status it would be refused with, or nil when it is well-formed. For fuzzing.
-    public static func validate(method: MethodID, payload: ByteBuffer) -> RPCStatus? {
-        do {
-            switch method {
-            case .verify:
-                var request: Simverify_V1_VerifyRequest = try Self.decode(payload)
-                _ = try VerifyInputs(taking: &request)
-            case .extractTemplate:
-                let _: Simverify_V1_ExtractTemplateRequest = try Self.decode(payload)
-            case .health:
-                let _: Simverify_V1_HealthRequest = try Self.decode(payload)
-            case .getEntries:
-                let _: Simverify_V1_GetEntriesRequest = try Self.decode(payload)
-            case .lookupSubject:
-                let request: Simverify_V1_LookupSubjectRequest = try Self.decode(payload)
-                try SubjectValidation.validate(
-                    Simverify_V1_SubjectReferences.with { $0.nationalID = request.nationalID }
-                )
-            default:
-                return nil
-            }
-            return nil
-        } catch let status as RPCStatus {
-            return status
-        } catch {
-            return RPCStatus(.internal, "unexpected error")
-        }
-    }
-
-    /// Decodes a request carrying images, then overwrites the frame's bytes in place: protobuf
-    /// has copied out what it keeps, and those copies are zeroed by the caller when done.
-    static func decodeAndScrub<Message: SwiftProtobuf.Message>(_ payload: ByteBuffer) throws -> Message {
-        defer { Self.scrub(payload) }
-        return try Self.decode(payload)
-    }
-
-    /// Overwrites a frame's payload in place. Deliberately writes through the read-only view:
-    /// the storage is shared with the connection's cumulation buffer, whose consumed bytes these
-    /// are, and a mutable access would copy them (copy-on-write) instead of clearing them.
-    static func scrub(_ payload: ByteBuffer) {
-        payload.withUnsafeReadableBytes { bytes in
-            if let base = bytes.baseAddress { memset(UnsafeMutableRawPointer(mutating: base), 0, bytes.count) }
-        }
-    }
-
-    static func decode<Message: SwiftProtobuf.Message>(_ payload: ByteBuffer) throws -> Message {
-        do {
-            return try payload.withUnsafeReadableBytes { bytes in
-                // Borrow the frame's bytes without copying; protobuf copies out what it keeps.
-                let view =
-                    bytes.baseAddress.map {
-                        Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: $0), count: bytes.count, deallocator: .none)
-                    } ?? Data()
-                return try Message(serializedBytes: view)
-            }
-        } catch {
-            throw RPCStatus(
-                .invalidArgument,
-                "the request payload is not a valid \(Message.protoMessageName)",
-                reason: "malformed_payload"
-            )
-        }
-    }
-
-    static func encode(_ message: some SwiftProtobuf.Message) throws -> ByteBuffer {
-        let bytes: [UInt8] = try message.serializedBytes()
-        return ByteBuffer(bytes: bytes)
     }
 }
 
@@ -490,86 +382,76 @@ struct VerifyInputs: Sendable {
     /// Capture times, one per frame, or empty.
     let frameTimes: [Int]
 
-    /// Validates `request` and moves its images out, zeroing the protobuf copies in place.
-    init(
-        taking request: inout Simverify_V1_VerifyRequest,
-        minimumSessionFrames: Int = LivenessPolicy.standard.minimumFrames
-    ) throws {
-        defer { Self.zeroImages(in: &request) }
-        guard request.consent.given else {
-            throw RPCStatus(.failedPrecondition, "the customer's consent is required", reason: "consent_missing")
+    /// Validates `request`: consent, identifiers, exactly one reference, the frame counts a
+    /// one-frame or a session Verify needs, the token's length, one capture time per frame.
+    init(_ request: VerifyRequest, minimumSessionFrames: Int = LivenessPolicy.standard.minimumFrames) throws {
+        guard request.consentGiven else {
+            throw ServiceError(.failedPrecondition, "the customer's consent is required", reason: .consentMissing)
         }
         try SubjectValidation.validate(request.subject)
-        guard request.idCardImage.isEmpty != request.sealedTemplate.isEmpty else {
-            throw RPCStatus(
+        let idCard = request.idCardImage.flatMap { $0.count > 0 ? $0 : nil }
+        let template = request.sealedTemplate.flatMap { $0.isEmpty ? nil : $0 }
+        guard (idCard == nil) != (template == nil) else {
+            throw ServiceError(
                 .invalidArgument,
                 "exactly one of id_card_image and sealed_template is required",
-                reason: "id_card_missing"
+                reason: .idCardMissing
             )
         }
-        guard !request.selfieFrames.isEmpty else {
-            throw RPCStatus(.invalidArgument, "at least one selfie frame is required", reason: "selfie_missing")
+        let frames = request.selfieFrames
+        guard !frames.isEmpty else {
+            throw ServiceError(.invalidArgument, "at least one selfie frame is required", reason: .selfieMissing)
         }
-        guard request.selfieFrames.count <= VerificationService.maxSelfieFrames else {
-            throw RPCStatus(
+        guard frames.count <= VerificationService.maxSelfieFrames else {
+            throw ServiceError(
                 .invalidArgument,
                 "at most \(VerificationService.maxSelfieFrames) selfie frames",
-                reason: "too_many_frames"
+                reason: .tooManyFrames
             )
         }
         if request.sessionToken.isEmpty {
-            guard request.selfieFrames.count == 1 else {
-                throw RPCStatus(
+            guard frames.count == 1 else {
+                throw ServiceError(
                     .failedPrecondition,
                     "more than one frame needs a liveness session (StartSession)",
-                    reason: "session_required"
+                    reason: .sessionRequired
                 )
             }
             self.sessionToken = nil
         } else {
-            guard request.selfieFrames.count >= minimumSessionFrames else {
-                throw RPCStatus(
+            guard frames.count >= minimumSessionFrames else {
+                throw ServiceError(
                     .invalidArgument,
                     "a liveness Verify needs \(minimumSessionFrames)-\(VerificationService.maxSelfieFrames) frames",
-                    reason: "too_few_frames"
+                    reason: .tooFewFrames
                 )
             }
             guard request.sessionToken.utf8.count <= SessionTokens.maxTokenBytes else {
-                throw RPCStatus(.invalidArgument, "the session token is not valid", reason: "session_invalid")
+                throw ServiceError(.invalidArgument, "the session token is not valid", reason: .session(.invalid))
             }
             self.sessionToken = request.sessionToken
         }
-        guard request.frameTimesMs.isEmpty || request.frameTimesMs.count == request.selfieFrames.count else {
-            throw RPCStatus(
+        guard request.frameTimes.isEmpty || request.frameTimes.count == frames.count else {
+            throw ServiceError(
                 .invalidArgument,
                 "frame_times_ms needs one time per frame, or none",
-                reason: "frame_times_mismatch"
+                reason: .frameTimesMismatch
             )
         }
-        self.frameTimes = request.frameTimesMs.map { Int($0) }
-        self.subject = SubjectReferences(
-            nationalID: request.subject.nationalID,
-            msisdn: request.subject.msisdn,
-            iccid: request.subject.iccid
-        )
-        self.reference =
-            request.sealedTemplate.isEmpty
-            ? .image(request.idCardImage.withUnsafeBytes { ZeroizingBuffer(copying: $0) })
-            : .template(Array(request.sealedTemplate))
-        self.frames = request.selfieFrames.map { frame in frame.withUnsafeBytes { ZeroizingBuffer(copying: $0) } }
-    }
-
-    private static func zeroImages(in request: inout Simverify_V1_VerifyRequest) {
-        request.idCardImage.resetBytes(in: 0..<request.idCardImage.count)
-        for i in request.selfieFrames.indices {
-            request.selfieFrames[i].resetBytes(in: 0..<request.selfieFrames[i].count)
+        self.frameTimes = request.frameTimes
+        self.subject = request.subject
+        if let idCard {
+            self.reference = .image(idCard)
+        } else {
+            self.reference = .template(template ?? [])
         }
+        self.frames = frames
     }
 }
 
 /// Identifiers must look like identifiers; their values never appear in an error.
 enum SubjectValidation {
-    static func validate(_ subject: Simverify_V1_SubjectReferences) throws {
+    static func validate(_ subject: SubjectReferences) throws {
         try check(subject.nationalID, "subject.national_id", maxLength: 32) {
             $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-")
         }
@@ -581,20 +463,7 @@ enum SubjectValidation {
 
     private static func check(_ value: String, _ field: String, maxLength: Int, _ allowed: (Character) -> Bool) throws {
         guard value.count <= maxLength, value.allSatisfy(allowed) else {
-            throw RPCStatus(.invalidArgument, "\(field) is malformed", reason: "malformed_identifier")
-        }
-    }
-}
-
-extension RPCStatus {
-    /// The status for a face-engine error on one image field.
-    init(_ error: FaceEngineError, field: String) {
-        switch error.code {
-        case .overloaded: self.init(.resourceExhausted, "the server is busy; try again", reason: "overloaded")
-        case .shutDown: self.init(.unavailable, "the server is shutting down", reason: "shutting_down")
-        case .internalError, .modelMissing, .modelMismatch, .modelUnreadable, .invalidArgument:
-            self.init(.internal, "internal error", reason: "internal")
-        default: self.init(.invalidArgument, "\(field): \(error.message)", reason: "\(field).\(error.code)")
+            throw ServiceError(.invalidArgument, "\(field) is malformed", reason: .malformedIdentifier)
         }
     }
 }

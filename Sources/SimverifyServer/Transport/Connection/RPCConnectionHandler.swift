@@ -9,7 +9,7 @@ import SimverifyProtoMapping
 import SimverifyWire
 
 /// One client connection: authenticates the caller from its certificate, dispatches requests
-/// to the service with a per-connection concurrency limit and per-call deadlines, answers pings,
+/// through the `Router` to the service with a per-connection concurrency limit and per-call deadlines, answers pings,
 /// and ends the connection with a goaway on any protocol error. Its state is a
 /// `ConnectionStateMachine`; this handler performs the machine's actions and holds only the work
 /// of each call (its task and deadline timer) and the caller.
@@ -24,7 +24,7 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
         var deadline: Scheduled<Void>?
     }
 
-    private let service: VerificationService
+    private let router: Router
     private let limits: ServerConfiguration.ConnectionLimits
     private let perCaller: ConnectionsPerCaller?
     private var admitted: String?
@@ -41,7 +41,7 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
         caller: CallerIdentity? = nil,
         perCaller: ConnectionsPerCaller? = nil
     ) {
-        self.service = service
+        self.router = Router(service: service, logger: logger)
         self.limits = limits
         self.perCaller = perCaller
         self.logger = logger
@@ -163,11 +163,11 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
             }
             handler.perform(actions, context: context)
         }
-        let service = self.service
+        let router = self.router
         let payload = frame.payload
         let eventLoop = context.eventLoop
         work.task = Task {
-            let result = await service.handle(method: header.method, payload: payload, caller: caller)
+            let result = await router.handle(method: header.method, payload: payload, caller: caller)
             eventLoop.execute {
                 let (handler, context) = loopBound.value
                 handler.perform(handler.state.workFinished(id: id, serial: serial), context: context, result: result)
@@ -213,9 +213,9 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
         for action in actions {
             switch action {
             case .recordLimit(let header, let limit):
-                if let caller = self.caller, header.method == .verify || header.method == .extractTemplate {
-                    let service = self.service
-                    Task { try? await service.recordLimit(limit, method: header.method, caller: caller) }
+                if let caller = self.caller {
+                    let router = self.router
+                    Task { await router.recordLimit(limit, method: header.method, caller: caller) }
                 }
             case .fail(let header, let status):
                 self.write(context: context, header: header, .failure(status))
@@ -229,11 +229,11 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
                 }
             case .recordUndelivered(_, let why):
                 if case .success(let payload) = result, let caller = self.caller {
-                    let service = self.service
-                    Task { await service.recordUndelivered(response: payload, reason: why, caller: caller) }
+                    let router = self.router
+                    Task { await router.recordUndelivered(response: payload, reason: why, caller: caller) }
                 }
             case .sendGoAway(let status):
-                let payload = (try? VerificationService.encode(Simverify_V1_Status(status))) ?? ByteBuffer()
+                let payload = (try? Router.encode(Simverify_V1_Status(status))) ?? ByteBuffer()
                 context.writeAndFlush(
                     Self.wrapOutboundOut(Frame(type: .goaway, correlationID: 0, payload: payload)),
                     promise: nil
@@ -260,7 +260,7 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
                 type: .error,
                 method: header.method,
                 correlationID: header.correlationID,
-                payload: (try? VerificationService.encode(Simverify_V1_Status(status))) ?? ByteBuffer()
+                payload: (try? Router.encode(Simverify_V1_Status(status))) ?? ByteBuffer()
             )
         }
         context.writeAndFlush(Self.wrapOutboundOut(frame), promise: nil)
