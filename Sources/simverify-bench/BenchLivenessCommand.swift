@@ -54,7 +54,7 @@ struct BenchLivenessCommand: AsyncParsableCommand {
                     keys: keys,
                     secrets: try ServerSecrets(contentsOf: directory + "/keys.json")
                 ),
-                sessions: try SessionStore(path: directory + "/sessions.sqlite"),
+                sessions: try SQLiteSessionStore(path: directory + "/sessions.sqlite"),
                 limits: .none,
                 logger: logger
             )

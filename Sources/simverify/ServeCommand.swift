@@ -104,7 +104,7 @@ struct ServeCommand: AsyncParsableCommand {
                         keys: keys,
                         secrets: try ServerSecrets(contentsOf: configuration.audit.keysPath)
                     ),
-                    sessions: try SessionStore(path: configuration.audit.sessionDatabasePath),
+                    sessions: try SQLiteSessionStore(path: configuration.audit.sessionDatabasePath),
                     limits: .init(configuration.limits),
                     logger: logger
                 )

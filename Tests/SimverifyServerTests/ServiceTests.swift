@@ -223,6 +223,44 @@ import Testing
         #expect(events == [.tokenFailure])
     }
 
+    @Test func aSessionAttemptTheEngineCannotTakeIsGivenBack() async throws {
+        let engine = StandInEngine()
+        let store = MemoryAuditStore()
+        let sessions = MemorySessionStore()
+        let service = try VerificationService.standIn(engine: engine, store: store, sessions: sessions)
+        let counter = try CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0001")
+        let grant = try await service.startSession(caller: counter)
+        #expect(grant.attemptsAllowed == 3 && grant.challenge.count == MatchPolicy.standard.liveness.challengeSteps)
+        let burst = VerifyRequest(
+            idCardImage: Self.buffer("face:0"),
+            selfieFrames: Array(repeating: Self.buffer("face:0"), count: 5),
+            consentGiven: true,
+            sessionToken: grant.token
+        )
+        // A full queue, then an engine fault: neither decides, neither spends the attempt.
+        engine.overloaded.store(true, ordering: .relaxed)
+        for expected in [ServiceError.Reason.overloaded, .internal] {
+            do {
+                _ = try await service.verify(burst, caller: counter)
+                Issue.record("decided without the engine")
+            } catch let error as ServiceError {
+                #expect(error.reason == expected)
+            }
+            engine.overloaded.store(false, ordering: .relaxed)
+            #expect(sessions.all == [SessionState(attempts: 0)])
+        }
+        // The token is bound to its caller: another terminal's Verify is refused and recorded.
+        let other = try CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-0002")
+        do {
+            _ = try await service.verify(burst, caller: other)
+            Issue.record("another terminal used the session")
+        } catch let error as ServiceError {
+            #expect(error.code == .permissionDenied && error.reason == .session(.otherCaller))
+        }
+        let events = await store.records.map(\.event)
+        #expect(events == [.sessionStart, .limitExceeded, .tokenFailure])
+    }
+
     @Test func aDecisionTheLogCannotTakeIsNotAnswered() async throws {
         let store = MemoryAuditStore()
         await store.setFailing(true)

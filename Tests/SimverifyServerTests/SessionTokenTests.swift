@@ -91,7 +91,7 @@ import Testing
         let nonce = Array(repeating: UInt8(7), count: 16)
         let other = Array(repeating: UInt8(8), count: 16)
         let now: UInt64 = 1_800_000_000
-        var store: SessionStore? = try SessionStore(path: path)
+        var store: SQLiteSessionStore? = try SQLiteSessionStore(path: path)
         #expect(try await store!.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .attempt(number: 1))
         #expect(try await store!.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .attempt(number: 2))
         try await store!.giveBack(nonce: nonce, expiresAt: now + 120)
@@ -99,7 +99,7 @@ import Testing
         #expect(try await store!.recorded(.retry, nonce: nonce, expiresAt: now + 120) == false)
         store = nil
         // Reopened from the file: the count survived.
-        let reopened = try SessionStore(path: path)
+        let reopened = try SQLiteSessionStore(path: path)
         #expect(
             try await reopened.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) == .attempt(number: 3)
         )
@@ -125,10 +125,10 @@ import Testing
     /// Attempts racing on one session never exceed its allowance: each admission is one
     /// transaction over the stored state.
     @Test func racingAttemptsAreCountedOnce() async throws {
-        let store = try SessionStore(path: nil)
+        let store = try SQLiteSessionStore(path: nil)
         let nonce = Array(repeating: UInt8(9), count: 16)
         let now: UInt64 = 1_800_000_000
-        let admissions = try await withThrowingTaskGroup(of: SessionStore.Admission.self) { group in
+        let admissions = try await withThrowingTaskGroup(of: SQLiteSessionStore.Admission.self) { group in
             for _ in 0..<12 {
                 group.addTask { try await store.admit(nonce: nonce, expiresAt: now + 120, allowed: 3, now: now) }
             }

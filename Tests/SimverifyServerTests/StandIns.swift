@@ -82,9 +82,12 @@ final class StandInEngine: FaceAnalyzer {
     }
 
     func analyze(session frames: [ZeroizingBuffer], reference: ZeroizingBuffer?) async throws -> SessionAnalysis {
-        // Liveness bursts need real frames (their geometry and texture): they are tested with the
-        // real engine in LivenessEndToEndTests.
-        throw FaceEngineError(.invalidArgument, "the stand-in engine does not analyse bursts")
+        guard !self.overloaded.load(ordering: .relaxed) else {
+            throw FaceEngineError(.overloaded, "the face queue is full")
+        }
+        // Liveness bursts need real frames (their geometry and texture): they are judged with the
+        // real engine in LivenessEndToEndTests. Here a burst's analysis is an internal error.
+        throw FaceEngineError(.internalError, "the stand-in engine does not analyse bursts")
     }
 
     func shutdown() async {}
@@ -114,12 +117,37 @@ actor MemoryAuditStore: AuditStore {
     func stats() async throws -> [AuditLog.StatsRow] { throw Unavailable() }
 }
 
+/// A session store in memory, applying the session rules' events under a lock.
+final class MemorySessionStore: SessionStore {
+    private let sessions = Mutex<[[UInt8]: SessionState]>([:])
+
+    func admit(nonce: [UInt8], expiresAt: UInt64, allowed: Int, now: UInt64) async throws -> SessionState.Admission {
+        self.sessions.withLock { $0[nonce, default: SessionState()].admit(allowed: allowed) }
+    }
+
+    func giveBack(nonce: [UInt8], expiresAt: UInt64) async throws {
+        self.sessions.withLock { $0[nonce, default: SessionState()].giveBack() }
+    }
+
+    func recorded(_ decision: Decision, nonce: [UInt8], expiresAt: UInt64) async throws -> Bool {
+        self.sessions.withLock { $0[nonce, default: SessionState()].recorded(decision) }
+    }
+
+    func state(nonce: [UInt8]) async throws -> SessionState? {
+        self.sessions.withLock { $0[nonce] }
+    }
+
+    /// Every session's state (tests look at the one they started).
+    var all: [SessionState] { self.sessions.withLock { Array($0.values) } }
+}
+
 extension VerificationService {
-    /// A service on the stand-in engine and an in-memory audit store: no model files, no SQLite
-    /// audit log (sessions are an in-memory store). One-frame Verify allowed, no rate limits.
+    /// A service on the stand-in engine and in-memory audit and session stores: no model files,
+    /// no SQLite. One-frame Verify allowed, no rate limits.
     static func standIn(
         engine: StandInEngine = StandInEngine(),
         store: MemoryAuditStore = MemoryAuditStore(),
+        sessions: MemorySessionStore = MemorySessionStore(),
         policy adjust: (inout MatchPolicy) -> Void = { _ in }
     ) throws -> VerificationService {
         let key = { (id: String) in try IdentifierKeyring.Key(id: id, secret: Array(repeating: 7, count: 32)) }
@@ -138,7 +166,7 @@ extension VerificationService {
                 templates: TemplateSealer(keys: [try key("t1")]),
                 sessions: SessionTokens(keys: [try key("s1")])
             ),
-            sessions: try SessionStore(path: nil),
+            sessions: sessions,
             limits: .none,
             logger: Logger(label: "test")
         )

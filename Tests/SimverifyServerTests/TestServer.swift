@@ -141,7 +141,7 @@ final class TestServer: Sendable {
             engine: try engine ?? Self.sharedEngine.get(),
             policy: configuration.policy,
             audit: AuditTrail(log: auditStore.wrap(self.audit), keys: self.auditKeys, secrets: self.secrets),
-            sessions: try SessionStore(path: self.pki.path("sessions.sqlite")),
+            sessions: try SQLiteSessionStore(path: self.pki.path("sessions.sqlite")),
             limits: .init(configuration.limits),
             logger: logger,
             extraLivenessChecks: extraLivenessChecks,

@@ -77,7 +77,7 @@ extension VerificationService {
         } catch {
             throw try await self.refuseToken(error, caller: caller, session: nil)
         }
-        // The session store's writes are not cancelled with the call (SessionStore.write).
+        // The session store's writes are not cancelled with the call (SQLiteSessionStore.write).
         let admission = try await self.sessions.admit(
             nonce: claims.nonce,
             expiresAt: claims.expiresAt,

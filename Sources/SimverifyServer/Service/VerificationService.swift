@@ -20,7 +20,7 @@ public final class VerificationService: Sendable {
     let policy: MatchPolicy
     private let limits: CallLimits
     let audit: AuditTrail
-    let sessions: SessionStore
+    let sessions: any SessionStore
     /// The liveness checks every session Verify runs (their reports are merged).
     let livenessChecks: [any LivenessCheck]
     /// Builds every audit record, with the service's clock.
@@ -61,7 +61,7 @@ public final class VerificationService: Sendable {
         engine: any FaceAnalyzer,
         policy: MatchPolicy,
         audit: AuditTrail,
-        sessions: SessionStore,
+        sessions: any SessionStore,
         limits: CallLimits,
         logger: Logger,
         extraLivenessChecks: [any LivenessCheck] = [],

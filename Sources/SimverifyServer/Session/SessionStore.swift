@@ -2,13 +2,35 @@ import Foundation
 import GRDB
 import SimverifyCore
 
-/// The single-use state of liveness sessions, in the embedded SQLite database (PostgreSQL when
-/// replicas share it): per session nonce, the attempts made and whether a final decision closed it.
-///
-/// Tokens are stateless and checked by MAC; this store is what makes them single-use. A row is
-/// created at the first attempt and purged an hour after the token expires (an expired token
-/// is refused before the store is asked).
-public final class SessionStore: Sendable {
+/// Where the single-use state of liveness sessions is kept: per session nonce, the attempts made
+/// and whether a final decision closed it. Tokens are stateless and checked by MAC; the store is
+/// what makes them single-use. Each call applies one of the session rules' events
+/// (`SessionState`) atomically, so that racing attempts are counted once each.
+public protocol SessionStore: Sendable {
+    /// Counts an attempt on the session, atomically; it is in progress until `recorded` or
+    /// `giveBack`. Sessions an hour past their expiry may be purged on the way.
+    func admit(nonce: [UInt8], expiresAt: UInt64, allowed: Int, now: UInt64) async throws -> SessionState.Admission
+    /// Gives back an attempt that ended with no decision in the log (server busy, unreadable
+    /// image, the call abandoned, the audit log failing).
+    func giveBack(nonce: [UInt8], expiresAt: UInt64) async throws
+    /// An attempt's decision is in the audit log: the session closes if the decision closes it.
+    /// - Returns: Whether the session is closed.
+    @discardableResult
+    func recorded(_ decision: Decision, nonce: [UInt8], expiresAt: UInt64) async throws -> Bool
+    /// The stored state of a session (nil for a session with no attempt, or unknown).
+    func state(nonce: [UInt8]) async throws -> SessionState?
+}
+
+extension SessionStore {
+    /// Attempts a session has counted so far (0 for a session with none, or unknown).
+    func attemptsUsed(nonce: [UInt8]) async throws -> Int {
+        try await self.state(nonce: nonce)?.attempts ?? 0
+    }
+}
+
+/// The session store in the embedded SQLite database. A row is created at the first attempt and
+/// purged an hour after the token expires (an expired token is refused before the store is asked).
+public final class SQLiteSessionStore: SessionStore {
     private let database: DatabaseQueue
 
     /// What an attempt may do (the session rules' own answer).
@@ -82,8 +104,6 @@ public final class SessionStore: Sendable {
         }
     }
 
-    /// Counts an attempt on the session, atomically; it is in progress until `recorded` or
-    /// `giveBack`. Sessions an hour past their expiry are purged on the way.
     public func admit(
         nonce: [UInt8],
         expiresAt: UInt64,
@@ -95,24 +115,14 @@ public final class SessionStore: Sendable {
         }
     }
 
-    /// The stored state of a session (nil for a session with no attempt, or unknown).
-    func state(nonce: [UInt8]) async throws -> SessionState? {
+    public func state(nonce: [UInt8]) async throws -> SessionState? {
         try await self.database.read { db in try Self.state(db, nonce: nonce) }
     }
 
-    /// Attempts a session has counted so far (0 for a session with none, or unknown).
-    func attemptsUsed(nonce: [UInt8]) async throws -> Int {
-        try await self.state(nonce: nonce)?.attempts ?? 0
-    }
-
-    /// Gives back an attempt that ended with no decision in the log (server busy, unreadable
-    /// image, the call abandoned, the audit log failing).
     public func giveBack(nonce: [UInt8], expiresAt: UInt64) async throws {
         try await self.update(nonce: nonce, expiresAt: expiresAt) { $0.giveBack() }
     }
 
-    /// An attempt's decision is in the audit log: the session closes if the decision closes it.
-    /// - Returns: Whether the session is closed.
     @discardableResult
     public func recorded(_ decision: Decision, nonce: [UInt8], expiresAt: UInt64) async throws -> Bool {
         try await self.update(nonce: nonce, expiresAt: expiresAt) { $0.recorded(decision) }
