@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SimverifyClient
 import SimverifyCore
 import SimverifyFaceEngine
 
@@ -89,10 +90,12 @@ extension Duration {
     }
 }
 
-/// Exits with a one-line message for errors the user can act on.
+/// Exits (status 2) with a one-line message for errors the user can act on: the engine's, the
+/// project's, and a server's refusal or a connection failure as the client library reports it.
 package func reportAndExit(_ error: Error) -> Never {
     let text: String
     switch error {
+    case let error as SimverifyClientError: text = error.description
     case let error as FaceEngineError: text = error.description
     case let error as SimverifyError: text = error.description
     default: text = String(describing: error)

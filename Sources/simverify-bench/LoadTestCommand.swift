@@ -49,9 +49,6 @@ struct LoadTestCommand: AsyncParsableCommand {
             case "verify": try await self.verifyLoad(configuration: configuration)
             default: throw ValidationError("--method is health or verify")
             }
-        } catch let status as SimverifyClientError {
-            FileHandle.standardError.write(Data("simverify: \(status)\n".utf8))
-            throw ExitCode(2)
         } catch let error as ValidationError {
             throw error
         } catch {

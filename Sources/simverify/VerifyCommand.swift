@@ -75,9 +75,6 @@ struct VerifyCommand: AsyncParsableCommand {
             if let interval { request.frameTimesMilliseconds = frames.indices.map { UInt32($0) * interval } }
             result = try await client.verify(request)
             await client.close()
-        } catch let status as SimverifyClientError {
-            FileHandle.standardError.write(Data("simverify: \(status)\n".utf8))
-            throw ExitCode(2)
         } catch let error as ValidationError {
             throw error
         } catch {
@@ -148,9 +145,8 @@ struct StartSessionCommand: AsyncParsableCommand {
                 print("expires at \(session.expiresAt) (Unix seconds), \(session.attemptsAllowed) attempts")
                 print("token: \(session.token)")
             }
-        } catch let status as SimverifyClientError {
-            FileHandle.standardError.write(Data("simverify: \(status)\n".utf8))
-            throw ExitCode(2)
+        } catch let error as SimverifyClientError {
+            reportAndExit(error)
         }
     }
 }
@@ -170,9 +166,8 @@ struct HealthCommand: AsyncParsableCommand {
             print(
                 "\(report.serving ? "SERVING" : "NOT SERVING"), version \(report.version), \(report.faceWorkers) face workers, \(report.faceJobsBusy) busy, \(report.faceJobsWaiting) waiting"
             )
-        } catch let status as SimverifyClientError {
-            FileHandle.standardError.write(Data("simverify: \(status)\n".utf8))
-            throw ExitCode(2)
+        } catch let error as SimverifyClientError {
+            reportAndExit(error)
         }
     }
 }

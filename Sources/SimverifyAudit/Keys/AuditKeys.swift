@@ -31,6 +31,31 @@ public struct AuditKeys: Sendable {
             self.id = id
             self.secret = secret
         }
+
+        /// The keyring key it names. `exactBytes`, when given, is the secret's required size.
+        /// - Throws: `AuditError` `.malformedKey` naming the file and the kind of key, never the secret.
+        public func key(in path: String, kind: String, exactBytes: Int? = nil) throws -> IdentifierKeyring.Key {
+            guard let secret = Data(base64Encoded: self.secret) else {
+                throw AuditError(.malformedKey, "\(path): a \(kind) key's secret is not base64")
+            }
+            if let exactBytes, secret.count != exactBytes {
+                throw AuditError(.malformedKey, "\(path): a \(kind) key needs \(exactBytes) secret bytes")
+            }
+            return try IdentifierKeyring.Key(id: self.id, secret: Array(secret))
+        }
+    }
+
+    /// Reads the part of the key file that `Part` decodes (other fields are left alone).
+    /// - Throws: `AuditError` `.malformedKey` naming the file, never printing a secret.
+    public static func readKeyFile<Part: Decodable>(_ part: Part.Type, at path: String) throws -> Part {
+        do {
+            return try JSONDecoder().decode(Part.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw AuditError(
+                .malformedKey,
+                "cannot read the key file \(path) (run scripts/dev-certs.sh for development keys)"
+            )
+        }
     }
 
     /// The part of the key file this library reads; other fields are left alone.
@@ -46,15 +71,7 @@ public struct AuditKeys: Sendable {
     /// Reads the key file.
     /// - Throws: `AuditError` `.malformedKey` naming the file, never printing a secret.
     public init(contentsOf path: String) throws {
-        let file: File
-        do {
-            file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw AuditError(
-                .malformedKey,
-                "cannot read the audit key file \(path) (run scripts/dev-certs.sh for development keys)"
-            )
-        }
+        let file = try Self.readKeyFile(File.self, at: path)
         let signers = try file.logSigningKeys.map(NoteSigner.init(skey:))
         guard let active = signers.last, signers.allSatisfy({ $0.name == active.name }) else {
             throw AuditError(.malformedKey, "\(path): one or more log signing keys, all with the log's origin as name")
@@ -64,12 +81,7 @@ public struct AuditKeys: Sendable {
             guard let field = Self.fieldNames[name] else {
                 throw AuditError(.malformedKey, "\(path): unknown identifier field \(name)")
             }
-            keys[field] = try list.map { key in
-                guard let secret = Data(base64Encoded: key.secret) else {
-                    throw AuditError(.malformedKey, "\(path): a secret is not base64")
-                }
-                return try IdentifierKeyring.Key(id: key.id, secret: Array(secret))
-            }
+            keys[field] = try list.map { try $0.key(in: path, kind: name) }
         }
         for field in AuditRecord.IdentifierField.allCases where keys[field]?.isEmpty ?? true {
             throw AuditError(.malformedKey, "\(path): no key for \(field)")

@@ -26,22 +26,9 @@ public struct ServerSecrets: Sendable {
     /// Reads the key file's server secrets.
     /// - Throws: `AuditError` `.malformedKey` naming the file, never printing a secret.
     public init(contentsOf path: String) throws {
-        let file: File
-        do {
-            file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw AuditError(
-                .malformedKey,
-                "cannot read the key file \(path) (run scripts/dev-certs.sh for development keys)"
-            )
-        }
+        let file = try AuditKeys.readKeyFile(File.self, at: path)
         func secretKeys(_ keys: [AuditKeys.FileKey]?, _ kind: String) throws -> [IdentifierKeyring.Key] {
-            let parsed = try (keys ?? []).map { key in
-                guard let secret = Data(base64Encoded: key.secret), secret.count == 32 else {
-                    throw AuditError(.malformedKey, "\(path): a \(kind) key needs 32 secret bytes")
-                }
-                return try IdentifierKeyring.Key(id: key.id, secret: Array(secret))
-            }
+            let parsed = try (keys ?? []).map { try $0.key(in: path, kind: kind, exactBytes: 32) }
             guard !parsed.isEmpty else { throw AuditError(.malformedKey, "\(path): no \(kind) key") }
             return parsed
         }
