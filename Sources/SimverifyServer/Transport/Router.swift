@@ -71,18 +71,10 @@ package struct Router: Sendable {
             return try Self.encode(response)
         case .getInclusionProof:
             let request: Simverify_V1_GetInclusionProofRequest = try Self.decode(payload)
-            var response = Simverify_V1_ProofResponse()
-            response.hashes = try await service.inclusionProof(index: request.leafIndex, size: request.treeSize).map {
-                Data($0)
-            }
-            return try Self.encode(response)
+            return try Self.proof(try await service.inclusionProof(index: request.leafIndex, size: request.treeSize))
         case .getConsistencyProof:
             let request: Simverify_V1_GetConsistencyProofRequest = try Self.decode(payload)
-            var response = Simverify_V1_ProofResponse()
-            response.hashes = try await service.consistencyProof(from: request.fromSize, to: request.toSize).map {
-                Data($0)
-            }
-            return try Self.encode(response)
+            return try Self.proof(try await service.consistencyProof(from: request.fromSize, to: request.toSize))
         case .stats:
             let _: Simverify_V1_StatsRequest = try Self.decode(payload)
             var response = Simverify_V1_StatsResponse()
@@ -98,6 +90,12 @@ package struct Router: Sendable {
         default:
             throw RPCStatus(.unimplemented, "unknown method", reason: "unknown_method")
         }
+    }
+
+    private static func proof(_ hashes: [[UInt8]]) throws -> ByteBuffer {
+        var response = Simverify_V1_ProofResponse()
+        response.hashes = hashes.map { Data($0) }
+        return try Self.encode(response)
     }
 
     /// The service's rate check, before the payload is decoded: a refused request's bytes are
