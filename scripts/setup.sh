@@ -18,7 +18,7 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 packages=(libdlib-dev libjpeg62-turbo-dev libopenblas-dev liblapack-dev libjpeg-turbo-progs pkg-config
           protobuf-compiler libsqlite3-dev python3-venv
           libopencv-core-dev libopencv-imgproc-dev libopencv-dnn-dev libopencv-objdetect-dev python3-onnx unzip
-          chromium chromium-driver)
+          chromium chromium-driver curl)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -65,8 +65,8 @@ public actor AuditLog {
     private var tree = MerkleTree()
     private var pending: [Pending] = []
     private var writing = false
-    private var lastCheckpointSize: UInt64 = 0
-    private var lastCheckpointTime = ContinuousClock.now
+    private(set) var lastCheckpointSize: UInt64 = 0
+    private(set) var lastCheckpointTime = ContinuousClock.now
     private var latestCheckpoint: [UInt8]?
 
     /// The log's origin: the signing key's name.

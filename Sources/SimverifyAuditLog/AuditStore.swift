@@ -18,6 +18,31 @@ public protocol AuditStore: Sendable {
     func entries(matching hmacs: [[UInt8]]) async throws -> [UInt64]
     /// Record counts by tenant, event, decision and day.
     func stats() async throws -> [AuditLog.StatsRow]
+    /// Its size and its last checkpoint's, for operators' metrics (nil: not known).
+    func state() async -> AuditLogState?
 }
 
-extension AuditLog: AuditStore {}
+extension AuditStore {
+    public func state() async -> AuditLogState? { nil }
+}
+
+/// Where a log stands, for operators.
+public struct AuditLogState: Sendable, Hashable {
+    /// Records in the log.
+    public var entries: UInt64
+    /// Records its last signed checkpoint covers.
+    public var checkpointEntries: UInt64
+    /// Seconds since that checkpoint was signed (or since the log opened).
+    public var secondsSinceCheckpoint: Double
+}
+
+extension AuditLog: AuditStore {
+    public func state() async -> AuditLogState? {
+        let age = ContinuousClock.now - self.lastCheckpointTime
+        return AuditLogState(
+            entries: self.size,
+            checkpointEntries: self.lastCheckpointSize,
+            secondsSinceCheckpoint: Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
+        )
+    }
+}

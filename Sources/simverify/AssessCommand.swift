@@ -314,6 +314,7 @@ struct CanaryRun {
             }
             let configuration: [String: Any] = [
                 "port": 0,
+                "metrics": ["enabled": false],
                 "tls": ["certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"],
                 "policy": try JSONSerialization.jsonObject(with: JSONEncoder().encode(policy)),
                 "engine": engineSettings,

@@ -94,6 +94,8 @@ struct ServeCommand: AsyncParsableCommand {
             // signs what an earlier run left unsigned), and so does any end of the group.
             let server: RPCServer
             let engine: FaceEngine
+            let (metrics, registry) = ServiceMetrics.prometheus()
+            var operatorServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
             do {
                 engine = try FaceEngine(configuration: engineConfiguration, logger: logger)
                 let service = VerificationService(
@@ -106,9 +108,21 @@ struct ServeCommand: AsyncParsableCommand {
                     ),
                     sessions: try SQLiteSessionStore(path: configuration.audit.sessionDatabasePath),
                     limits: .init(configuration.limits),
-                    logger: logger
+                    logger: logger,
+                    metrics: metrics
                 )
                 server = try RPCServer(configuration: configuration, service: service, logger: logger)
+                if configuration.metrics.enabled {
+                    let listener = OperatorServer(
+                        host: configuration.metrics.host,
+                        port: configuration.metrics.port,
+                        registry: registry,
+                        logger: logger
+                    ) { await service.refreshGauges() }
+                    operatorServices.append(
+                        .init(service: listener, failureTerminationBehavior: .gracefullyShutdownGroup)
+                    )
+                }
             } catch {
                 await auditLog.close()
                 throw error
@@ -120,7 +134,9 @@ struct ServeCommand: AsyncParsableCommand {
                     services: [
                         .init(service: FaceEngineService(engine)), .init(service: AuditLogService(auditLog)),
                         .init(service: server),
-                    ],
+                    ] + operatorServices,
+                    // A service that fails (the operator port taken) drains the others: the server
+                    // answers what it holds, the log signs, then serve exits with the error.
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger
                 )

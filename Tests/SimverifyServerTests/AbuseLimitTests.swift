@@ -67,7 +67,7 @@ struct AbuseLimitTests {
         let config = pki.directory + "/config.json"
         try Data(
             """
-            {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+            {"port": 0, "metrics": {"port": 0}, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
              "limits": {"terminalCallsPerSecond": 0.000001, "terminalBurst": 1}, "policy": {"livenessRequired": false},
              "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json"}}
             """.utf8

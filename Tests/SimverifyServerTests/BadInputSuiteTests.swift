@@ -54,7 +54,7 @@ struct BadInputSuiteTests {
         // One terminal sends every request: rate limits off, as in TestServer.
         try Data(
             """
-            {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+            {"port": 0, "metrics": {"port": 0}, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
              "policy": {"livenessRequired": false}, "engine": {"workers": 2}, "limits": {"tenantCallsPerSecond": 0, "terminalCallsPerSecond": 0},
              "audit": {"databasePath": "data/audit.sqlite", "sessionDatabasePath": "data/sessions.sqlite", "keysPath": "keys.json"}}
             """.utf8

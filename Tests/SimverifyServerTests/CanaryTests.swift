@@ -30,7 +30,7 @@ struct CanaryTests {
         let config = directory + "/config.json"
         try Data(
             """
-            {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+            {"port": 0, "metrics": {"port": 0}, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
              "policy": {"livenessRequired": false}, "engine": {"workers": 2}, "audit": {"databasePath": "data/audit.sqlite", "keysPath": "keys.json"}}
             """.utf8
         ).write(to: URL(fileURLWithPath: config))

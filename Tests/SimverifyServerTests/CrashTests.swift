@@ -19,7 +19,7 @@ struct CrashTests {
         let config = directory + "/config.json"
         try Data(
             """
-            {"port": 0, "logLevel": "info",
+            {"port": 0, "metrics": {"port": 0}, "logLevel": "info",
              "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
              "policy": {"livenessRequired": false}, "engine": {"workers": 2, "maxQueuedJobs": 64},
              "limits": {"tenantCallsPerSecond": 0, "terminalCallsPerSecond": 0},

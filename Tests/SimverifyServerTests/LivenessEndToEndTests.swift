@@ -291,7 +291,7 @@ struct LivenessEndToEndTests {
         let config = pki.directory + "/config.json"
         try Data(
             """
-            {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+            {"port": 0, "metrics": {"port": 0}, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
              "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json", "sessionDatabasePath": "sessions.sqlite"}}
             """.utf8
         ).write(to: URL(fileURLWithPath: config))

@@ -3,6 +3,7 @@ import GRDB
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 import SimverifyAudit
 import SimverifyAuditLog
 import SimverifyClient
@@ -124,7 +125,11 @@ struct ServerLifecycleTests {
 
     /// Runs `simverify serve --config` in `directory` until it exits (a configuration it refuses):
     /// its exit status and what it wrote to standard error.
-    static func serveUntilExit(config: String, in directory: String) throws -> (Int32, String) {
+    static func serveUntilExit(
+        config: String,
+        in directory: String,
+        timeout: Duration = .seconds(300)
+    ) throws -> (Int32, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Paths.repository + "/.build/debug/simverify")
         process.arguments = ["serve", "--config", config]
@@ -133,8 +138,14 @@ struct ServerLifecycleTests {
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
+        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(
+            deadline: .now() + .seconds(Int(timeout.components.seconds)),
+            execute: watchdog
+        )
         let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        watchdog.cancel()
         return (process.terminationStatus, text)
     }
 
@@ -178,7 +189,7 @@ struct ServerLifecycleTests {
         let config = pki.directory + "/config.json"
         try Data(
             """
-            {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+            {"port": 0, "metrics": {"port": 0}, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
              "engine": {"modelDirectory": "no-models"},
              "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json", "sessionDatabasePath": "sessions.sqlite"}}
             """.utf8
@@ -188,6 +199,67 @@ struct ServerLifecycleTests {
         let signedAfter =
             try await database.read { try Int.fetchOne($0, sql: "SELECT MAX(size) FROM checkpoints") } ?? 0
         #expect(signedAfter == 3, "the failed start signed the log's 3 entries: \(signedAfter)")
+    }
+
+    /// A service that fails once the group runs (here the operator listener, its port taken)
+    /// stops `serve` with the error instead of leaving it hanging, and the log is closed.
+    @Test func anOperatorPortTakenStopsTheServerWithTheError() async throws {
+        let pki = try TestPKI()
+        try ServerSecrets.writeDevelopmentKeys(to: pki.directory + "/keys.json", origin: "simverify.test/metrics")
+        let taken = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(taken.localAddress?.port)
+        let config = pki.directory + "/config.json"
+        try Data(
+            """
+            {"port": 0, "metrics": {"port": \(port)}, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+             "engine": {"workers": 1},
+             "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json", "sessionDatabasePath": "sessions.sqlite"}}
+            """.utf8
+        ).write(to: URL(fileURLWithPath: config))
+        // Bounded: a server that hangs is killed after 120 s, and the test fails on its status.
+        let (status, text) = try Self.serveUntilExit(config: config, in: pki.directory, timeout: .seconds(120))
+        try await taken.close()
+        #expect(status == 2 && text.lowercased().contains("address already in use"), "\(status) \(text)")
+        let database = try DatabaseQueue(path: pki.directory + "/audit.sqlite")
+        let signed = try await database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM checkpoints") } ?? 0
+        #expect(signed >= 1, "the log was closed with its final checkpoint")
+    }
+
+    /// When another service of the group fails after the server listens, the group cancels the
+    /// server: it must end (its wait on the listener is made cancellable), not hang the process.
+    @Test func aServerWhoseGroupIsCancelledEnds() async throws {
+        struct Failing: Service {
+            struct Failure: Error {}
+            let trigger: AsyncStream<Void>
+            func run() async throws {
+                for await _ in self.trigger { throw Failure() }
+            }
+        }
+        let base = try await TestServer()
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.tls.certificate = base.pki.path("server.pem")
+        configuration.tls.privateKey = base.pki.path("server-key.pem")
+        configuration.tls.clientCA = base.pki.path("ca.pem")
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let server = try RPCServer(configuration: configuration, service: base.service, logger: logger)
+        let (trigger, fail) = AsyncStream<Void>.makeStream()
+        let group = ServiceGroup(services: [server, Failing(trigger: trigger)], logger: logger)
+        let ended = Flag()
+        Task {
+            _ = try? await group.run()
+            ended.value.store(true, ordering: .releasing)
+        }
+        #expect(await server.waitUntilListening() != nil)
+        fail.yield()
+        for _ in 0..<200 where !ended.value.load(ordering: .acquiring) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let done = ended.value.load(ordering: .acquiring)
+        #expect(done, "the cancelled server still runs")
+        await base.stop()
     }
 
     /// Out-of-range multi-frame and ghost-portrait settings stop the server at start, named.
@@ -201,7 +273,7 @@ struct ServerLifecycleTests {
         ] {
             try Data(
                 """
-                {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+                {"port": 0, "metrics": {"port": 0}, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
                  "policy": {\(field)}, "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json"}}
                 """.utf8
             ).write(to: URL(fileURLWithPath: config))
@@ -218,7 +290,7 @@ struct ServerLifecycleTests {
         let config = pki.directory + "/config.json"
         try Data(
             """
-            {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+            {"port": 0, "metrics": {"port": 0}, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
              "engine": {"model": "dlib"}, "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json"}}
             """.utf8
         ).write(to: URL(fileURLWithPath: config))
@@ -228,7 +300,7 @@ struct ServerLifecycleTests {
         // With the policy's model and threshold set for dlib, it starts.
         try Data(
             """
-            {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+            {"port": 0, "metrics": {"port": 0}, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
              "engine": {"model": "dlib"}, "policy": {"model": "dlib", "threshold": 0.6, "version": "dlib-test"},
              "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json"}}
             """.utf8
@@ -238,7 +310,7 @@ struct ServerLifecycleTests {
         // An operator's model without its descriptor cannot start.
         try Data(
             """
-            {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+            {"port": 0, "metrics": {"port": 0}, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
              "engine": {"model": "onnx"}, "policy": {"model": "onnx", "threshold": 0.6, "version": "onnx-test"},
              "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json"}}
             """.utf8
@@ -250,7 +322,7 @@ struct ServerLifecycleTests {
         let descriptor = try OperatorModelServerTests.descriptor(in: pki.directory)
         try Data(
             """
-            {"port": 0, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
+            {"port": 0, "metrics": {"port": 0}, "tls": {"certificate": "server.pem", "privateKey": "server-key.pem", "clientCA": "ca.pem"},
              "engine": {"model": "onnx", "modelDescriptor": "\(descriptor)"}, "policy": {"model": "onnx", "threshold": 0.6, "version": "onnx-test"},
              "audit": {"databasePath": "audit.sqlite", "keysPath": "keys.json"}}
             """.utf8

@@ -95,6 +95,8 @@ final class TestServer: Sendable {
 
     let pki: TestPKI
     let server: RPCServer
+    /// The operator listener, when the server was made with `metrics: true`.
+    let operatorServer: OperatorServer?
     let audit: AuditLog
     let auditKeys: AuditKeys
     let secrets: ServerSecrets
@@ -109,6 +111,7 @@ final class TestServer: Sendable {
         extraLivenessChecks: [any LivenessCheck] = [],
         auditStore: AuditStoreWrapper = AuditStoreWrapper { $0 },
         fixedTime: Date? = nil,
+        metrics: Bool = false,
         adjust: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws {
         self.pki = try TestPKI()
@@ -137,6 +140,7 @@ final class TestServer: Sendable {
             signer: self.auditKeys.signer,
             logger: logger
         )
+        let (serviceMetrics, registry) = ServiceMetrics.prometheus()
         let service = VerificationService(
             engine: try engine ?? Self.sharedEngine.get(),
             policy: configuration.policy,
@@ -145,11 +149,22 @@ final class TestServer: Sendable {
             limits: .init(configuration.limits),
             logger: logger,
             extraLivenessChecks: extraLivenessChecks,
-            clock: { fixedTime ?? Date() }
+            clock: { fixedTime ?? Date() },
+            metrics: metrics ? serviceMetrics : .none
         )
         self.service = service
         let server = try RPCServer(configuration: configuration, service: service, logger: logger)
-        let group = ServiceGroup(services: [server], logger: logger)
+        var services: [any Service] = [server]
+        if metrics {
+            let listener = OperatorServer(host: "127.0.0.1", port: 0, registry: registry, logger: logger) {
+                await service.refreshGauges()
+            }
+            services.append(listener)
+            self.operatorServer = listener
+        } else {
+            self.operatorServer = nil
+        }
+        let group = ServiceGroup(services: services, logger: logger)
         self.server = server
         self.group = group
         self.task = Task { try await group.run() }

@@ -18,6 +18,8 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
     public var policy: MatchPolicy = .standard
     /// The audit log.
     public var audit: AuditSettings = AuditSettings()
+    /// The operators' metrics listener.
+    public var metrics: MetricsSettings = MetricsSettings()
     /// trace, debug, info, notice, warning, error or critical.
     public var logLevel: String = "info"
 
@@ -80,6 +82,18 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
         public var checkpointEveryEntries: Int = 1000
         /// A checkpoint at least every this many seconds while entries arrive.
         public var checkpointEverySeconds: Double = 10
+        public init() {}
+    }
+
+    /// The operator listener: Prometheus metrics over plain HTTP. Its labels carry no tenant,
+    /// terminal or identifier, but keep it on loopback (or a management network) all the same.
+    public struct MetricsSettings: Sendable, Codable, Hashable {
+        /// Whether the listener runs.
+        public var enabled: Bool = true
+        /// Address to listen on.
+        public var host: String = "127.0.0.1"
+        /// Port to listen on; 0 picks a free one (tests).
+        public var port: Int = 9464
         public init() {}
     }
 

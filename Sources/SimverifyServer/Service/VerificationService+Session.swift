@@ -190,6 +190,7 @@ extension VerificationService {
         let analysis: SessionAnalysis
         do {
             analysis = try await self.engine.analyze(session: inputs.frames, reference: reference)
+            self.metrics.stages(analysis.timings)
         } catch let error as FaceEngineError {
             throw ServiceError(error, field: "request")
         }
@@ -203,9 +204,11 @@ extension VerificationService {
         if let result = analysis.reference { idCard = try Self.sample(result, field: "id_card_image") }
         guard let idCard else { throw ServiceError.internalError }
 
+        let start = ContinuousClock.now
         let reports = self.livenessChecks.map {
             $0.check(frames: observations, challenge: claims.challenge, frameTimes: inputs.frameTimes)
         }
+        self.metrics.stage("liveness", ContinuousClock.now - start)
         guard let first = reports.first else { throw ServiceError.internalError }
         let report = reports.dropFirst().reduce(first) { $0.merged(with: $1) }
         // The most frontal frame, or the mean of the policy's number of most frontal frames.

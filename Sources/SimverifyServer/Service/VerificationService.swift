@@ -25,6 +25,8 @@ public final class VerificationService: Sendable {
     let livenessChecks: [any LivenessCheck]
     /// Builds every audit record, with the service's clock.
     let records: AuditRecordBuilder
+    /// What operators see (no identifier in any label).
+    let metrics: ServiceMetrics
     let logger: Logger
 
     /// Rate limits on the calls that use the face engine.
@@ -65,8 +67,10 @@ public final class VerificationService: Sendable {
         limits: CallLimits,
         logger: Logger,
         extraLivenessChecks: [any LivenessCheck] = [],
-        clock: @escaping @Sendable () -> Date = { Date() }
+        clock: @escaping @Sendable () -> Date = { Date() },
+        metrics: ServiceMetrics = .none
     ) {
+        self.metrics = metrics
         precondition(policy.model == engine.model, "the policy's model must be the engine's (checked at configuration)")
         self.sessions = sessions
         self.livenessChecks =
@@ -106,6 +110,7 @@ public final class VerificationService: Sendable {
 
     /// Records that a verification was refused by a limit (event limit-exceeded).
     public func recordLimit(_ limit: String, operation: ServiceOperation, caller: CallerIdentity) async throws {
+        self.metrics.limited(limit)
         _ = try await self.record(self.records.record(.limitExceeded, caller: caller, detail: "\(limit):\(operation)"))
     }
 
@@ -140,6 +145,14 @@ public final class VerificationService: Sendable {
             try? await self.recordLimit("overloaded", operation: operation, caller: caller)
             throw error
         }
+    }
+
+    /// Samples what operators' gauges show (the engine's load, the audit log's size and
+    /// checkpoint); the operator listener calls it before each scrape.
+    public func refreshGauges() async {
+        let load = self.engine.load
+        self.metrics.engineLoad(busy: load.busy, waiting: load.waiting)
+        if let state = await self.audit.log.state() { self.metrics.auditLog(state) }
     }
 
     /// Health: the version and the engine's load.
@@ -258,6 +271,7 @@ public final class VerificationService: Sendable {
             metadata["attempt"] = "\(session.attempt)"
         }
         self.logger.info("verify", metadata: metadata)
+        self.metrics.decided(outcome.decision, reasons: outcome.reasons)
         return result
     }
 
@@ -293,8 +307,11 @@ public final class VerificationService: Sendable {
 
     /// Appends a record; a decision is only answered once this returns (invariant 3).
     func record(_ record: AuditRecord) async throws -> AuditReceipt {
+        let start = ContinuousClock.now
         do {
-            return try await self.audit.log.append(record)
+            let receipt = try await self.audit.log.append(record)
+            self.metrics.stage("audit_append", ContinuousClock.now - start)
+            return receipt
         } catch {
             self.logger.error("audit append failed; no answer sent", metadata: ["error": "\(error)"])
             throw ServiceError(
@@ -308,7 +325,9 @@ public final class VerificationService: Sendable {
     /// Runs images as one engine job (all-or-nothing admission).
     func analyze(_ batch: [FaceEngine.BatchItem]) async throws -> [Result<FaceAnalysis, FaceEngineError>] {
         do {
-            return try await self.engine.analyze(batch: batch)
+            let results = try await self.engine.analyze(batch: batch)
+            for case .success(let analysis) in results { self.metrics.stages(analysis.timings) }
+            return results
         } catch let error as FaceEngineError {
             throw ServiceError(error, field: "request")
         }

@@ -93,8 +93,14 @@ public final class RPCServer: Service, Sendable {
         self.ready.continuation.finish()
         self.logger.info("listening", metadata: ["host": "\(self.configuration.host)", "port": "\(port)"])
 
+        // Until a graceful shutdown, or the group's cancellation (another service failed): the
+        // future's wait is not cancellable by itself, so cancellation closes the listener.
         await withGracefulShutdownHandler {
-            try? await channel.closeFuture.get()
+            await withTaskCancellationHandler {
+                try? await channel.closeFuture.get()
+            } onCancel: {
+                channel.close(promise: nil)
+            }
         } onGracefulShutdown: {
             channel.close(promise: nil)
         }
@@ -124,6 +130,7 @@ public final class RPCServer: Service, Sendable {
         let id = ObjectIdentifier(channel)
         let accepted = self.state.withLock { $0.connectionOpened(id, channel) }
         guard accepted else {
+            self.service.metrics.limited("max_connections")
             self.logger.notice(
                 "connection refused: limit reached",
                 metadata: ["max_connections": "\(limits.maxConnections)"]
@@ -141,7 +148,12 @@ public final class RPCServer: Service, Sendable {
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(NIOSSLServerHandler(context: self.tls))
         // After the TLS handler: the handshake-completed event travels towards the tail.
-        try sync.addHandler(HandshakeTimeoutHandler(timeout: .fromSeconds(limits.handshakeTimeoutSeconds)))
+        let metrics = self.service.metrics
+        try sync.addHandler(
+            HandshakeTimeoutHandler(timeout: .fromSeconds(limits.handshakeTimeoutSeconds)) {
+                metrics.handshakeFailed("timeout")
+            }
+        )
         try sync.addHandler(
             IdleStateHandler(allTimeout: .fromSeconds(limits.idleTimeoutSeconds))
         )

@@ -18,16 +18,28 @@ package struct Router: Sendable {
 
     /// Handles one call: the response payload, or the status of the failure.
     func handle(method: MethodID, payload: ByteBuffer, caller: CallerIdentity) async -> Result<ByteBuffer, RPCStatus> {
+        let start = ContinuousClock.now
+        let result: Result<ByteBuffer, RPCStatus>
         do {
-            return .success(try await self.route(method: method, payload: payload, caller: caller))
+            result = .success(try await self.route(method: method, payload: payload, caller: caller))
         } catch let error as ServiceError {
-            return .failure(RPCStatus(error))
+            result = .failure(RPCStatus(error))
         } catch let status as RPCStatus {
-            return .failure(status)
+            result = .failure(status)
         } catch {
             self.logger.error("call failed", metadata: ["method": "\(method)", "error_type": "\(type(of: error))"])
-            return .failure(RPCStatus(.internal, "internal error", reason: "internal"))
+            result = .failure(RPCStatus(.internal, "internal error", reason: "internal"))
         }
+        // Known methods only: a label never carries a number a client chose.
+        if ServiceOperation(method) != nil {
+            let status: String
+            switch result {
+            case .success: status = "ok"
+            case .failure(let failure): status = "\(failure.code)"
+            }
+            self.service.metrics.called("\(method)", status: status, duration: ContinuousClock.now - start)
+        }
+        return result
     }
 
     private func route(method: MethodID, payload: ByteBuffer, caller: CallerIdentity) async throws -> ByteBuffer {
@@ -111,7 +123,10 @@ package struct Router: Sendable {
 
     /// Records a call refused by a connection limit, for the methods the audit log counts.
     func recordLimit(_ limit: String, method: MethodID, caller: CallerIdentity) async {
-        guard method == .verify || method == .extractTemplate, let operation = ServiceOperation(method) else { return }
+        guard method == .verify || method == .extractTemplate, let operation = ServiceOperation(method) else {
+            self.service.metrics.limited(limit)
+            return
+        }
         try? await self.service.recordLimit(limit, operation: operation, caller: caller)
     }
 

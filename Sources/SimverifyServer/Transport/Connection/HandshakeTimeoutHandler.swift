@@ -7,10 +7,13 @@ final class HandshakeTimeoutHandler: ChannelInboundHandler, RemovableChannelHand
     typealias InboundIn = NIOAny
 
     private let timeout: TimeAmount
+    private let expired: @Sendable () -> Void
     private var timer: Scheduled<Void>?
 
-    init(timeout: TimeAmount) {
+    /// `expired` is told when the timeout closes a connection (for the operators' metrics).
+    init(timeout: TimeAmount, expired: @escaping @Sendable () -> Void = {}) {
         self.timeout = timeout
+        self.expired = expired
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -25,7 +28,11 @@ final class HandshakeTimeoutHandler: ChannelInboundHandler, RemovableChannelHand
     private func start(context: ChannelHandlerContext) {
         guard self.timer == nil else { return }
         let channel = context.channel
-        self.timer = context.eventLoop.scheduleTask(in: self.timeout) { channel.close(promise: nil) }
+        let expired = self.expired
+        self.timer = context.eventLoop.scheduleTask(in: self.timeout) {
+            expired()
+            channel.close(promise: nil)
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

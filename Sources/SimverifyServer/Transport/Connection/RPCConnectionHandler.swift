@@ -76,6 +76,7 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
             let caller = try CallerIdentity(derEncodedCertificate: try certificate.toDERBytes())
             if let perCaller = self.perCaller {
                 guard perCaller.admit(caller.uri) else {
+                    self.router.service.metrics.limited("too_many_connections")
                     self.logger.notice(
                         "connection refused: too many for this certificate",
                         metadata: ["tenant": "\(caller.tenant)"]
@@ -98,6 +99,7 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
             self.logger.debug("connection authenticated")
         } catch {
             self.logger.notice("client certificate refused", metadata: ["reason": "\(error)"])
+            self.router.service.metrics.handshakeFailed("identity")
             let status = RPCStatus(
                 .unauthenticated,
                 "the client certificate names no simverify identity",
@@ -187,6 +189,9 @@ final class RPCConnectionHandler: ChannelDuplexHandler {
             let status = RPCStatus(.invalidArgument, "protocol error", reason: "decoder")
             self.perform(self.state.terminate(status), context: context)
         default:
+            if !self.state.authenticated, error is NIOSSLError || error is BoringSSLError {
+                self.router.service.metrics.handshakeFailed("tls")
+            }
             self.logger.debug("connection error", metadata: ["error_type": "\(type(of: error))"])
             self.perform(self.state.transportFailed(), context: context)
         }

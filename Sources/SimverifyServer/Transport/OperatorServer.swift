@@ -1,0 +1,139 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+
+/// The operator listener: plain HTTP (loopback by default) answering `GET /metrics` with the
+/// registry in Prometheus's text format, after `refresh` has sampled the gauges. Anything else is
+/// 404; each answer closes its connection. Run as a `Service` beside the RPC server.
+public final class OperatorServer: Service, Sendable {
+    private let host: String
+    private let port: Int
+    private let registry: PrometheusCollectorRegistry
+    private let refresh: @Sendable () async -> Void
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let boundPort = Mutex<Int?>(nil)
+    private let ready = AsyncStream<Int>.makeStream()
+
+    /// Creates the listener; nothing listens until `run()`.
+    public init(
+        host: String,
+        port: Int,
+        registry: PrometheusCollectorRegistry,
+        logger: Logger,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        refresh: @escaping @Sendable () async -> Void = {}
+    ) {
+        self.host = host
+        self.port = port
+        self.registry = registry
+        self.refresh = refresh
+        self.group = group
+        self.logger = logger
+    }
+
+    /// The port it listens on, once it does (useful with port 0).
+    public func waitUntilListening() async -> Int? {
+        if let port = self.boundPort.withLock({ $0 }) { return port }
+        for await port in self.ready.stream { return port }
+        return self.boundPort.withLock { $0 }
+    }
+
+    public func run() async throws {
+        let registry = self.registry
+        let refresh = self.refresh
+        let channel = try await ServerBootstrap(group: self.group)
+            .serverChannelOption(.backlog, value: 16)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.configureHTTPServerPipeline(withErrorHandling: true)
+                    // A scraper that connects and says nothing is closed.
+                    try sync.addHandler(IdleStateHandler(allTimeout: .seconds(10)))
+                    try sync.addHandler(MetricsHTTPHandler(registry: registry, refresh: refresh))
+                }
+            }
+            .bind(host: self.host, port: self.port).get()
+        let port = channel.localAddress?.port ?? self.port
+        self.boundPort.withLock { $0 = port }
+        self.ready.continuation.yield(port)
+        self.ready.continuation.finish()
+        self.logger.info("operator listener", metadata: ["host": "\(self.host)", "port": "\(port)", "path": "/metrics"])
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                try? await channel.closeFuture.get()
+            } onCancel: {
+                channel.close(promise: nil)
+            }
+        } onGracefulShutdown: {
+            channel.close(promise: nil)
+        }
+    }
+}
+
+/// Answers one request per connection: `GET /metrics`, or 404.
+final class MetricsHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let registry: PrometheusCollectorRegistry
+    private let refresh: @Sendable () async -> Void
+    private var head: HTTPRequestHead?
+
+    init(registry: PrometheusCollectorRegistry, refresh: @escaping @Sendable () async -> Void) {
+        self.registry = registry
+        self.refresh = refresh
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch Self.unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+        case .body:
+            break  // a body is read and dropped: nothing here takes one
+        case .end:
+            guard let head = self.head else { return }
+            self.head = nil
+            guard head.method == .GET, head.uri == "/metrics" || head.uri.hasPrefix("/metrics?") else {
+                return self.respond(context: context, status: .notFound, body: Array("not found\n".utf8))
+            }
+            let registry = self.registry
+            let refresh = self.refresh
+            let promise = context.eventLoop.makePromise(of: [UInt8].self)
+            promise.completeWithTask {
+                await refresh()
+                return registry.emitToBuffer()
+            }
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            promise.futureResult.whenSuccess { body in
+                let (handler, context) = bound.value
+                handler.respond(context: context, status: .ok, body: body, type: "text/plain; version=0.0.4")
+            }
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func respond(
+        context: ChannelHandlerContext,
+        status: HTTPResponseStatus,
+        body: [UInt8],
+        type: String = "text/plain"
+    ) {
+        let headers = HTTPHeaders([
+            ("content-type", type), ("content-length", "\(body.count)"), ("connection", "close"),
+        ])
+        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))))
+            .whenComplete { _ in }
+        context.write(Self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
+        context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+    }
+}
