@@ -4,11 +4,11 @@ import SimverifyCore
 import Synchronization
 import Testing
 
+@testable import SimverifyServer
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-
-@testable import SimverifyServer
 
 /// The operator listener, scraped over HTTP while a server takes Verify calls over mutual TLS.
 @Suite("Operator metrics", .serialized)
@@ -81,7 +81,9 @@ struct MetricsTests {
         #expect(Self.value(text, #"simverify_decisions_total{decision="APPROVED"}"#) == 4)
         #expect(Self.value(text, #"simverify_decisions_total{decision="REJECTED"}"#) == 4)
         #expect(Self.value(text, #"simverify_decisions_total{decision="RETRY"}"#) == 4)
-        #expect(Self.value(text, #"simverify_decision_reasons_total{decision="RETRY",reason="NO_FACE_IN_SELFIE"}"#) == 4)
+        #expect(
+            Self.value(text, #"simverify_decision_reasons_total{decision="RETRY",reason="NO_FACE_IN_SELFIE"}"#) == 4
+        )
         #expect(Self.value(text, #"simverify_calls_total{method="Verify",status="ok"}"#) == 12)
         for stage in ["decode", "detect", "embed", "audit_append"] {
             let count = Self.value(text, #"simverify_stage_duration_seconds_count{stage="\#(stage)"}"#) ?? 0

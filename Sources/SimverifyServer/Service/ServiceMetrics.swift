@@ -27,8 +27,12 @@ public struct ServiceMetrics: Sendable {
     /// A decision answered (its record is in the log): counted by decision, by decision and
     /// reason, and a liveness refusal by the check that refused it.
     func decided(_ decision: Decision, reasons: [ReasonCode]) {
-        Counter(label: "simverify_decisions_total", dimensions: [("decision", decision.rawValue)], factory: self.factory)
-            .increment()
+        Counter(
+            label: "simverify_decisions_total",
+            dimensions: [("decision", decision.rawValue)],
+            factory: self.factory
+        )
+        .increment()
         for reason in reasons {
             Counter(
                 label: "simverify_decision_reasons_total",

@@ -63,7 +63,10 @@ public final class OperatorServer: Service, Sendable {
         self.boundPort.withLock { $0 = port }
         self.ready.continuation.yield(port)
         self.ready.continuation.finish()
-        self.logger.info("operator listener", metadata: ["host": "\(self.host)", "port": "\(port)", "path": "/metrics"])
+        self.logger.info(
+            "operator listener",
+            metadata: ["host": "\(self.host)", "port": "\(port)", "path": "/metrics"]
+        )
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
                 try? await channel.closeFuture.get()
@@ -131,8 +134,10 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
         let headers = HTTPHeaders([
             ("content-type", type), ("content-length", "\(body.count)"), ("connection", "close"),
         ])
-        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))))
-            .whenComplete { _ in }
+        context.write(
+            Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)))
+        )
+        .whenComplete { _ in }
         context.write(Self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
         context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
     }
