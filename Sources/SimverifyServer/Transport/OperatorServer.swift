@@ -16,8 +16,7 @@ public final class OperatorServer: Service, Sendable {
     private let refresh: @Sendable () async -> Void
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let boundPort = Mutex<Int?>(nil)
-    private let ready = AsyncStream<Int>.makeStream()
+    private let boundPort = BoundPort()
 
     /// Creates the listener; nothing listens until `run()`.
     public init(
@@ -38,9 +37,7 @@ public final class OperatorServer: Service, Sendable {
 
     /// The port it listens on, once it does (useful with port 0).
     public func waitUntilListening() async -> Int? {
-        if let port = self.boundPort.withLock({ $0 }) { return port }
-        for await port in self.ready.stream { return port }
-        return self.boundPort.withLock { $0 }
+        await self.boundPort.wait()
     }
 
     public func run() async throws {
@@ -60,22 +57,12 @@ public final class OperatorServer: Service, Sendable {
             }
             .bind(host: self.host, port: self.port).get()
         let port = channel.localAddress?.port ?? self.port
-        self.boundPort.withLock { $0 = port }
-        self.ready.continuation.yield(port)
-        self.ready.continuation.finish()
+        self.boundPort.bound(port)
         self.logger.info(
             "operator listener",
             metadata: ["host": "\(self.host)", "port": "\(port)", "path": "/metrics"]
         )
-        await withGracefulShutdownHandler {
-            await withTaskCancellationHandler {
-                try? await channel.closeFuture.get()
-            } onCancel: {
-                channel.close(promise: nil)
-            }
-        } onGracefulShutdown: {
-            channel.close(promise: nil)
-        }
+        await serveUntilShutdown(channel)
     }
 }
 
@@ -135,9 +122,9 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
             ("content-type", type), ("content-length", "\(body.count)"), ("connection", "close"),
         ])
         context.write(
-            Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)))
+            Self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
+            promise: nil
         )
-        .whenComplete { _ in }
         context.write(Self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
         context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
     }

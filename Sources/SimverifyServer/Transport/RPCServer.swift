@@ -21,8 +21,7 @@ public final class RPCServer: Service, Sendable {
     /// Finishes when the last connection of a drain has closed.
     private let drained = AsyncStream<Void>.makeStream()
     private let perCaller: ConnectionsPerCaller
-    private let boundPort = Mutex<Int?>(nil)
-    private let ready = AsyncStream<Int>.makeStream()
+    private let boundPort = BoundPort()
 
     /// Creates a server; nothing listens until `run()`.
     /// - Throws: `SimverifyError` when a certificate or key file cannot be loaded.
@@ -62,9 +61,7 @@ public final class RPCServer: Service, Sendable {
 
     /// The port the server listens on, once it does (useful with port 0).
     public func waitUntilListening() async -> Int? {
-        if let port = self.boundPort.withLock({ $0 }) { return port }
-        for await port in self.ready.stream { return port }
-        return self.boundPort.withLock { $0 }
+        await self.boundPort.wait()
     }
 
     /// Connections open now.
@@ -88,22 +85,10 @@ public final class RPCServer: Service, Sendable {
         }
         self.state.withLock { $0.listening() }
         let port = channel.localAddress?.port ?? self.configuration.port
-        self.boundPort.withLock { $0 = port }
-        self.ready.continuation.yield(port)
-        self.ready.continuation.finish()
+        self.boundPort.bound(port)
         self.logger.info("listening", metadata: ["host": "\(self.configuration.host)", "port": "\(port)"])
 
-        // Until a graceful shutdown, or the group's cancellation (another service failed): the
-        // future's wait is not cancellable by itself, so cancellation closes the listener.
-        await withGracefulShutdownHandler {
-            await withTaskCancellationHandler {
-                try? await channel.closeFuture.get()
-            } onCancel: {
-                channel.close(promise: nil)
-            }
-        } onGracefulShutdown: {
-            channel.close(promise: nil)
-        }
+        await serveUntilShutdown(channel)
         // Drain: goaway to everyone, wait until the last one closes or the deadline, then close
         // what is left.
         let shutdown = self.state.withLock { $0.shutdownRequested() }
