@@ -113,11 +113,12 @@ struct ServeCommand: AsyncParsableCommand {
                 )
                 server = try RPCServer(configuration: configuration, service: service, logger: logger)
                 if configuration.metrics.enabled {
-                    let listener = OperatorServer(
+                    let listener = try OperatorServer(
                         host: configuration.metrics.host,
                         port: configuration.metrics.port,
                         registry: registry,
-                        logger: logger
+                        logger: logger,
+                        mutualTLS: configuration.metrics.mutualTLS ? configuration.tls : nil
                     ) { await service.refreshGauges() }
                     operatorServices.append(
                         .init(service: listener, failureTerminationBehavior: .gracefullyShutdownGroup)

@@ -118,6 +118,59 @@ struct MetricsTests {
     }
 }
 
+extension MetricsTests {
+    /// curl against the operator listener over HTTPS: (its exit status, the HTTP status it saw,
+    /// the body). `identity` names a client certificate of the test PKI; nil presents none.
+    static func curl(_ server: TestServer, port: Int, identity: String?) throws -> (Int32, Int, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        var arguments = [
+            "-s", "--max-time", "10", "--cacert", server.pki.path("ca.pem"), "-w", "\n%{http_code}",
+        ]
+        if let identity {
+            arguments += [
+                "--cert", server.pki.path("\(identity).pem"), "--key", server.pki.path("\(identity)-key.pem"),
+            ]
+        }
+        process.arguments = arguments + ["https://127.0.0.1:\(port)/metrics"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        return (process.terminationStatus, Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+    }
+
+    @Test func withMutualTLSOnlyTheOperatorRoleReadsTheMetrics() async throws {
+        let server = try await TestServer(metrics: true) { $0.metrics.mutualTLS = true }
+        let port = try #require(await server.operatorServer?.waitUntilListening())
+        let backend = try await server.client("backend-carrier-a")
+        _ = try await backend.health()
+        await backend.close()
+
+        let (status, code, body) = try Self.curl(server, port: port, identity: "operator")
+        #expect(status == 0 && code == 200)
+        #expect(Self.value(body, #"simverify_calls_total{method="Health",status="ok"}"#) == 1)
+        #expect(Self.value(body, "simverify_audit_log_entries") != nil)
+
+        // Every other role of the same CA is refused at the HTTP layer, with nothing of the metrics.
+        for identity in ["counter-carrier-a-store-0001", "backend-carrier-a", "regulator"] {
+            let (status, code, body) = try Self.curl(server, port: port, identity: identity)
+            #expect(status == 0 && code == 403, "\(identity)")
+            #expect(!body.contains("simverify_"), "\(identity)")
+        }
+        // No certificate: the handshake fails (curl's exit status is not 0, no HTTP status).
+        let (anonymous, anonymousCode, _) = try Self.curl(server, port: port, identity: nil)
+        #expect(anonymous != 0 && anonymousCode == 0)
+        // Plain HTTP to the TLS listener answers nothing either.
+        await #expect(throws: (any Error).self) { _ = try await Self.get(port) }
+        await server.stop()
+    }
+}
+
 final class Flag: Sendable {
     let value = Atomic<Bool>(false)
 }

@@ -156,9 +156,13 @@ final class TestServer: Sendable {
         let server = try RPCServer(configuration: configuration, service: service, logger: logger)
         var services: [any Service] = [server]
         if metrics {
-            let listener = OperatorServer(host: "127.0.0.1", port: 0, registry: registry, logger: logger) {
-                await service.refreshGauges()
-            }
+            let listener = try OperatorServer(
+                host: "127.0.0.1",
+                port: 0,
+                registry: registry,
+                logger: logger,
+                mutualTLS: configuration.metrics.mutualTLS ? configuration.tls : nil
+            ) { await service.refreshGauges() }
             services.append(listener)
             self.operatorServer = listener
         } else {

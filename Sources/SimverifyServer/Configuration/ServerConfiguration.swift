@@ -85,8 +85,9 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
         public init() {}
     }
 
-    /// The operator listener: Prometheus metrics over plain HTTP. Its labels carry no tenant,
-    /// terminal or identifier, but keep it on loopback (or a management network) all the same.
+    /// The operator listener: Prometheus metrics over plain HTTP, or mutual TLS for the operator
+    /// role. Its labels carry no tenant, terminal or identifier, but plain HTTP stays on loopback
+    /// (or a management network) all the same.
     public struct MetricsSettings: Sendable, Codable, Hashable {
         /// Whether the listener runs.
         public var enabled: Bool = true
@@ -94,6 +95,10 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
         public var host: String = "127.0.0.1"
         /// Port to listen on; 0 picks a free one (tests).
         public var port: Int = 9464
+        /// HTTPS with the server's certificate (`tls.certificate`, `tls.privateKey`), a client
+        /// certificate from `tls.clientCA` required, and only the operator role answered: for a
+        /// listener off loopback. Plain HTTP when false.
+        public var mutualTLS: Bool = false
         public init() {}
     }
 

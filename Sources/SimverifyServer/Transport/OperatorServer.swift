@@ -2,35 +2,49 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Prometheus
 import ServiceLifecycle
+import SimverifyCore
+import SimverifyPKI
 import Synchronization
 
-/// The operator listener: plain HTTP (loopback by default) answering `GET /metrics` with the
-/// registry in Prometheus's text format, after `refresh` has sampled the gauges. Anything else is
-/// 404; each answer closes its connection. Run as a `Service` beside the RPC server.
+/// The operator listener answering `GET /metrics` with the registry in Prometheus's text format,
+/// after `refresh` has sampled the gauges. Anything else is 404; each answer closes its
+/// connection. Run as a `Service` beside the RPC server.
+///
+/// Plain HTTP on loopback by default. With `mutualTLS` it speaks HTTPS with the RPC server's own
+/// certificate, asks every scraper for a certificate issued by the clients' CA, and answers only a
+/// certificate of the operator role (403 for any other role): metrics then travel off the machine
+/// without a carrier's terminal, backend or a regulator reading the operator's figures.
 public final class OperatorServer: Service, Sendable {
     private let host: String
     private let port: Int
     private let registry: PrometheusCollectorRegistry
     private let refresh: @Sendable () async -> Void
+    private let tls: NIOSSLContext?
     private let group: any EventLoopGroup
     private let logger: Logger
     private let boundPort = BoundPort()
 
     /// Creates the listener; nothing listens until `run()`.
+    /// - Parameter mutualTLS: The server's certificate, key and the clients' CA, for HTTPS
+    ///   answering only the operator role; nil for plain HTTP.
+    /// - Throws: `SimverifyError` when the TLS files cannot be loaded.
     public init(
         host: String,
         port: Int,
         registry: PrometheusCollectorRegistry,
         logger: Logger,
+        mutualTLS: ServerConfiguration.TLSFiles? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         refresh: @escaping @Sendable () async -> Void = {}
-    ) {
+    ) throws {
         self.host = host
         self.port = port
         self.registry = registry
         self.refresh = refresh
+        self.tls = try mutualTLS.map { try RPCServer.makeTLSContext($0) }
         self.group = group
         self.logger = logger
     }
@@ -43,16 +57,20 @@ public final class OperatorServer: Service, Sendable {
     public func run() async throws {
         let registry = self.registry
         let refresh = self.refresh
+        let tls = self.tls
         let channel = try await ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 16)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.configureHTTPServerPipeline(withErrorHandling: true)
-                    // A scraper that connects and says nothing is closed.
+                    // A scraper that connects and says nothing (or never finishes a handshake) is closed.
                     try sync.addHandler(IdleStateHandler(allTimeout: .seconds(10)))
-                    try sync.addHandler(MetricsHTTPHandler(registry: registry, refresh: refresh))
+                    if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
+                    try sync.configureHTTPServerPipeline(withErrorHandling: true)
+                    try sync.addHandler(
+                        MetricsHTTPHandler(registry: registry, refresh: refresh, operatorOnly: tls != nil)
+                    )
                 }
             }
             .bind(host: self.host, port: self.port).get()
@@ -60,24 +78,39 @@ public final class OperatorServer: Service, Sendable {
         self.boundPort.bound(port)
         self.logger.info(
             "operator listener",
-            metadata: ["host": "\(self.host)", "port": "\(port)", "path": "/metrics"]
+            metadata: [
+                "host": "\(self.host)", "port": "\(port)", "path": "/metrics",
+                "transport": "\(self.tls == nil ? "http" : "https, operator role")",
+            ]
         )
         await serveUntilShutdown(channel)
     }
 }
 
-/// Answers one request per connection: `GET /metrics`, or 404.
+/// Answers one request per connection: `GET /metrics`, or 404; 403 when `operatorOnly` and the
+/// peer's certificate is not of the operator role.
 final class MetricsHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let registry: PrometheusCollectorRegistry
     private let refresh: @Sendable () async -> Void
+    private let operatorOnly: Bool
     private var head: HTTPRequestHead?
 
-    init(registry: PrometheusCollectorRegistry, refresh: @escaping @Sendable () async -> Void) {
+    init(registry: PrometheusCollectorRegistry, refresh: @escaping @Sendable () async -> Void, operatorOnly: Bool) {
         self.registry = registry
         self.refresh = refresh
+        self.operatorOnly = operatorOnly
+    }
+
+    /// Whether the TLS peer presented a certificate naming the operator role.
+    private func peerIsOperator(context: ChannelHandlerContext) -> Bool {
+        guard let certificate = try? context.pipeline.syncOperations.nioSSL_peerCertificate(),
+            let der = try? certificate.toDERBytes(),
+            let caller = try? CallerIdentity(derEncodedCertificate: der)
+        else { return false }
+        return caller.role == .operator
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -89,6 +122,13 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
         case .end:
             guard let head = self.head else { return }
             self.head = nil
+            if self.operatorOnly, !self.peerIsOperator(context: context) {
+                return self.respond(
+                    context: context,
+                    status: .forbidden,
+                    body: Array("the operator role is required\n".utf8)
+                )
+            }
             guard head.method == .GET, head.uri == "/metrics" || head.uri.hasPrefix("/metrics?") else {
                 return self.respond(context: context, status: .notFound, body: Array("not found\n".utf8))
             }
