@@ -107,7 +107,7 @@ struct ServeCommand: AsyncParsableCommand {
                         secrets: try ServerSecrets(contentsOf: configuration.audit.keysPath)
                     ),
                     sessions: try SQLiteSessionStore(path: configuration.audit.sessionDatabasePath),
-                    limits: .init(configuration.limits),
+                    limits: try .init(configuration.limits),
                     logger: logger,
                     metrics: metrics
                 )

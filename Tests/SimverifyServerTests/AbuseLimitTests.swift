@@ -25,6 +25,41 @@ struct AbuseLimitTests {
         #expect((0..<1000).allSatisfy { _ in off.take("x") })
     }
 
+    /// Three replicas behind a balancer, each configured with `limits.replicas: 3`: a tenant's
+    /// calls spread over them are admitted up to the configured burst in total, not three times it,
+    /// while each terminal keeps its whole limit on the replica its connection is on.
+    @Test func replicasShareTheTenantLimitAndKeepTheTerminalLimitWhole() async throws {
+        var limits = ServerConfiguration.ConnectionLimits()
+        limits.tenantCallsPerSecond = 1e-6  // no refill during the test
+        limits.tenantBurst = 6
+        limits.terminalCallsPerSecond = 1e-6
+        limits.terminalBurst = 2
+        limits.replicas = 3
+        let replicas = try (0..<3).map { _ in try VerificationService.standIn(limits: try .init(limits)) }
+        // Six terminals of one tenant, each pinned to one replica (its connection), two calls each.
+        var admitted = 0
+        for terminal in 0..<6 {
+            let caller = try CallerIdentity(tenant: "carrier-a", role: .counter, terminal: "store-000\(terminal)")
+            for _ in 0..<2 {
+                do {
+                    try await replicas[terminal % 3].checkRate(.verify, caller: caller)
+                    admitted += 1
+                } catch let error as ServiceError {
+                    #expect(error.reason == .rateLimited)
+                }
+            }
+        }
+        #expect(admitted == 6, "the tenant's burst of 6 across three replicas")
+        // Another tenant is untouched; a terminal's third call on its replica is over its own limit.
+        let other = try CallerIdentity(tenant: "carrier-b", role: .counter, terminal: "store-0001")
+        try await replicas[0].checkRate(.verify, caller: other)
+        try await replicas[0].checkRate(.verify, caller: other)
+        await #expect(throws: ServiceError.self) { try await replicas[0].checkRate(.verify, caller: other) }
+
+        limits.replicas = 0
+        #expect(throws: SimverifyError.self) { _ = try VerificationService.CallLimits(limits) }
+    }
+
     @Test func aTerminalOverItsRateIsRefusedAndRecordedWhileOthersAreServed() async throws {
         // One token a million seconds: however slow the machine, no token comes back during the
         // test, so the third call is over the limit by construction (refill is tested above on

@@ -148,6 +148,7 @@ extension VerificationService {
         engine: StandInEngine = StandInEngine(),
         store: MemoryAuditStore = MemoryAuditStore(),
         sessions: MemorySessionStore = MemorySessionStore(),
+        limits: VerificationService.CallLimits = .none,
         policy adjust: (inout MatchPolicy) -> Void = { _ in }
     ) throws -> VerificationService {
         let key = { (id: String) in try IdentifierKeyring.Key(id: id, secret: Array(repeating: 7, count: 32)) }
@@ -167,7 +168,7 @@ extension VerificationService {
                 sessions: SessionTokens(keys: [try key("s1")])
             ),
             sessions: sessions,
-            limits: .none,
+            limits: limits,
             logger: Logger(label: "test")
         )
     }

@@ -146,7 +146,7 @@ final class TestServer: Sendable {
             policy: configuration.policy,
             audit: AuditTrail(log: auditStore.wrap(self.audit), keys: self.auditKeys, secrets: self.secrets),
             sessions: try SQLiteSessionStore(path: self.pki.path("sessions.sqlite")),
-            limits: .init(configuration.limits),
+            limits: try .init(configuration.limits),
             logger: logger,
             extraLivenessChecks: extraLivenessChecks,
             clock: { fixedTime ?? Date() },

@@ -67,6 +67,11 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
         public var terminalCallsPerSecond: Double = 2
         /// Calls a terminal may burst above its rate.
         public var terminalBurst: Double = 10
+        /// Replicas behind one load balancer sharing the tenant limits: each enforces this share
+        /// (1/replicas) of `tenantCallsPerSecond` and `tenantBurst`, so that N replicas together
+        /// admit what one would. A terminal's limit is not divided: its connection, and so its
+        /// calls, stay on one replica (docs/SCALING.md).
+        public var replicas: Int = 1
         public init() {}
     }
 

@@ -47,10 +47,15 @@ public final class VerificationService: Sendable {
             CallLimits(tenant: TokenBuckets(rate: 0, burst: 1), terminal: TokenBuckets(rate: 0, burst: 1))
         }
 
-        /// The limits of a configuration.
-        public init(_ limits: ServerConfiguration.ConnectionLimits) {
+        /// The limits of a configuration: the tenant's divided among `replicas`, the terminal's whole.
+        /// - Throws: `SimverifyError` `.invalidArgument` when `replicas` is below 1.
+        public init(_ limits: ServerConfiguration.ConnectionLimits) throws {
+            guard limits.replicas >= 1 else {
+                throw SimverifyError(.invalidArgument, "limits.replicas must be at least 1")
+            }
+            let share = 1 / Double(limits.replicas)
             self.init(
-                tenant: TokenBuckets(rate: limits.tenantCallsPerSecond, burst: limits.tenantBurst),
+                tenant: TokenBuckets(rate: limits.tenantCallsPerSecond * share, burst: limits.tenantBurst * share),
                 terminal: TokenBuckets(rate: limits.terminalCallsPerSecond, burst: limits.terminalBurst)
             )
         }
