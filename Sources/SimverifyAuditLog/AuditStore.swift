@@ -1,4 +1,5 @@
 import SimverifyAudit
+import SimverifyCore
 
 /// What the verification service needs of a durable audit log: appending a record (answered only
 /// once it is committed, DESIGN.md invariant 3) and the regulator's reads. `AuditLog` (SQLite) is
@@ -38,11 +39,10 @@ public struct AuditLogState: Sendable, Hashable {
 
 extension AuditLog: AuditStore {
     public func state() async -> AuditLogState? {
-        let age = ContinuousClock.now - self.lastCheckpointTime
-        return AuditLogState(
+        AuditLogState(
             entries: self.size,
             checkpointEntries: self.lastCheckpointSize,
-            secondsSinceCheckpoint: Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
+            secondsSinceCheckpoint: (ContinuousClock.now - self.lastCheckpointTime).inSeconds
         )
     }
 }

@@ -120,28 +120,21 @@ struct MetricsTests {
 
 extension MetricsTests {
     /// curl against the operator listener over HTTPS: (its exit status, the HTTP status it saw,
-    /// the body). `identity` names a client certificate of the test PKI; nil presents none.
-    static func curl(_ server: TestServer, port: Int, identity: String?) throws -> (Int32, Int, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        var arguments = [
-            "-s", "--max-time", "10", "--cacert", server.pki.path("ca.pem"), "-w", "\n%{http_code}",
-        ]
+    /// the body). `identity` names a client certificate of the test PKI; nil presents none. Run
+    /// through `PythonClientTests.run`, which does not block a cooperative thread the server needs.
+    static func curl(_ server: TestServer, port: Int, identity: String?) async throws -> (Int32, Int, String) {
+        var arguments = ["-s", "--max-time", "10", "--cacert", server.pki.path("ca.pem"), "-w", "\n%{http_code}"]
         if let identity {
             arguments += [
                 "--cert", server.pki.path("\(identity).pem"), "--key", server.pki.path("\(identity)-key.pem"),
             ]
         }
-        process.arguments = arguments + ["https://127.0.0.1:\(port)/metrics"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
+        let (status, text) = try await PythonClientTests.run(
+            "/usr/bin/curl",
+            arguments + ["https://127.0.0.1:\(port)/metrics"]
+        )
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        return (process.terminationStatus, Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+        return (status, Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
     }
 
     @Test func withMutualTLSOnlyTheOperatorRoleReadsTheMetrics() async throws {
@@ -151,19 +144,19 @@ extension MetricsTests {
         _ = try await backend.health()
         await backend.close()
 
-        let (status, code, body) = try Self.curl(server, port: port, identity: "operator")
+        let (status, code, body) = try await Self.curl(server, port: port, identity: "operator")
         #expect(status == 0 && code == 200)
         #expect(Self.value(body, #"simverify_calls_total{method="Health",status="ok"}"#) == 1)
         #expect(Self.value(body, "simverify_audit_log_entries") != nil)
 
         // Every other role of the same CA is refused at the HTTP layer, with nothing of the metrics.
         for identity in ["counter-carrier-a-store-0001", "backend-carrier-a", "regulator"] {
-            let (status, code, body) = try Self.curl(server, port: port, identity: identity)
+            let (status, code, body) = try await Self.curl(server, port: port, identity: identity)
             #expect(status == 0 && code == 403, "\(identity)")
             #expect(!body.contains("simverify_"), "\(identity)")
         }
         // No certificate: the handshake fails (curl's exit status is not 0, no HTTP status).
-        let (anonymous, anonymousCode, _) = try Self.curl(server, port: port, identity: nil)
+        let (anonymous, anonymousCode, _) = try await Self.curl(server, port: port, identity: nil)
         #expect(anonymous != 0 && anonymousCode == 0)
         // Plain HTTP to the TLS listener answers nothing either.
         await #expect(throws: (any Error).self) { _ = try await Self.get(port) }

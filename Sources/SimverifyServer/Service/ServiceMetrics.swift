@@ -1,4 +1,5 @@
 import CoreMetrics
+import Metrics
 import Prometheus
 import SimverifyAuditLog
 import SimverifyCore
@@ -39,15 +40,13 @@ public struct ServiceMetrics: Sendable {
                 dimensions: [("decision", decision.rawValue), ("reason", reason.rawValue)],
                 factory: self.factory
             ).increment()
-        }
-        if decision == .livenessFailed {
-            for reason in reasons {
-                Counter(
-                    label: "simverify_liveness_refusals_total",
-                    dimensions: [("check", reason.rawValue)],
-                    factory: self.factory
-                ).increment()
-            }
+            guard decision == .livenessFailed else { continue }
+            Counter(
+                label: "simverify_liveness_refusals_total",
+                dimensions: [("check", reason.rawValue)],
+                factory: self.factory
+            )
+            .increment()
         }
     }
 
@@ -56,7 +55,7 @@ public struct ServiceMetrics: Sendable {
     func stage(_ stage: String, _ duration: Duration) {
         guard duration > .zero else { return }
         Timer(label: "simverify_stage_duration_seconds", dimensions: [("stage", stage)], factory: self.factory)
-            .recordNanoseconds(Self.nanoseconds(duration))
+            .record(duration: duration)
     }
 
     /// The engine's stages of an analysis.
@@ -82,7 +81,7 @@ public struct ServiceMetrics: Sendable {
             factory: self.factory
         ).increment()
         Timer(label: "simverify_call_duration_seconds", dimensions: [("method", method)], factory: self.factory)
-            .recordNanoseconds(Self.nanoseconds(duration))
+            .record(duration: duration)
     }
 
     /// A connection that never became a caller: `tls` (the handshake failed), `timeout` (not
@@ -90,11 +89,6 @@ public struct ServiceMetrics: Sendable {
     public func handshakeFailed(_ reason: String) {
         Counter(label: "simverify_handshake_failures_total", dimensions: [("reason", reason)], factory: self.factory)
             .increment()
-    }
-
-    static func nanoseconds(_ duration: Duration) -> Int64 {
-        let parts = duration.components
-        return parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000
     }
 
     /// The face engine's jobs running and waiting now.

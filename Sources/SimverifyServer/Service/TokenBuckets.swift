@@ -1,3 +1,4 @@
+import SimverifyCore
 import Synchronization
 
 /// Token buckets keyed by caller (tenant, or tenant and terminal): `rate` tokens a second up to
@@ -29,7 +30,7 @@ public final class TokenBuckets: Sendable {
         return self.buckets.withLock { table in
             var bucket = table[key] ?? Bucket(tokens: self.burst, updated: now)
             let elapsed = now - bucket.updated
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.inSeconds
             bucket.tokens = min(self.burst, bucket.tokens + max(0, seconds) * self.rate)
             bucket.updated = now
             let allowed = bucket.tokens >= 1
