@@ -14,11 +14,12 @@ samples=$cache/samples
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
-# 1. Debian packages (Chromium and its WebDriver: the reports are checked in a real browser).
+# 1. Debian packages (Chromium and its WebDriver: the reports are checked in a real browser;
+# PostgreSQL: the shared stores' tests start a private server with scripts/postgres.sh).
 packages=(libdlib-dev libjpeg62-turbo-dev libopenblas-dev liblapack-dev libjpeg-turbo-progs pkg-config
           protobuf-compiler libsqlite3-dev python3-venv
           libopencv-core-dev libopencv-imgproc-dev libopencv-dnn-dev libopencv-objdetect-dev python3-onnx unzip
-          chromium chromium-driver curl)
+          chromium chromium-driver curl postgresql)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up the machine and runs the whole test suite: the Swift tests (which also drive a Python
-# client written from docs/PROTOCOL.md), the check that the generated protobuf code matches Protos/
+# client written from docs/PROTOCOL.md, and the PostgreSQL stores against a private server that
+# scripts/postgres.sh starts), the check that the generated protobuf code matches Protos/
 # and that every hand-written Swift file is formatted (scripts/format.sh),
 # `simverify eval` on the fixture pairs in debug and release with one and two workers, `simverify
 # assess` on the development data with its report checked in Chromium, and every example command
@@ -26,6 +27,10 @@ export SIMVERIFY_MASKED_FACES
 SIMVERIFY_SFACE_PARITY_REFERENCE=${SIMVERIFY_SFACE_PARITY_REFERENCE:-${XDG_CACHE_HOME:-$HOME/.cache}/simverify/parity/sface-reference.json}
 bash "$root/scripts/parity-reference-sface.sh" "$SIMVERIFY_SFACE_PARITY_REFERENCE"
 export SIMVERIFY_SFACE_PARITY_REFERENCE
+# A private PostgreSQL server on loopback for the shared stores' tests (stopped on exit).
+SIMVERIFY_POSTGRES_URL=$(bash "$root/scripts/postgres.sh" start)
+export SIMVERIFY_POSTGRES_URL
+trap 'bash "$root/scripts/postgres.sh" stop' EXIT
 cd "$root"
 export OPENBLAS_NUM_THREADS=1
 bash scripts/generate-protos.sh --check

@@ -319,6 +319,15 @@ public actor AuditLog {
         public let decision: String
         public let day: Int64
         public let count: Int64
+
+        /// Creates a row.
+        public init(tenant: String, event: AuditRecord.Event, decision: String, day: Int64, count: Int64) {
+            self.tenant = tenant
+            self.event = event
+            self.decision = decision
+            self.day = day
+            self.count = count
+        }
     }
 
     /// Counts by tenant, event, decision and day.

@@ -21,10 +21,14 @@ public protocol AuditStore: Sendable {
     func stats() async throws -> [AuditLog.StatsRow]
     /// Its size and its last checkpoint's, for operators' metrics (nil: not known).
     func state() async -> AuditLogState?
+    /// Waits for the appends in progress and signs a final checkpoint where this store signs
+    /// (graceful shutdown).
+    func close() async
 }
 
 extension AuditStore {
     public func state() async -> AuditLogState? { nil }
+    public func close() async {}
 }
 
 /// Where a log stands, for operators.
@@ -35,6 +39,13 @@ public struct AuditLogState: Sendable, Hashable {
     public var checkpointEntries: UInt64
     /// Seconds since that checkpoint was signed (or since the log opened).
     public var secondsSinceCheckpoint: Double
+
+    /// Creates a state.
+    public init(entries: UInt64, checkpointEntries: UInt64, secondsSinceCheckpoint: Double) {
+        self.entries = entries
+        self.checkpointEntries = checkpointEntries
+        self.secondsSinceCheckpoint = secondsSinceCheckpoint
+    }
 }
 
 extension AuditLog: AuditStore {

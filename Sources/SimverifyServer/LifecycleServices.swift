@@ -7,10 +7,10 @@ import SimverifyFaceEngine
 /// (ServiceGroup stops services in reverse order), so every answered call's record is signed.
 /// However the group ends (a signal, a service that fails), the checkpoint is written.
 public struct AuditLogService: Service {
-    let log: AuditLog
+    let log: any AuditStore
 
     /// Wraps the log.
-    public init(_ log: AuditLog) {
+    public init(_ log: any AuditStore) {
         self.log = log
     }
 

@@ -5,6 +5,7 @@ import SimverifyAudit
 import SimverifyClient
 import SimverifyCommandSupport
 import SimverifyCore
+import SimverifyEnrolment
 import SimverifyFaceEngine
 import SimverifyPKI
 import SimverifyServer

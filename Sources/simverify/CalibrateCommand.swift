@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SimverifyCommandSupport
 import SimverifyCore
+import SimverifyEnrolment
 import SimverifyFaceEngine
 
 /// Chooses a policy threshold from labelled pairs: the highest distance whose false-match rate

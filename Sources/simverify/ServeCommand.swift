@@ -7,6 +7,7 @@ import SimverifyAuditLog
 import SimverifyCommandSupport
 import SimverifyCore
 import SimverifyFaceEngine
+import SimverifyPostgres
 import SimverifyServer
 
 struct ServeCommand: AsyncParsableCommand {
@@ -81,15 +82,8 @@ struct ServeCommand: AsyncParsableCommand {
                 engineConfiguration.models = FaceModelFiles(directory: directory)
             }
             let keys = try AuditKeys(contentsOf: configuration.audit.keysPath)
-            let auditLog = try await AuditLog(
-                configuration: .init(
-                    path: configuration.audit.databasePath,
-                    checkpointEveryEntries: UInt64(max(1, configuration.audit.checkpointEveryEntries)),
-                    checkpointEverySeconds: configuration.audit.checkpointEverySeconds
-                ),
-                signer: keys.signer,
-                logger: logger
-            )
+            let stores = try await Stores.open(configuration, signer: keys.signer, logger: logger)
+            let auditLog = stores.log
             // From here the log is open: a start-up failure still closes it (the final checkpoint
             // signs what an earlier run left unsigned), and so does any end of the group.
             let server: RPCServer
@@ -106,7 +100,7 @@ struct ServeCommand: AsyncParsableCommand {
                         keys: keys,
                         secrets: try ServerSecrets(contentsOf: configuration.audit.keysPath)
                     ),
-                    sessions: try SQLiteSessionStore(path: configuration.audit.sessionDatabasePath),
+                    sessions: try stores.sessions(),
                     limits: try .init(configuration.limits),
                     logger: logger,
                     metrics: metrics
@@ -133,9 +127,9 @@ struct ServeCommand: AsyncParsableCommand {
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(
                     services: [
-                        .init(service: FaceEngineService(engine)), .init(service: AuditLogService(auditLog)),
-                        .init(service: server),
-                    ] + operatorServices,
+                        .init(service: FaceEngineService(engine))
+                    ] + stores.services + [.init(service: AuditLogService(auditLog)), .init(service: server)]
+                        + operatorServices,
                     // A service that fails (the operator port taken) drains the others: the server
                     // answers what it holds, the log signs, then serve exits with the error.
                     gracefulShutdownSignals: [.sigterm, .sigint],
@@ -146,5 +140,75 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             reportAndExit(error)
         }
+    }
+}
+
+/// The audit log and the session store the configuration chooses: the embedded SQLite files (one
+/// replica) or one PostgreSQL database shared by every replica.
+struct Stores {
+    let log: any AuditStore
+    let sessions: () throws -> any SessionStore
+    /// What must run beside them (PostgreSQL's connection pool), stopped after the log.
+    let services: [ServiceGroupConfiguration.ServiceConfiguration]
+
+    static func open(_ configuration: ServerConfiguration, signer: NoteSigner, logger: Logger) async throws -> Stores {
+        let audit = configuration.audit
+        switch configuration.storage.kind {
+        case "sqlite":
+            let log = try await AuditLog(
+                configuration: .init(
+                    path: audit.databasePath,
+                    checkpointEveryEntries: UInt64(max(1, audit.checkpointEveryEntries)),
+                    checkpointEverySeconds: audit.checkpointEverySeconds
+                ),
+                signer: signer,
+                logger: logger
+            )
+            return Stores(log: log, sessions: { try SQLiteSessionStore(path: audit.sessionDatabasePath) }, services: [])
+        case "postgres":
+            guard let url = configuration.storage.postgresURL else {
+                throw SimverifyError(.invalidArgument, "storage.kind postgres needs storage.postgresURL")
+            }
+            let database = try PostgresStorage(url: url, logger: logger)
+            // The pool must run while the log opens: it runs in the group once that starts, and
+            // in a task of its own until then.
+            let opening = Task { await database.client.run() }
+            let log: PostgresAuditLog
+            do {
+                log = try await PostgresAuditLog(
+                    database: database,
+                    signer: signer,
+                    configuration: .init(
+                        checkpointEveryEntries: UInt64(max(1, audit.checkpointEveryEntries)),
+                        checkpointEverySeconds: audit.checkpointEverySeconds
+                    ),
+                    logger: logger
+                )
+            } catch {
+                opening.cancel()
+                throw error
+            }
+            return Stores(
+                log: log,
+                sessions: { PostgresSessionStore(database: database) },
+                services: [.init(service: PoolTask(task: opening))]
+            )
+        default:
+            throw SimverifyError(
+                .invalidArgument,
+                "storage.kind is sqlite or postgres, not \(configuration.storage.kind)"
+            )
+        }
+    }
+}
+
+/// The pool's task as a Service: it runs until the group, having stopped the log, stops it.
+struct PoolTask: Service {
+    let task: Task<Void, Never>
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        self.task.cancel()
+        await self.task.value
     }
 }

@@ -20,6 +20,8 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
     public var audit: AuditSettings = AuditSettings()
     /// The operators' metrics listener.
     public var metrics: MetricsSettings = MetricsSettings()
+    /// Where the audit log and the session store live.
+    public var storage: StorageSettings = StorageSettings()
     /// trace, debug, info, notice, warning, error or critical.
     public var logLevel: String = "info"
 
@@ -87,6 +89,17 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
         public var checkpointEveryEntries: Int = 1000
         /// A checkpoint at least every this many seconds while entries arrive.
         public var checkpointEverySeconds: Double = 10
+        public init() {}
+    }
+
+    /// Where shared state lives: the embedded SQLite files (one replica, the default) or one
+    /// PostgreSQL database that every replica behind a balancer shares (docs/SCALING.md).
+    public struct StorageSettings: Sendable, Codable, Hashable {
+        /// "sqlite" (`audit.databasePath`, `audit.sessionDatabasePath`) or "postgres".
+        public var kind: String = "sqlite"
+        /// For kind "postgres": `postgres://USER@HOST:PORT/DATABASE`. A password, when the server
+        /// needs one, comes from the environment (`PGPASSWORD`), never from this file.
+        public var postgresURL: String?
         public init() {}
     }
 
@@ -170,6 +183,6 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
     }
 
     private static let optionalKeys: Set<String> = [
-        "engine.workers", "engine.modelDirectory", "engine.modelDescriptor",
+        "engine.workers", "engine.modelDirectory", "engine.modelDescriptor", "storage.postgresURL",
     ]
 }
