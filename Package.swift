@@ -159,6 +159,7 @@ let package = Package(
             dependencies: [
                 "SimverifyCore", "SimverifyAudit", "SimverifyAuditLog", "SimverifyServer",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -205,7 +206,9 @@ let package = Package(
             dependencies: [
                 "SimverifyCore", "SimverifyFaceEngine", "SimverifyServer", "SimverifyClient", "SimverifyCommandSupport",
                 "SimverifyAudit", "SimverifyAuditLog", "SimverifyLiveness", "SimverifyProto", "SimverifyWire",
+                "SimverifyPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

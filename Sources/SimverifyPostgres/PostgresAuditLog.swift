@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import PostgresNIO
 import SimverifyAudit
 import SimverifyAuditLog
@@ -216,23 +217,41 @@ public actor PostgresAuditLog: AuditStore, AuditLogSource {
                     logger: logger
                 )
             }
+            // One statement per table for the whole batch (arrays unnested), not one per row.
+            var indices: [Int64] = []
+            var records: [ByteBuffer] = []
+            var tenants: [String] = []
+            var days: [Int64] = []
+            var events: [Int32] = []
+            var decisions: [String] = []
+            var hmacs: [ByteBuffer] = []
+            var hmacIndices: [Int64] = []
             for (offset, item) in batch.enumerated() {
                 let index = head + Int64(offset)
-                let record = item.record
+                indices.append(index)
+                records.append(ByteBuffer(bytes: item.bytes))
+                tenants.append(item.record.tenant)
+                days.append(Int64(item.record.time / 86400))
+                events.append(Int32(item.record.event.rawValue))
+                decisions.append(item.record.decision?.rawValue ?? "")
+                for identifier in item.record.identifiers {
+                    hmacs.append(ByteBuffer(bytes: identifier.hmac))
+                    hmacIndices.append(index)
+                }
+            }
+            try await connection.query(
+                """
+                INSERT INTO audit_entries (idx, record, tenant, day, event, decision)
+                SELECT * FROM unnest(\(indices)::bigint[], \(records)::bytea[], \(tenants)::text[], \(days)::bigint[],
+                \(events)::integer[], \(decisions)::text[])
+                """,
+                logger: logger
+            )
+            if !hmacs.isEmpty {
                 try await connection.query(
-                    """
-                    INSERT INTO audit_entries (idx, record, tenant, day, event, decision)
-                    VALUES (\(index), \(Data(item.bytes)), \(record.tenant), \(Int64(record.time / 86400)),
-                    \(Int32(record.event.rawValue)), \(record.decision?.rawValue ?? ""))
-                    """,
+                    "INSERT INTO audit_subject_index (hmac, idx) SELECT * FROM unnest(\(hmacs)::bytea[], \(hmacIndices)::bigint[])",
                     logger: logger
                 )
-                for identifier in record.identifiers {
-                    try await connection.query(
-                        "INSERT INTO audit_subject_index (hmac, idx) VALUES (\(Data(identifier.hmac)), \(index))",
-                        logger: logger
-                    )
-                }
             }
             try await connection.query(
                 "UPDATE audit_head SET size = \(head + Int64(batch.count)) WHERE id = 1",

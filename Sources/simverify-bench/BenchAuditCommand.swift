@@ -2,10 +2,12 @@ import ArgumentParser
 import Crypto
 import Foundation
 import Logging
+import PostgresNIO
 import SimverifyAudit
 import SimverifyAuditLog
 import SimverifyCommandSupport
 import SimverifyCore
+import SimverifyPostgres
 
 struct BenchAuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,6 +27,10 @@ struct BenchAuditCommand: AsyncParsableCommand {
     @Option(help: "Records appended one at a time, for the reference.") var serialAppends: Int = 300
     @Option(help: "Directory for a synthetic bundle.") var bundle: String?
     @Option(help: "Entries in the synthetic bundle.") var entries: UInt64 = 1_000_000
+    @Option(
+        help:
+            "A PostgreSQL server (postgres://USER@HOST:PORT/DATABASE): also measure the shared log's append ceiling from one and from three replicas, each in a database of its own."
+    ) var postgres: String?
 
     func run() async throws {
         do {
@@ -75,6 +81,32 @@ struct BenchAuditCommand: AsyncParsableCommand {
                 )
             )
 
+            if let postgres {
+                var rates: [Double] = []
+                for replicas in [1, 3] {
+                    rates.append(
+                        try await Self.postgresRate(
+                            url: postgres,
+                            replicas: replicas,
+                            appends: appends,
+                            concurrency: concurrency,
+                            signer: signer,
+                            logger: logger
+                        )
+                    )
+                }
+                print(
+                    String(
+                        format:
+                            "PostgreSQL, one log (advisory-locked group commit): %.0f records/s from one replica, %.0f from three, with %d appenders in all; %.2fx SQLite's group commit",
+                        rates[0],
+                        rates[1],
+                        concurrency,
+                        rates[0] / groupRate
+                    )
+                )
+            }
+
             if let bundle {
                 let source = SyntheticLog(signer: signer, size: entries)
                 let local = try AuditBundle(directory: bundle, vkey: signer.verifier.vkey)
@@ -102,6 +134,51 @@ struct BenchAuditCommand: AsyncParsableCommand {
     /// A realistic verify record: two image digests, three keyed identifiers. Deterministic in
     /// `i`, its event id too: the synthetic log encodes each record twice (for its tree, then
     /// for the entries it serves), and a random id would make the two disagree.
+    /// Durable appends per second into one PostgreSQL log from `replicas` replicas (a pool and a
+    /// log each), `concurrency` appenders spread over them, in a new database dropped after.
+    static func postgresRate(
+        url: String,
+        replicas: Int,
+        appends: Int,
+        concurrency: Int,
+        signer: NoteSigner,
+        logger: Logger
+    ) async throws -> Double {
+        let name = "bench_audit_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let admin = try PostgresStorage(url: url, logger: logger, maximumConnections: 2)
+        let adminRun = Task { await admin.client.run() }
+        defer { adminRun.cancel() }
+        try await admin.client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+        var components = URLComponents(string: url)!
+        components.path = "/" + name
+        var storages: [PostgresStorage] = []
+        var runs: [Task<Void, Never>] = []
+        var logs: [PostgresAuditLog] = []
+        for _ in 0..<replicas {
+            let storage = try PostgresStorage(url: components.string!, logger: logger)
+            storages.append(storage)
+            runs.append(Task { await storage.client.run() })
+            logs.append(try await PostgresAuditLog(database: storage, signer: signer, logger: logger))
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let perWorker = appends / concurrency
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<concurrency {
+                let log = logs[worker % replicas]
+                group.addTask {
+                    for i in 0..<perWorker { _ = try await log.append(Self.record(UInt64(worker * perWorker + i))) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let rate = Double(perWorker * concurrency) / ((clock.now - start).milliseconds / 1000)
+        for log in logs { await log.close() }
+        for run in runs { run.cancel() }
+        try await admin.client.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: logger)
+        return rate
+    }
+
     static func record(_ i: UInt64) -> AuditRecord {
         let digest = { (seed: UInt64) in Array(SHA256.hash(data: withUnsafeBytes(of: seed) { Array($0) })) }
         return AuditRecord(

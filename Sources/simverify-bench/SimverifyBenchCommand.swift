@@ -8,10 +8,10 @@ struct SimverifyBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simverify-bench",
         abstract:
-            "simverify's benchmarks: the engine, a liveness Verify, the audit log, load and soak against a server.",
+            "simverify's benchmarks: the engine, a liveness Verify, the audit log, load, soak and scale-out against a server.",
         subcommands: [
             BenchCommand.self, BenchLivenessCommand.self, BenchAuditCommand.self, LoadTestCommand.self,
-            SoakCommand.self,
+            SoakCommand.self, ScaleLoadCommand.self, ReceiptsCommand.self,
         ]
     )
 }
