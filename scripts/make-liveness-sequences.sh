@@ -8,7 +8,7 @@ cache=${SIMVERIFY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/simverify}
 out=${1:-$cache/liveness-sequences}
 python=$(bash "$root/scripts/python-env.sh")
 # The generator is deterministic: a set made by this generator from these fixtures is kept.
-stamp=$( { sha256sum "$root/scripts/make-liveness-sequences.py"; "$python" --version;
+stamp=$( { sha256sum < "$root/scripts/make-liveness-sequences.py"; "$python" --version;
            find "$root/../shared/fixtures" -type f -printf '%P %s\n' | LC_ALL=C sort; } | sha256sum | cut -c1-64)
 if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ]; then
     echo "make-liveness-sequences: $(find "$out" -name sequence.json | wc -l) sequences in $out (kept)" >&2
