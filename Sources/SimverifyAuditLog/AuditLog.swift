@@ -52,19 +52,12 @@ public actor AuditLog {
         }
     }
 
-    private struct Pending {
-        let bytes: [UInt8]
-        let record: AuditRecord
-        let continuation: CheckedContinuation<AuditReceipt, Error>
-    }
-
     private let configuration: Configuration
     private let database: DatabaseQueue
     private let signer: NoteSigner
     private let logger: Logger
     private var tree = MerkleTree()
-    private var pending: [Pending] = []
-    private var writing = false
+    private var queue = GroupCommitQueue()
     private(set) var lastCheckpointSize: UInt64 = 0
     private(set) var lastCheckpointTime = ContinuousClock.now
     private var latestCheckpoint: [UInt8]?
@@ -154,18 +147,12 @@ public actor AuditLog {
     public func append(_ record: AuditRecord) async throws -> AuditReceipt {
         let bytes = try record.encoded()
         return try await withCheckedThrowingContinuation { continuation in
-            self.pending.append(Pending(bytes: bytes, record: record, continuation: continuation))
-            if !self.writing {
-                self.writing = true
-                Task { await self.drain() }
-            }
+            if self.queue.enqueue(bytes, record, continuation) { Task { await self.drain() } }
         }
     }
 
     private func drain() async {
-        while !self.pending.isEmpty {
-            let batch = Array(self.pending.prefix(self.configuration.maxBatch))
-            self.pending.removeFirst(batch.count)
+        while let batch = self.queue.nextBatch(limit: self.configuration.maxBatch) {
             let first = self.tree.size
             let rows = batch.enumerated().map { offset, item in
                 (Int64(first) + Int64(offset), item.bytes, item.record)
@@ -191,22 +178,21 @@ public actor AuditLog {
                 }
             } catch {
                 self.logger.error("audit append failed", metadata: ["records": "\(batch.count)", "error": "\(error)"])
-                for item in batch {
-                    item.continuation.resume(
-                        throwing: AuditError(.storage, "the audit log could not record the decision")
-                    )
-                }
+                GroupCommitQueue.finish(
+                    batch,
+                    with: .failure(AuditError(.storage, "the audit log could not record the decision"))
+                )
                 continue
             }
-            for item in batch {
+            let receipts = batch.map { item in
                 let hash = MerkleHash.leaf(item.bytes)
                 let index = self.tree.size
                 self.tree.append(leafHash: hash)
-                item.continuation.resume(returning: AuditReceipt(leafIndex: index, leafHash: hash))
+                return AuditReceipt(leafIndex: index, leafHash: hash)
             }
+            GroupCommitQueue.finish(batch, with: .success(receipts))
             await self.checkpointIfDue()
         }
-        self.writing = false
     }
 
     // MARK: Checkpoints
@@ -261,7 +247,7 @@ public actor AuditLog {
 
     /// Waits for pending appends and signs a final checkpoint (graceful shutdown).
     public func close() async {
-        while self.writing || !self.pending.isEmpty { try? await Task.sleep(for: .milliseconds(5)) }
+        while !self.queue.isIdle { try? await Task.sleep(for: .milliseconds(5)) }
         _ = try? await self.checkpoint()
     }
 

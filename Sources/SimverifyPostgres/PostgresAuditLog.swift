@@ -39,23 +39,15 @@ public actor PostgresAuditLog: AuditStore, AuditLogSource {
         }
     }
 
-    private struct Pending {
-        let bytes: [UInt8]
-        let record: AuditRecord
-        let continuation: CheckedContinuation<AuditReceipt, Error>
-    }
-
     private let configuration: Configuration
     private let database: PostgresStorage
     private let signer: NoteSigner
     private let logger: Logger
     private var tree = MerkleTree()
-    private var pending: [Pending] = []
-    private var writing = false
+    private var queue = GroupCommitQueue()
     private var lastCheckpointSize: UInt64 = 0
     private var lastCheckpointTime = ContinuousClock.now
     private var leaderTask: Task<Void, Never>?
-    private var closed = false
 
     /// Whether this replica holds the signer lock now.
     public private(set) var isSigner = false
@@ -158,27 +150,22 @@ public actor PostgresAuditLog: AuditStore, AuditLogSource {
     public func append(_ record: AuditRecord) async throws -> AuditReceipt {
         let bytes = try record.encoded()
         return try await withCheckedThrowingContinuation { continuation in
-            self.pending.append(Pending(bytes: bytes, record: record, continuation: continuation))
-            if !self.writing {
-                self.writing = true
-                Task { await self.drain() }
-            }
+            if self.queue.enqueue(bytes, record, continuation) { Task { await self.drain() } }
         }
     }
 
     private func drain() async {
-        while !self.pending.isEmpty {
-            let batch = Array(self.pending.prefix(self.configuration.maxBatch))
-            self.pending.removeFirst(batch.count)
+        while let batch = self.queue.nextBatch(limit: self.configuration.maxBatch) {
             do {
                 let first = try await self.commit(batch)
-                for (offset, item) in batch.enumerated() {
+                let receipts = batch.enumerated().map { offset, item in
                     let hash = MerkleHash.leaf(item.bytes)
                     let index = UInt64(first) + UInt64(offset)
                     // A read's catch-up may have taken the committed record into the tree already.
                     if self.tree.size == index { self.tree.append(leafHash: hash) }
-                    item.continuation.resume(returning: AuditReceipt(leafIndex: index, leafHash: hash))
+                    return AuditReceipt(leafIndex: index, leafHash: hash)
                 }
+                GroupCommitQueue.finish(batch, with: .success(receipts))
             } catch {
                 // A commit whose outcome is unknown (the connection lost at COMMIT) is answered as
                 // a failure too: the caller answers UNAVAILABLE, and if the records did commit
@@ -187,19 +174,17 @@ public actor PostgresAuditLog: AuditStore, AuditLogSource {
                     "audit append failed",
                     metadata: ["records": "\(batch.count)", "error": "\(String(reflecting: type(of: error)))"]
                 )
-                for item in batch {
-                    item.continuation.resume(
-                        throwing: AuditError(.storage, "the audit log could not record the decision")
-                    )
-                }
+                GroupCommitQueue.finish(
+                    batch,
+                    with: .failure(AuditError(.storage, "the audit log could not record the decision"))
+                )
             }
         }
-        self.writing = false
     }
 
     /// Commits `batch` at the head under the log's lock; returns the first index it took. The
     /// tree takes the records other replicas committed before it on the way.
-    private func commit(_ batch: [Pending]) async throws -> Int64 {
+    private func commit(_ batch: [GroupCommitQueue.Pending]) async throws -> Int64 {
         let logger = self.logger
         return try await self.database.client.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresStorage.Lock.log))", logger: logger)
@@ -382,7 +367,7 @@ public actor PostgresAuditLog: AuditStore, AuditLogSource {
     /// Waits for the appends in progress, signs a final checkpoint if this replica is the signer,
     /// and gives up the signer lock.
     public func close() async {
-        while self.writing || !self.pending.isEmpty { try? await Task.sleep(for: .milliseconds(5)) }
+        while !self.queue.isIdle { try? await Task.sleep(for: .milliseconds(5)) }
         if self.isSigner, (try? await self.catchUp()) != nil { _ = try? await self.sign() }
         self.leaderTask?.cancel()
         await self.leaderTask?.value
