@@ -23,7 +23,12 @@ start)
         else sudo install -d -o postgres -g postgres -m 700 "$dir"; fi
         as_postgres "$bin/initdb" -D "$dir" -U simverify --auth=trust -E UTF8 >/dev/null
     fi
-    if ! as_postgres "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+    if ! "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+        # A server that ended with an earlier session leaves its pid file; its pid may belong to
+        # another process by now, which would make pg_ctl think the server still runs.
+        if [ -f "$dir/postmaster.pid" ] && ! pgrep -u postgres -f "postgres -D $dir" >/dev/null; then
+            rm -f "$dir/postmaster.pid"
+        fi
         as_postgres "$bin/pg_ctl" -D "$dir" -w -t 60 -l "$dir/server.log" \
             -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300" start >/dev/null
     fi
