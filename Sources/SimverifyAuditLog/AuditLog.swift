@@ -199,10 +199,10 @@ public actor AuditLog {
 
     /// Signs and stores a checkpoint when enough entries or time have passed.
     public func checkpointIfDue() async {
-        let due =
-            self.tree.size - self.lastCheckpointSize >= self.configuration.checkpointEveryEntries
-            || (self.tree.size > self.lastCheckpointSize
-                && ContinuousClock.now - self.lastCheckpointTime >= .seconds(self.configuration.checkpointEverySeconds))
+        let due = self.currentState.checkpointDue(
+            everyEntries: self.configuration.checkpointEveryEntries,
+            everySeconds: self.configuration.checkpointEverySeconds
+        )
         if due { _ = try? await self.checkpoint() }
     }
 

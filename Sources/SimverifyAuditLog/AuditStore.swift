@@ -46,10 +46,20 @@ public struct AuditLogState: Sendable, Hashable {
         self.checkpointEntries = checkpointEntries
         self.secondsSinceCheckpoint = secondsSinceCheckpoint
     }
+
+    /// Whether a log in this state should sign a checkpoint: `everyEntries` entries since the
+    /// last one, or any entry since it and `everySeconds` passed.
+    public func checkpointDue(everyEntries: UInt64, everySeconds: Double) -> Bool {
+        let unsigned = self.entries - min(self.entries, self.checkpointEntries)
+        return unsigned >= everyEntries || (unsigned > 0 && self.secondsSinceCheckpoint >= everySeconds)
+    }
 }
 
 extension AuditLog: AuditStore {
-    public func state() async -> AuditLogState? {
+    public func state() async -> AuditLogState? { self.currentState }
+
+    /// Where the log stands now.
+    var currentState: AuditLogState {
         AuditLogState(
             entries: self.size,
             checkpointEntries: self.lastCheckpointSize,

@@ -104,6 +104,9 @@ package func reportAndExit(_ error: Error) -> Never {
     exit(2)
 }
 
+/// Lowercase hexadecimal, as receipts and hashes are printed.
+package func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
 /// Writes an Encodable as pretty JSON to standard output.
 package func printJSON(_ value: some Encodable) {
     let encoder = JSONEncoder()

@@ -103,13 +103,11 @@ public actor PostgresAuditLog: AuditStore, AuditLogSource {
     /// Brings the tree up to the committed head: reads the records appended since (by any
     /// replica) and checks their indices run on without a gap.
     private func catchUp() async throws {
-        let connection = self.database
-        let head = try await Self.headSize(connection.client, logger: self.logger)
+        let client = self.database.client
+        let logger = self.logger
+        let head = try await Self.size(of: client.query(Self.headQuery, logger: logger))
         try await self.catchUp(to: head) { from, to in
-            try await connection.client.query(
-                "SELECT idx, record FROM audit_entries WHERE idx >= \(from) AND idx < \(to) ORDER BY idx",
-                logger: connection.logger
-            )
+            try await client.query(Self.recordsQuery(from: from, to: to), logger: logger)
         }
     }
 
@@ -137,10 +135,17 @@ public actor PostgresAuditLog: AuditStore, AuditLogSource {
         }
     }
 
-    private static func headSize(_ client: PostgresClient, logger: Logger) async throws -> Int64 {
-        let rows = try await client.query("SELECT size FROM audit_head WHERE id = 1", logger: logger)
+    /// The log's size, from `audit_head`'s one row.
+    private static let headQuery: PostgresQuery = "SELECT size FROM audit_head WHERE id = 1"
+
+    private static func size(of rows: PostgresRowSequence) async throws -> Int64 {
         for try await size in rows.decode(Int64.self) { return size }
         throw AuditError(.inconsistent, "the audit log has no head")
+    }
+
+    /// Records `from..<to` with their indices, in order.
+    private static func recordsQuery(from: Int64, to: Int64) -> PostgresQuery {
+        "SELECT idx, record FROM audit_entries WHERE idx >= \(from) AND idx < \(to) ORDER BY idx"
     }
 
     // MARK: Appending
@@ -188,19 +193,9 @@ public actor PostgresAuditLog: AuditStore, AuditLogSource {
         let logger = self.logger
         return try await self.database.client.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresStorage.Lock.log))", logger: logger)
-            var head: Int64 = -1
-            for try await size in try await connection.query(
-                "SELECT size FROM audit_head WHERE id = 1",
-                logger: logger
-            ).decode(Int64.self) {
-                head = size
-            }
-            guard head >= 0 else { throw AuditError(.inconsistent, "the audit log has no head") }
+            let head = try await Self.size(of: connection.query(Self.headQuery, logger: logger))
             try await self.catchUp(to: head) { from, to in
-                try await connection.query(
-                    "SELECT idx, record FROM audit_entries WHERE idx >= \(from) AND idx < \(to) ORDER BY idx",
-                    logger: logger
-                )
+                try await connection.query(Self.recordsQuery(from: from, to: to), logger: logger)
             }
             // One statement per table for the whole batch (arrays unnested), not one per row.
             var indices: [Int64] = []
@@ -305,11 +300,10 @@ public actor PostgresAuditLog: AuditStore, AuditLogSource {
         guard self.isSigner else { return }
         do {
             try await self.catchUp()
-            let due =
-                self.tree.size - self.lastCheckpointSize >= self.configuration.checkpointEveryEntries
-                || (self.tree.size > self.lastCheckpointSize
-                    && ContinuousClock.now - self.lastCheckpointTime
-                        >= .seconds(self.configuration.checkpointEverySeconds))
+            let due = self.currentState.checkpointDue(
+                everyEntries: self.configuration.checkpointEveryEntries,
+                everySeconds: self.configuration.checkpointEverySeconds
+            )
             if due { _ = try await self.sign() }
         } catch is CancellationError {
             return
@@ -376,7 +370,10 @@ public actor PostgresAuditLog: AuditStore, AuditLogSource {
 
     // MARK: Reading (any replica)
 
-    public func state() async -> AuditLogState? {
+    public func state() async -> AuditLogState? { self.currentState }
+
+    /// Where this replica's view of the log stands now.
+    private var currentState: AuditLogState {
         AuditLogState(
             entries: self.tree.size,
             checkpointEntries: self.lastCheckpointSize,
@@ -420,17 +417,17 @@ public actor PostgresAuditLog: AuditStore, AuditLogSource {
     }
 
     public func entries(matching hmacs: [[UInt8]]) async throws -> [UInt64] {
-        try await self.storage {
-            var found = Set<Int64>()
-            for hmac in hmacs {
-                for try await index in try await self.database.client.query(
-                    "SELECT idx FROM audit_subject_index WHERE hmac = \(Data(hmac))",
-                    logger: self.logger
-                ).decode(Int64.self) {
-                    found.insert(index)
-                }
+        guard !hmacs.isEmpty else { return [] }
+        let keys = hmacs.map { ByteBuffer(bytes: $0) }
+        return try await self.storage {
+            var found: [UInt64] = []
+            for try await index in try await self.database.client.query(
+                "SELECT DISTINCT idx FROM audit_subject_index WHERE hmac = ANY(\(keys)::bytea[]) ORDER BY idx",
+                logger: self.logger
+            ).decode(Int64.self) {
+                found.append(UInt64(index))
             }
-            return found.sorted().map { UInt64($0) }
+            return found
         }
     }
 

@@ -74,14 +74,13 @@ struct ScaleLoadCommand: AsyncParsableCommand {
             }
             let seconds = (clock.now - start).inSeconds
             let received = tally.acknowledged.withLock { $0 }
-            let lines = received.map { "\($0.0)\t\($0.1.map { String(format: "%02x", $0) }.joined())\n" }.joined()
-            let handle =
-                FileHandle(forWritingAtPath: receipts)
-                ?? {
-                    _ = FileManager.default.createFile(atPath: receipts, contents: nil)
-                    return FileHandle(forWritingAtPath: receipts)
-                }()
-            guard let handle else { throw SimverifyError(.fileUnreadable, "cannot write \(receipts)") }
+            let lines = received.map { "\($0.0)\t\(hex($0.1))\n" }.joined()
+            if !FileManager.default.fileExists(atPath: receipts) {
+                _ = FileManager.default.createFile(atPath: receipts, contents: nil)
+            }
+            guard let handle = FileHandle(forWritingAtPath: receipts) else {
+                throw SimverifyError(.fileUnreadable, "cannot write \(receipts)")
+            }
             handle.seekToEndOfFile()
             handle.write(Data(lines.utf8))
             handle.closeFile()
@@ -148,7 +147,7 @@ struct ReceiptsCommand: AsyncParsableCommand {
             while UInt64(hashes.count) < size {
                 let from = UInt64(hashes.count)
                 let entries = try await regulator.entries(from: from, to: min(size, from + 1000))
-                hashes += entries.map { MerkleHash.leaf($0).map { String(format: "%02x", $0) }.joined() }
+                hashes += entries.map { hex(MerkleHash.leaf($0)) }
             }
             await regulator.close()
             var counts: [String: Int] = [:]

@@ -93,7 +93,7 @@ struct VerifyCommand: AsyncParsableCommand {
                     threshold: result.threshold,
                     policyVersion: result.policyVersion,
                     receipt: result.receiptLeafIndex.map {
-                        "\($0):" + (result.receiptLeafHash ?? []).map { String(format: "%02x", $0) }.joined()
+                        "\($0):" + hex(result.receiptLeafHash ?? [])
                     }
                 )
             )
@@ -109,7 +109,7 @@ struct VerifyCommand: AsyncParsableCommand {
             if token != nil { line += ", attempts remaining \(result.attemptsRemaining)" }
             print(line + ", policy \(result.policyVersion)")
             if let index = result.receiptLeafIndex, let hash = result.receiptLeafHash {
-                print("audit receipt \(index):\(hash.map { String(format: "%02x", $0) }.joined())")
+                print("audit receipt \(index):\(hex(hash))")
             }
         }
     }

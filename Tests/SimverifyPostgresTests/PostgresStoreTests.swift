@@ -45,12 +45,26 @@ enum PostgresTestSupport {
         }
     }
 
+    /// `count` pools to `url`, each running for the length of `body`, as that many replicas hold.
+    static func withReplicas<T>(
+        _ url: String,
+        _ count: Int,
+        _ body: ([PostgresStorage]) async throws -> T
+    ) async throws -> T {
+        var replicas: [PostgresStorage] = []
+        var runs: [Task<Void, Never>] = []
+        defer { for run in runs { run.cancel() } }
+        for _ in 0..<count {
+            let database = try PostgresStorage(url: url, logger: Logger(label: "test"), maximumConnections: 8)
+            replicas.append(database)
+            runs.append(Task { await database.client.run() })
+        }
+        return try await body(replicas)
+    }
+
     /// A pool to `url` running for the length of `body`, as one replica holds.
     static func withReplica<T>(_ url: String, _ body: (PostgresStorage) async throws -> T) async throws -> T {
-        let database = try PostgresStorage(url: url, logger: Logger(label: "test"), maximumConnections: 8)
-        let run = Task { await database.client.run() }
-        defer { run.cancel() }
-        return try await body(database)
+        try await Self.withReplicas(url, 1) { try await body($0[0]) }
     }
 
     static func record(_ i: Int, tenant: String = "carrier-a") -> AuditRecord {
@@ -100,74 +114,72 @@ struct TestFailure: Error, CustomStringConvertible {
 struct PostgresSessionStoreTests {
     @Test func attemptsRacingOnTwoReplicasAreCountedOnceEach() async throws {
         try await PostgresTestSupport.withDatabase { url in
-            try await PostgresTestSupport.withReplica(url) { a in
-                try await PostgresTestSupport.withReplica(url) { b in
-                    try await a.createSchema()
-                    let stores = [PostgresSessionStore(database: a), PostgresSessionStore(database: b)]
-                    let nonce = Array("session-1".utf8)
-                    let admissions = try await withThrowingTaskGroup(of: SessionState.Admission.self) { group in
-                        for i in 0..<12 {
-                            group.addTask {
-                                try await stores[i % 2].admit(
-                                    nonce: nonce,
-                                    expiresAt: 2_000_000_000,
-                                    allowed: 3,
-                                    now: 1_900_000_000
-                                )
-                            }
+            try await PostgresTestSupport.withReplicas(url, 2) { replicas in
+                let (a, b) = (replicas[0], replicas[1])
+                try await a.createSchema()
+                let stores = [PostgresSessionStore(database: a), PostgresSessionStore(database: b)]
+                let nonce = Array("session-1".utf8)
+                let admissions = try await withThrowingTaskGroup(of: SessionState.Admission.self) { group in
+                    for i in 0..<12 {
+                        group.addTask {
+                            try await stores[i % 2].admit(
+                                nonce: nonce,
+                                expiresAt: 2_000_000_000,
+                                allowed: 3,
+                                now: 1_900_000_000
+                            )
                         }
-                        return try await group.reduce(into: []) { $0.append($1) }
                     }
-                    let numbers = admissions.compactMap { admission -> Int? in
-                        if case .attempt(let n) = admission { return n }
-                        return nil
-                    }
-                    #expect(numbers.sorted() == [1, 2, 3])
-                    #expect(admissions.filter { $0 == .exhausted }.count == 9)
-                    // Started (and counted) on one replica, seen on the other.
-                    #expect(try await stores[1].state(nonce: nonce) == SessionState(attempts: 3, closed: false))
-                    try await stores[0].giveBack(nonce: nonce, expiresAt: 2_000_000_000)
-                    #expect(try await stores[1].state(nonce: nonce)?.attempts == 2)
+                    return try await group.reduce(into: []) { $0.append($1) }
                 }
+                let numbers = admissions.compactMap { admission -> Int? in
+                    if case .attempt(let n) = admission { return n }
+                    return nil
+                }
+                #expect(numbers.sorted() == [1, 2, 3])
+                #expect(admissions.filter { $0 == .exhausted }.count == 9)
+                // Started (and counted) on one replica, seen on the other.
+                #expect(try await stores[1].state(nonce: nonce) == SessionState(attempts: 3, closed: false))
+                try await stores[0].giveBack(nonce: nonce, expiresAt: 2_000_000_000)
+                #expect(try await stores[1].state(nonce: nonce)?.attempts == 2)
             }
         }
     }
 
     @Test func aTokenIsSpentOnceWhenTwoReplicasRace() async throws {
         try await PostgresTestSupport.withDatabase { url in
-            try await PostgresTestSupport.withReplica(url) { a in
-                try await PostgresTestSupport.withReplica(url) { b in
-                    try await a.createSchema()
-                    let stores = [PostgresSessionStore(database: a), PostgresSessionStore(database: b)]
-                    for round in 0..<10 {
-                        let nonce = Array("race-\(round)".utf8)
-                        // Two replicas admit the same one-attempt token at once: one attempt, one refusal.
-                        async let first = stores[0].admit(
+            try await PostgresTestSupport.withReplicas(url, 2) { replicas in
+                let (a, b) = (replicas[0], replicas[1])
+                try await a.createSchema()
+                let stores = [PostgresSessionStore(database: a), PostgresSessionStore(database: b)]
+                for round in 0..<10 {
+                    let nonce = Array("race-\(round)".utf8)
+                    // Two replicas admit the same one-attempt token at once: one attempt, one refusal.
+                    async let first = stores[0].admit(
+                        nonce: nonce,
+                        expiresAt: 2_000_000_000,
+                        allowed: 1,
+                        now: 1_900_000_000
+                    )
+                    async let second = stores[1].admit(
+                        nonce: nonce,
+                        expiresAt: 2_000_000_000,
+                        allowed: 1,
+                        now: 1_900_000_000
+                    )
+                    let both = try await [first, second]
+                    #expect(both.filter { $0 == .attempt(number: 1) }.count == 1)
+                    #expect(both.filter { $0 == .exhausted }.count == 1)
+                    // The decision recorded on one replica closes the token on the other.
+                    #expect(try await stores[round % 2].recorded(.approved, nonce: nonce, expiresAt: 2_000_000_000))
+                    #expect(
+                        try await stores[(round + 1) % 2].admit(
                             nonce: nonce,
                             expiresAt: 2_000_000_000,
-                            allowed: 1,
+                            allowed: 3,
                             now: 1_900_000_000
-                        )
-                        async let second = stores[1].admit(
-                            nonce: nonce,
-                            expiresAt: 2_000_000_000,
-                            allowed: 1,
-                            now: 1_900_000_000
-                        )
-                        let both = try await [first, second]
-                        #expect(both.filter { $0 == .attempt(number: 1) }.count == 1)
-                        #expect(both.filter { $0 == .exhausted }.count == 1)
-                        // The decision recorded on one replica closes the token on the other.
-                        #expect(try await stores[round % 2].recorded(.approved, nonce: nonce, expiresAt: 2_000_000_000))
-                        #expect(
-                            try await stores[(round + 1) % 2].admit(
-                                nonce: nonce,
-                                expiresAt: 2_000_000_000,
-                                allowed: 3,
-                                now: 1_900_000_000
-                            ) == .closed
-                        )
-                    }
+                        ) == .closed
+                    )
                 }
             }
         }
@@ -178,108 +190,104 @@ struct PostgresSessionStoreTests {
 struct PostgresAuditLogTests {
     @Test func threeReplicasAppendOneGaplessLogWithOneSigner() async throws {
         try await PostgresTestSupport.withDatabase { url in
-            try await PostgresTestSupport.withReplica(url) { a in
-                try await PostgresTestSupport.withReplica(url) { b in
-                    try await PostgresTestSupport.withReplica(url) { c in
-                        let logs = [
-                            try await PostgresTestSupport.log(a), try await PostgresTestSupport.log(b),
-                            try await PostgresTestSupport.log(c),
-                        ]
-                        let receipts = try await withThrowingTaskGroup(of: (Int, AuditReceipt).self) { group in
-                            for i in 0..<120 {
-                                group.addTask { (i, try await logs[i % 3].append(PostgresTestSupport.record(i))) }
-                            }
-                            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
-                        }
-                        // Every record took one index, and the indices run 0..<120 with no gap.
-                        #expect(Set(receipts.values.map(\.leafIndex)) == Set(0..<120))
-                        // Every replica reads the same log, and each receipt's hash is its record's.
-                        var stored: [[[UInt8]]] = []
-                        for log in logs { stored.append(try await log.entries(from: 0, to: 120)) }
-                        #expect(stored[0] == stored[1] && stored[1] == stored[2])
-                        for receipt in receipts.values {
-                            #expect(MerkleHash.leaf(stored[0][Int(receipt.leafIndex)]) == receipt.leafHash)
-                        }
-                        // One signer among the three.
-                        #expect(
-                            try await PostgresTestSupport.eventually {
-                                await logs.asyncCount { await $0.isSigner } == 1
-                            }
-                        )
-                        #expect(await logs.asyncCount { await $0.isSigner } == 1)
-                        let signer = try #require(await logs.asyncFirst { await $0.isSigner })
-                        let note = try await signer.latestSignedCheckpoint()
-                        let checkpoint = try Checkpoint.open(note, verifier: PostgresTestSupport.signer.verifier)
-                        #expect(checkpoint.size == 120)
-                        // The regulator's pull and verification pass against every replica.
-                        for log in logs {
-                            #expect(try await log.latestSignedCheckpoint() == note)
-                            let bundle = try AuditBundle(
-                                directory: FileManager.default.temporaryDirectory.appendingPathComponent(
-                                    "bundle-\(UUID())"
-                                )
-                                .path,
-                                vkey: PostgresTestSupport.signer.verifier.vkey
-                            )
-                            #expect(try await bundle.pull(from: log) == .init(previousSize: 0, size: 120))
-                            #expect(try bundle.verify().ok)
-                            // Inclusion proofs from any replica.
-                            let proof = try await log.inclusionProof(index: 37, size: 120)
-                            #expect(
-                                MerkleProofVerifier.verifyInclusion(
-                                    leafHash: MerkleHash.leaf(stored[0][37]),
-                                    index: 37,
-                                    size: 120,
-                                    proof: proof,
-                                    root: checkpoint.rootHash
-                                )
-                            )
-                        }
-                        // The regulator's reads: subjects and stats from any replica.
-                        #expect(try await logs[2].entries(matching: [Array(repeating: 3, count: 32)]).count == 17)
-                        #expect(try await logs[1].stats().map(\.count).reduce(0, +) == 120)
-                        for log in logs { await log.close() }
+            try await PostgresTestSupport.withReplicas(url, 3) { replicas in
+                let (a, b, c) = (replicas[0], replicas[1], replicas[2])
+                let logs = [
+                    try await PostgresTestSupport.log(a), try await PostgresTestSupport.log(b),
+                    try await PostgresTestSupport.log(c),
+                ]
+                let receipts = try await withThrowingTaskGroup(of: (Int, AuditReceipt).self) { group in
+                    for i in 0..<120 {
+                        group.addTask { (i, try await logs[i % 3].append(PostgresTestSupport.record(i))) }
                     }
+                    return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
                 }
+                // Every record took one index, and the indices run 0..<120 with no gap.
+                #expect(Set(receipts.values.map(\.leafIndex)) == Set(0..<120))
+                // Every replica reads the same log, and each receipt's hash is its record's.
+                var stored: [[[UInt8]]] = []
+                for log in logs { stored.append(try await log.entries(from: 0, to: 120)) }
+                #expect(stored[0] == stored[1] && stored[1] == stored[2])
+                for receipt in receipts.values {
+                    #expect(MerkleHash.leaf(stored[0][Int(receipt.leafIndex)]) == receipt.leafHash)
+                }
+                // One signer among the three.
+                #expect(
+                    try await PostgresTestSupport.eventually {
+                        await logs.asyncCount { await $0.isSigner } == 1
+                    }
+                )
+                #expect(await logs.asyncCount { await $0.isSigner } == 1)
+                let signer = try #require(await logs.asyncFirst { await $0.isSigner })
+                let note = try await signer.latestSignedCheckpoint()
+                let checkpoint = try Checkpoint.open(note, verifier: PostgresTestSupport.signer.verifier)
+                #expect(checkpoint.size == 120)
+                // The regulator's pull and verification pass against every replica.
+                for log in logs {
+                    #expect(try await log.latestSignedCheckpoint() == note)
+                    let bundle = try AuditBundle(
+                        directory: FileManager.default.temporaryDirectory.appendingPathComponent(
+                            "bundle-\(UUID())"
+                        )
+                        .path,
+                        vkey: PostgresTestSupport.signer.verifier.vkey
+                    )
+                    #expect(try await bundle.pull(from: log) == .init(previousSize: 0, size: 120))
+                    #expect(try bundle.verify().ok)
+                    // Inclusion proofs from any replica.
+                    let proof = try await log.inclusionProof(index: 37, size: 120)
+                    #expect(
+                        MerkleProofVerifier.verifyInclusion(
+                            leafHash: MerkleHash.leaf(stored[0][37]),
+                            index: 37,
+                            size: 120,
+                            proof: proof,
+                            root: checkpoint.rootHash
+                        )
+                    )
+                }
+                // The regulator's reads: subjects and stats from any replica.
+                #expect(try await logs[2].entries(matching: [Array(repeating: 3, count: 32)]).count == 17)
+                #expect(try await logs[1].stats().map(\.count).reduce(0, +) == 120)
+                for log in logs { await log.close() }
             }
         }
     }
 
     @Test func whenTheSignerStopsAnotherReplicaSignsAnExtensionOfItsCheckpoint() async throws {
         try await PostgresTestSupport.withDatabase { url in
-            try await PostgresTestSupport.withReplica(url) { a in
-                try await PostgresTestSupport.withReplica(url) { b in
-                    let first = try await PostgresTestSupport.log(a)
-                    #expect(try await PostgresTestSupport.eventually { await first.isSigner })
-                    let second = try await PostgresTestSupport.log(b)
-                    for i in 0..<10 { _ = try await second.append(PostgresTestSupport.record(i)) }
-                    let before = try Checkpoint.open(
-                        try await first.latestSignedCheckpoint(),
-                        verifier: PostgresTestSupport.signer.verifier
+            try await PostgresTestSupport.withReplicas(url, 2) { replicas in
+                let (a, b) = (replicas[0], replicas[1])
+                let first = try await PostgresTestSupport.log(a)
+                #expect(try await PostgresTestSupport.eventually { await first.isSigner })
+                let second = try await PostgresTestSupport.log(b)
+                for i in 0..<10 { _ = try await second.append(PostgresTestSupport.record(i)) }
+                let before = try Checkpoint.open(
+                    try await first.latestSignedCheckpoint(),
+                    verifier: PostgresTestSupport.signer.verifier
+                )
+                #expect(before.size == 10)
+                #expect(await !second.isSigner)
+                // The signer goes away (its lock freed); the other takes the lock and signs on.
+                await first.close()
+                #expect(try await PostgresTestSupport.eventually { await second.isSigner })
+                for i in 10..<15 { _ = try await second.append(PostgresTestSupport.record(i)) }
+                let after = try Checkpoint.open(
+                    try await second.latestSignedCheckpoint(),
+                    verifier: PostgresTestSupport.signer.verifier
+                )
+                #expect(after.size == 15)
+                let proof = try await second.consistencyProof(from: 10, to: 15)
+                #expect(
+                    MerkleProofVerifier.verifyConsistency(
+                        size1: 10,
+                        size2: 15,
+                        root1: before.rootHash,
+                        root2: after.rootHash,
+                        proof: proof
                     )
-                    #expect(before.size == 10)
-                    #expect(await !second.isSigner)
-                    // The signer goes away (its lock freed); the other takes the lock and signs on.
-                    await first.close()
-                    #expect(try await PostgresTestSupport.eventually { await second.isSigner })
-                    for i in 10..<15 { _ = try await second.append(PostgresTestSupport.record(i)) }
-                    let after = try Checkpoint.open(
-                        try await second.latestSignedCheckpoint(),
-                        verifier: PostgresTestSupport.signer.verifier
-                    )
-                    #expect(after.size == 15)
-                    let proof = try await second.consistencyProof(from: 10, to: 15)
-                    #expect(
-                        MerkleProofVerifier.verifyConsistency(
-                            size1: 10,
-                            size2: 15,
-                            root1: before.rootHash,
-                            root2: after.rootHash,
-                            proof: proof
-                        )
-                    )
-                    await second.close()
-                }
+                )
+                await second.close()
             }
         }
     }
