@@ -330,60 +330,133 @@ extern "C" sv_cv_status sv_cv_detect(sv_cv_models *models, const sv_cv_image *im
     });
 }
 
-extern "C" sv_cv_status sv_cv_feature(sv_cv_models *models, const sv_cv_image *image, const sv_cv_face *face,
-                                      float *feature, int32_t capacity, sv_cv_chip_quality *quality) {
-    if (models == nullptr || !valid(image) || face == nullptr || feature == nullptr) return SV_CV_ERR_ARGUMENT;
-    for (int i = 0; i < 2 * SV_CV_POINTS; i++)
-        if (!std::isfinite(face->points[i])) return SV_CV_ERR_ARGUMENT;
+namespace {
+
+// The recogniser's input size: SFace's 112x112 or the operator's spec.
+cv::Size chip_size(const sv_cv_models *models) {
+    if (models->recognizer.empty()) return cv::Size(models->spec.input_width, models->spec.input_height);
+    return cv::Size(SV_CV_CHIP_SIZE, SV_CV_CHIP_SIZE);
+}
+
+// The face warped onto the recogniser's template (RGB), and its quality on the SFace-template chip.
+void align(sv_cv_models *models, const sv_cv_image *image, const sv_cv_face *face, cv::Mat &aligned,
+           sv_cv_chip_quality *quality) {
     if (models->recognizer.empty()) {
         const sv_cv_recognizer_spec &spec = models->spec;
-        if (capacity != spec.dimension) return SV_CV_ERR_ARGUMENT;
-        return guarded([&] {
-            cv::Mat aligned, blob, values, chip;
+        cv::warpAffine(view_of(image), aligned, similarity(face->points, spec.template_points),
+                       cv::Size(spec.input_width, spec.input_height), cv::INTER_LINEAR);
+        if (quality != nullptr) {
+            cv::Mat chip;
             zeroing guard;
-            guard.mats = {&aligned, &blob, &values, &chip};
-            cv::warpAffine(view_of(image), aligned, similarity(face->points, spec.template_points),
-                           cv::Size(spec.input_width, spec.input_height), cv::INTER_LINEAR);
-            fill_blob(aligned, spec, blob);
-            models->custom.setInput(blob);
-            values = models->custom.forward();
-            if (values.total() != static_cast<size_t>(spec.dimension) || values.type() != CV_32F) return SV_CV_ERR_MODEL;
-            const float *v = values.ptr<float>();
-            for (int i = 0; i < spec.dimension; i++) feature[i] = v[i];
-            if (quality != nullptr) {
-                cv::warpAffine(view_of(image), chip, similarity(face->points, sface_template),
-                               cv::Size(SV_CV_CHIP_SIZE, SV_CV_CHIP_SIZE), cv::INTER_LINEAR);
-                *quality = chip_quality(chip);
-            }
-            return SV_CV_OK;
-        });
-    }
-    if (capacity != SV_CV_FEATURE_DIM) return SV_CV_ERR_ARGUMENT;
-    return guarded([&] {
-        cv::Mat aligned, bgr, values, flipped, mirrored;
-        zeroing guard;
-        guard.mats = {&aligned, &bgr, &values, &flipped, &mirrored};
-        models->recognizer->alignCrop(view_of(image), face_row(face), aligned);
-        // FaceRecognizerSF::feature swaps to RGB itself, so it wants BGR.
-        cv::cvtColor(aligned, bgr, cv::COLOR_RGB2BGR);
-        models->recognizer->feature(bgr, values);
-        if (values.total() != SV_CV_FEATURE_DIM || values.type() != CV_32F) return SV_CV_ERR_MODEL;
-        const float *v = values.ptr<float>();
-        for (int i = 0; i < SV_CV_FEATURE_DIM; i++) feature[i] = v[i];
-        if (models->mirror) {
-            // The mirrored chip's feature, each normalised, summed (cosine distances only see the direction).
-            cv::flip(bgr, flipped, 1);
-            models->recognizer->feature(flipped, mirrored);
-            if (mirrored.total() != SV_CV_FEATURE_DIM || mirrored.type() != CV_32F) return SV_CV_ERR_MODEL;
-            const float *m = mirrored.ptr<float>();
-            double a = 0, b = 0;
-            for (int i = 0; i < SV_CV_FEATURE_DIM; i++) a += double(v[i]) * v[i], b += double(m[i]) * m[i];
-            a = std::sqrt(a), b = std::sqrt(b);
-            if (!(a > 0) || !(b > 0)) return SV_CV_ERR_MODEL;
-            for (int i = 0; i < SV_CV_FEATURE_DIM; i++) feature[i] = static_cast<float>(v[i] / a + m[i] / b);
+            guard.mats = {&chip};
+            cv::warpAffine(view_of(image), chip, similarity(face->points, sface_template),
+                           cv::Size(SV_CV_CHIP_SIZE, SV_CV_CHIP_SIZE), cv::INTER_LINEAR);
+            *quality = chip_quality(chip);
         }
-        if (quality != nullptr) *quality = chip_quality(aligned);
+        return;
+    }
+    models->recognizer->alignCrop(view_of(image), face_row(face), aligned);
+    if (quality != nullptr) *quality = chip_quality(aligned);
+}
+
+// The network's feature of an aligned chip (RGB).
+sv_cv_status feature_of(sv_cv_models *models, const cv::Mat &aligned, float *feature) {
+    if (models->recognizer.empty()) {
+        const sv_cv_recognizer_spec &spec = models->spec;
+        cv::Mat blob, values;
+        zeroing guard;
+        guard.mats = {&blob, &values};
+        fill_blob(aligned, spec, blob);
+        models->custom.setInput(blob);
+        values = models->custom.forward();
+        if (values.total() != static_cast<size_t>(spec.dimension) || values.type() != CV_32F) return SV_CV_ERR_MODEL;
+        const float *v = values.ptr<float>();
+        for (int i = 0; i < spec.dimension; i++) feature[i] = v[i];
         return SV_CV_OK;
+    }
+    cv::Mat bgr, values, flipped, mirrored;
+    zeroing guard;
+    guard.mats = {&bgr, &values, &flipped, &mirrored};
+    // FaceRecognizerSF::feature swaps to RGB itself, so it wants BGR.
+    cv::cvtColor(aligned, bgr, cv::COLOR_RGB2BGR);
+    models->recognizer->feature(bgr, values);
+    if (values.total() != SV_CV_FEATURE_DIM || values.type() != CV_32F) return SV_CV_ERR_MODEL;
+    const float *v = values.ptr<float>();
+    for (int i = 0; i < SV_CV_FEATURE_DIM; i++) feature[i] = v[i];
+    if (models->mirror) {
+        // The mirrored chip's feature, each normalised, summed (cosine distances only see the direction).
+        cv::flip(bgr, flipped, 1);
+        models->recognizer->feature(flipped, mirrored);
+        if (mirrored.total() != SV_CV_FEATURE_DIM || mirrored.type() != CV_32F) return SV_CV_ERR_MODEL;
+        const float *m = mirrored.ptr<float>();
+        double a = 0, b = 0;
+        for (int i = 0; i < SV_CV_FEATURE_DIM; i++) a += double(v[i]) * v[i], b += double(m[i]) * m[i];
+        a = std::sqrt(a), b = std::sqrt(b);
+        if (!(a > 0) || !(b > 0)) return SV_CV_ERR_MODEL;
+        for (int i = 0; i < SV_CV_FEATURE_DIM; i++) feature[i] = static_cast<float>(v[i] / a + m[i] / b);
+    }
+    return SV_CV_OK;
+}
+
+int32_t dimension(const sv_cv_models *models) {
+    return models->recognizer.empty() ? models->spec.dimension : SV_CV_FEATURE_DIM;
+}
+
+bool finite_points(const sv_cv_face *face) {
+    for (int i = 0; i < 2 * SV_CV_POINTS; i++)
+        if (!std::isfinite(face->points[i])) return false;
+    return true;
+}
+
+}  // namespace
+
+extern "C" sv_cv_status sv_cv_feature(sv_cv_models *models, const sv_cv_image *image, const sv_cv_face *face,
+                                      float *feature, int32_t capacity, sv_cv_chip_quality *quality) {
+    if (models == nullptr || !valid(image) || face == nullptr || feature == nullptr || !finite_points(face))
+        return SV_CV_ERR_ARGUMENT;
+    if (capacity != dimension(models)) return SV_CV_ERR_ARGUMENT;
+    return guarded([&] {
+        cv::Mat aligned;
+        zeroing guard;
+        guard.mats = {&aligned};
+        align(models, image, face, aligned, quality);
+        return feature_of(models, aligned, feature);
+    });
+}
+
+extern "C" int32_t sv_cv_chip_bytes(const sv_cv_models *models) {
+    if (models == nullptr) return 0;
+    const cv::Size size = chip_size(models);
+    return size.width * size.height * 3;
+}
+
+extern "C" sv_cv_status sv_cv_align(sv_cv_models *models, const sv_cv_image *image, const sv_cv_face *face,
+                                    uint8_t *chip, int32_t capacity, sv_cv_chip_quality *quality) {
+    if (models == nullptr || !valid(image) || face == nullptr || chip == nullptr || !finite_points(face))
+        return SV_CV_ERR_ARGUMENT;
+    if (capacity != sv_cv_chip_bytes(models)) return SV_CV_ERR_ARGUMENT;
+    return guarded([&] {
+        cv::Mat aligned;
+        zeroing guard;
+        guard.mats = {&aligned};
+        align(models, image, face, aligned, quality);
+        const cv::Size size = chip_size(models);
+        if (aligned.type() != CV_8UC3 || aligned.size() != size) return SV_CV_ERR_MODEL;
+        // Into the caller's buffer, row by row.
+        for (int r = 0; r < size.height; r++) std::memcpy(chip + r * size.width * 3, aligned.ptr(r), size.width * 3);
+        return SV_CV_OK;
+    });
+}
+
+extern "C" sv_cv_status sv_cv_feature_of_chip(sv_cv_models *models, const uint8_t *chip, int32_t chip_bytes,
+                                              float *feature, int32_t capacity) {
+    if (models == nullptr || chip == nullptr || feature == nullptr) return SV_CV_ERR_ARGUMENT;
+    if (chip_bytes != sv_cv_chip_bytes(models) || capacity != dimension(models)) return SV_CV_ERR_ARGUMENT;
+    return guarded([&] {
+        const cv::Size size = chip_size(models);
+        // A header over the caller's bytes; the network only reads it.
+        const cv::Mat aligned(size, CV_8UC3, const_cast<uint8_t *>(chip));
+        return feature_of(models, aligned, feature);
     });
 }
 

@@ -41,6 +41,14 @@ public struct LivenessReport: Sendable {
 public protocol LivenessCheck: Sendable {
     /// Runs the check on `frames`, captured at `frameTimes`, against `challenge`.
     func check(frames: [FrameObservation], challenge: [ChallengeStep], frameTimes: [Int]) -> LivenessReport
+    /// The frames whose embeddings the check needs, chosen from observations without them (the
+    /// engine embeds only the union of every check's choice).
+    func framesToEmbed(_ frames: [FrameObservation], challenge: [ChallengeStep]) -> [Int]
+}
+
+extension LivenessCheck {
+    /// A check that reads no embedding needs none.
+    public func framesToEmbed(_ frames: [FrameObservation], challenge: [ChallengeStep]) -> [Int] { [] }
 }
 
 extension LivenessReport {
@@ -73,11 +81,112 @@ public struct LivenessChecker: LivenessCheck {
     public var policy: LivenessPolicy
     /// Smallest usable face, box width in pixels (the match policy's selfie minimum).
     public var minimumFaceWidth: Int
+    /// The most frontal frames matched with the ID card (the match policy's `matchFrames`).
+    public var matchFrames: Int
 
     /// Creates a checker.
-    public init(policy: LivenessPolicy, minimumFaceWidth: Int) {
+    public init(policy: LivenessPolicy, minimumFaceWidth: Int, matchFrames: Int = 1) {
         self.policy = policy
         self.minimumFaceWidth = minimumFaceWidth
+        self.matchFrames = matchFrames
+    }
+
+    /// Which frames of a burst are usable, where the challenge starts, which frames perform its
+    /// steps and which are the most frontal: what the checks and the choice of frames to embed share.
+    struct Plan {
+        /// Why each frame is left out (nil: usable).
+        var problems: [ReasonCode?]
+        /// The usable frames.
+        var usable: [Int]
+        /// The frame the challenge starts at; nil when the burst has too few usable frames.
+        var start: Int?
+        /// Whether `start` faces the camera (otherwise it is the first usable frame).
+        var startsFacingCamera = false
+        /// The usable frames from the start on.
+        var judged: [Int] = []
+        /// The judged frames from the most frontal to the least.
+        var frontalFrames: [Int] = []
+        /// Each step's frame, as an index into `judged` (nil: not seen in order).
+        var stepFrames: [Int?] = []
+
+        /// The frames the decision rests on: the start, each step's frame, the `matchFrames` most frontal.
+        func identityFrames(matchFrames: Int) -> [Int] {
+            guard let start else { return [] }
+            let steps = self.stepFrames.compactMap { $0.map { self.judged[$0] } }
+            return Array(Set([start] + steps + self.frontalFrames.prefix(max(1, matchFrames)))).sorted()
+        }
+    }
+
+    /// The frames of a burst to embed: those its decision rests on (`Plan.identityFrames`); none
+    /// when too few frames are usable (the burst is RETRY, whoever is in it). Cheap: no parallax,
+    /// no embedding.
+    public func framesToEmbed(_ frames: [FrameObservation], challenge: [ChallengeStep]) -> [Int] {
+        let poses = frames.map { self.pose($0) }
+        return self.plan(frames, poses: poses, challenge: challenge).identityFrames(matchFrames: self.matchFrames)
+    }
+
+    /// `frames` with the embeddings of the frames `framesToEmbed` does not choose removed: what a
+    /// burst analysed with every frame embedded looks like to the checks when the engine embeds
+    /// only what they need (the service's way). The evaluation tools judge with it, so that they
+    /// measure what the server decides.
+    public func withOnlyNeededEmbeddings(_ frames: [FrameObservation], challenge: [ChallengeStep]) -> [FrameObservation]
+    {
+        let needed = Set(self.framesToEmbed(frames, challenge: challenge))
+        return frames.indices.map { i in
+            var frame = frames[i]
+            if !needed.contains(i) { frame.face?.embedding = nil }
+            return frame
+        }
+    }
+
+    /// A frame's head pose; nil where no single face (another person in view) gives one.
+    func pose(_ frame: FrameObservation) -> HeadPose? {
+        frame.hasAnotherPerson ? nil : frame.face.flatMap { $0.keypoints.flatMap(HeadPose.init(keypoints:)) }
+    }
+
+    /// The plan of a burst (see `check`).
+    func plan(_ frames: [FrameObservation], poses: [HeadPose?], challenge: [ChallengeStep]) -> Plan {
+        var problems = frames.indices.map { self.problem(frames[$0], pose: poses[$0]) }
+        // A frame (nearly) the same picture as an earlier usable one adds nothing: it is left out.
+        // The same bytes twice is no camera's doing: that fails in `check`.
+        var kept: [Int] = []
+        for i in frames.indices where problems[i] == nil {
+            if let a = frames[i].thumbnail,
+                kept.contains(where: { j in
+                    frames[j].thumbnail.map { a.meanAbsoluteDifference(to: $0) < self.policy.duplicateFrameDifference }
+                        ?? false
+                })
+            {
+                problems[i] = .duplicateFrames
+            } else {
+                kept.append(i)
+            }
+        }
+        let usable = frames.indices.filter { problems[$0] == nil }
+        var plan = Plan(problems: problems, usable: usable)
+        let needed = max(
+            self.policy.minimumUsableFrames,
+            Int((self.policy.minimumUsableShare * Double(frames.count)).rounded(.up))
+        )
+        guard frames.count >= max(2, self.policy.minimumFrames), usable.count >= max(2, needed) else { return plan }
+        // The challenge starts at the first frontal frame among the first usable ones.
+        let frontal = usable.prefix(max(1, self.policy.startWithinFrames)).first {
+            abs(poses[$0]!.yaw) <= self.policy.maximumStartYaw
+        }
+        let start = frontal ?? usable[0]
+        plan.start = start
+        plan.startsFacingCamera = frontal != nil
+        let judged = usable.filter { $0 >= start }
+        plan.judged = judged
+        let judgedPoses = judged.map { poses[$0]! }
+        plan.frontalFrames = judgedPoses.indices.sorted { a, b in
+            let (x, y) = (
+                abs(judgedPoses[a].yaw) + abs(judgedPoses[a].roll), abs(judgedPoses[b].yaw) + abs(judgedPoses[b].roll)
+            )
+            return x != y ? x < y : a < b
+        }.map { judged[$0] }
+        plan.stepFrames = self.stepFrames(judgedPoses, challenge: challenge)
+        return plan
     }
 
     /// Runs every check on `frames`, captured in order at `frameTimes` (milliseconds since the
@@ -99,65 +208,35 @@ public struct LivenessChecker: LivenessCheck {
     /// asked to try again (a display's moire also costs frames as blurred or covered).
     public func check(frames: [FrameObservation], challenge: [ChallengeStep], frameTimes: [Int]) -> LivenessReport {
         var report = LivenessReport()
-        report.poses = frames.map {
-            $0.hasAnotherPerson ? nil : $0.face.flatMap { $0.keypoints.flatMap(HeadPose.init(keypoints:)) }
-        }
+        report.poses = frames.map { self.pose($0) }
         report.screenPattern = self.screenPattern(frames)
         if self.policy.maximumScreenPattern > 0, let pattern = report.screenPattern,
             pattern > self.policy.maximumScreenPattern
         {
             report.failures.append(.screenPattern)
         }
-        var problems = frames.indices.map { self.problem(frames[$0], pose: report.poses[$0]) }
-        // A frame (nearly) the same picture as an earlier usable one adds nothing: it is left out.
-        // The same bytes twice is no camera's doing: that fails below.
-        var kept: [Int] = []
-        for i in frames.indices where problems[i] == nil {
-            if let a = frames[i].thumbnail,
-                kept.contains(where: { j in
-                    frames[j].thumbnail.map { a.meanAbsoluteDifference(to: $0) < self.policy.duplicateFrameDifference }
-                        ?? false
-                })
-            {
-                problems[i] = .duplicateFrames
-            } else {
-                kept.append(i)
-            }
-        }
-        let usable = frames.indices.filter { problems[$0] == nil }
-        report.missingFrames = frames.indices.compactMap { i in problems[i].map { (i, $0) } }
-        let needed = max(
-            self.policy.minimumUsableFrames,
-            Int((self.policy.minimumUsableShare * Double(frames.count)).rounded(.up))
-        )
+        let plan = self.plan(frames, poses: report.poses, challenge: challenge)
+        report.missingFrames = frames.indices.compactMap { i in plan.problems[i].map { (i, $0) } }
         guard frames.count >= max(2, self.policy.minimumFrames) else {
             report.failures.append(.challengeNotPerformed)
             return report
         }
-        guard usable.count >= max(2, needed) else {
-            if report.failures.isEmpty { report.captureProblems = Self.byFrequency(problems.compactMap { $0 }) }
+        guard let start = plan.start else {
+            if report.failures.isEmpty { report.captureProblems = Self.byFrequency(plan.problems.compactMap { $0 }) }
             return report
         }
+        let usable = plan.usable
         if !self.timingIsPlausible(frameTimes, frames: frames.count) { report.failures.append(.implausibleTiming) }
         if self.hasRepeatedBytes(frames) { report.failures.append(.duplicateFrames) }
-
-        // The challenge starts at the first frontal frame among the first usable ones.
-        let frontal = usable.prefix(max(1, self.policy.startWithinFrames)).first {
-            abs(report.poses[$0]!.yaw) <= self.policy.maximumStartYaw
-        }
-        if frontal == nil { report.failures.append(.notFacingCamera) }
-        let start = frontal ?? usable[0]
+        if !plan.startsFacingCamera { report.failures.append(.notFacingCamera) }
         report.startFrame = start
-        let judged = usable.filter { $0 >= start }
+        let judged = plan.judged
         report.judgedFrames = judged
         let poses = judged.map { report.poses[$0]! }
-        report.frontalFrames = poses.indices.sorted { a, b in
-            let (x, y) = (abs(poses[a].yaw) + abs(poses[a].roll), abs(poses[b].yaw) + abs(poses[b].roll))
-            return x != y ? x < y : a < b
-        }.map { judged[$0] }
+        report.frontalFrames = plan.frontalFrames
         report.bestFrame = report.frontalFrames.first
 
-        let steps = self.stepFrames(poses, challenge: challenge)
+        let steps = plan.stepFrames
         report.stepFrames = steps.map { $0.map { judged[$0] } }
         if steps.contains(where: { $0 == nil }) {
             // Every step somewhere, but not in order, is an order violation; otherwise a step is missing.
@@ -167,14 +246,20 @@ public struct LivenessChecker: LivenessCheck {
             report.failures.append(anywhere ? .challengeOutOfOrder : .challengeNotPerformed)
         }
 
-        // One person in every usable frame, those before the start too.
+        // One person: every frame the decision rests on (the start, each step's frame, the frames
+        // matched with the ID card) must be embedded, and no two embedded usable frames (those
+        // before the start too) may be further apart than the policy allows. The engine embeds
+        // only `framesToEmbed` of a burst; a caller that embeds every frame gets the spread of all.
         let embeddings = usable.compactMap { frames[$0].face?.embedding }
         var spread = 0.0
         for i in embeddings.indices {
             for j in embeddings.indices where j > i { spread = max(spread, embeddings[i].distance(to: embeddings[j])) }
         }
         report.identitySpread = spread
-        if embeddings.count != usable.count || spread > self.policy.maximumIdentitySpread {
+        let unembedded = plan.identityFrames(matchFrames: self.matchFrames).contains {
+            frames[$0].face?.embedding == nil
+        }
+        if unembedded || spread > self.policy.maximumIdentitySpread {
             report.failures.append(.identityChanged)
         }
 

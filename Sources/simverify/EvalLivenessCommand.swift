@@ -79,7 +79,23 @@ struct EvalLivenessCommand: AsyncParsableCommand {
             }
             let faceEngine = try engine.makeEngine()
             let policy = faceEngine.suggestedPolicy
-            let checker = LivenessChecker(policy: policy.liveness, minimumFaceWidth: policy.minimumSelfieFaceWidth)
+            let checker = LivenessChecker(
+                policy: policy.liveness,
+                minimumFaceWidth: policy.minimumSelfieFaceWidth,
+                matchFrames: policy.matchFrames
+            )
+            // As the server judges: only the frames the decision rests on carry an embedding.
+            func judge(
+                _ observations: [FrameObservation],
+                _ challenge: [ChallengeStep],
+                _ times: [Int]
+            ) -> LivenessReport {
+                checker.check(
+                    frames: checker.withOnlyNeededEmbeddings(observations, challenge: challenge),
+                    challenge: challenge,
+                    frameTimes: times
+                )
+            }
             let drawable = Self.drawableChallenges(policy.liveness)
             var tally: [String: Tally] = [:]
             var replays = Tally()
@@ -118,11 +134,7 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                 var acceptedChallenges: [String] = []
                 var last: LivenessReport?
                 for challenge in challenges {
-                    let report = checker.check(
-                        frames: observations,
-                        challenge: challenge,
-                        frameTimes: sequence.frameTimesMs ?? []
-                    )
+                    let report = judge(observations, challenge, sequence.frameTimesMs ?? [])
                     entry.add(report)
                     if report.passed { acceptedChallenges.append(challenge.map(\.rawValue).joined(separator: ">")) }
                     last = report
@@ -134,13 +146,7 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                 // draws: how often a pre-recorded performance answers a random challenge.
                 if sequence.kind == "live" {
                     for challenge in drawable where challenge != challenges[0] {
-                        replays.add(
-                            checker.check(
-                                frames: observations,
-                                challenge: challenge,
-                                frameTimes: sequence.frameTimesMs ?? []
-                            )
-                        )
+                        replays.add(judge(observations, challenge, sequence.frameTimesMs ?? []))
                     }
                 }
                 if let report = last, !sequence.isAttack, let person = sequence.person {

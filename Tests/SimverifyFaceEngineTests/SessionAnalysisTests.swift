@@ -2,6 +2,7 @@ import Foundation
 import SimverifyCore
 import SimverifyFaceEngine
 import SimverifyLiveness
+import Synchronization
 import Testing
 
 /// The engine's burst analysis and the liveness checks on real frames: the generated bursts of
@@ -35,6 +36,45 @@ struct SessionAnalysisTests {
         let analysis = try await SharedEngine.get(.sface).analyze(session: frames, reference: nil)
         let observations = try analysis.frames.map { try $0.get() }
         return Self.checker.check(frames: observations, challenge: challenge, frameTimes: [])
+    }
+
+    /// The second phase embeds only the frames chosen from the first phase's observations, and
+    /// their embeddings are the ones a whole embedding of the burst gives (the chip aligned in the
+    /// first phase is the one the network would have seen); the frames' measures do not change.
+    @Test func onlyTheChosenFramesAreEmbeddedAndAsTheyWouldBeAtOnce() async throws {
+        let (sequence, frames) = try Self.load("live_turn_right_move_closer")
+        let engine = try SharedEngine.get(.sface)
+        let all = try await engine.analyze(session: frames, reference: nil).frames.map { try $0.get() }
+        let chosen = Self.checker.framesToEmbed(all, challenge: sequence.challenge)
+        #expect(chosen.count >= 2 && chosen.count < frames.count, "\(chosen)")
+        let seen = Mutex<[FrameObservation]>([])
+        let twoPhase = try await engine.analyze(
+            session: frames,
+            reference: nil,
+            embeddingFrames: { observations in
+                seen.withLock { $0 = observations }
+                return Self.checker.framesToEmbed(observations, challenge: sequence.challenge)
+            }
+        ).frames.map { try $0.get() }
+        // The chooser saw every frame measured and none embedded.
+        #expect(seen.withLock { $0.count } == frames.count)
+        #expect(seen.withLock { $0.allSatisfy { $0.face != nil && $0.face?.embedding == nil } })
+        for index in frames.indices {
+            let a = try #require(all[index].face)
+            let b = try #require(twoPhase[index].face)
+            #expect(a.landmarks == b.landmarks && a.sharpness == b.sharpness && a.brightness == b.brightness)
+            #expect(a.lowerFaceSkin == b.lowerFaceSkin)
+            if chosen.contains(index) {
+                let distance = try #require(a.embedding).distance(to: try #require(b.embedding))
+                #expect(distance < 1e-6, "frame \(index): \(distance)")
+            } else {
+                #expect(b.embedding == nil, "frame \(index) was embedded")
+            }
+        }
+        // Judged as the service judges, the burst passes as it does with every frame embedded.
+        let whole = Self.checker.check(frames: all, challenge: sequence.challenge, frameTimes: [])
+        let partial = Self.checker.check(frames: twoPhase, challenge: sequence.challenge, frameTimes: [])
+        #expect(whole.passed && partial.passed, "\(whole.failures) \(partial.failures)")
     }
 
     @Test func trackingFindsTheSameFaceAsAWholeFrameSearch() async throws {

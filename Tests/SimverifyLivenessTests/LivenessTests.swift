@@ -428,6 +428,44 @@ func unit(_ angle: Double, axis: Int = 0) -> FaceEmbedding {
         )
     }
 
+    /// The engine embeds only the frames the decision rests on: the start, each step's frame and
+    /// the frames matched with the ID card. The identity check holds on them, and needs every one.
+    @Test func onlyTheFramesTheDecisionRestsOnAreEmbedded() {
+        // The start (frame 0) is also the most frontal; the steps are frames 2 and 4.
+        let challenge: [ChallengeStep] = [.turnLeft, .lookUp]
+        #expect(self.checker.framesToEmbed(self.performing, challenge: challenge) == [0, 2, 4])
+        // Three frames matched: the three most frontal (0, 4 and 3, yaw 0.05) are embedded too.
+        let threeMatched = LivenessChecker(policy: .standard, minimumFaceWidth: 64, matchFrames: 3)
+        #expect(threeMatched.framesToEmbed(self.performing, challenge: challenge) == [0, 2, 3, 4])
+        // Too few usable frames: RETRY whoever it is, nothing to embed.
+        #expect(self.checker.framesToEmbed(Array(self.performing.prefix(3)), challenge: challenge).isEmpty)
+
+        // Embedded only there, the burst is judged as when every frame is.
+        let needed = self.checker.withOnlyNeededEmbeddings(self.performing, challenge: challenge)
+        #expect(needed.map { $0.face?.embedding != nil } == [true, false, true, false, true])
+        let report = self.checker.check(frames: needed, challenge: challenge, frameTimes: [])
+        #expect(report.failures == [.noParallax])
+
+        // Another person at a step's frame is caught among the embedded frames.
+        var swapped = self.performing
+        swapped[2] = frame(landmarks(yaw: 0.3), embedding: unit(0.9), id: 3)
+        let caught = self.checker.check(
+            frames: self.checker.withOnlyNeededEmbeddings(swapped, challenge: challenge),
+            challenge: challenge,
+            frameTimes: []
+        )
+        #expect(caught.failures.contains(.identityChanged))
+
+        // A frame the decision rests on without an embedding is not taken on trust.
+        var missing = needed
+        missing[4].face?.embedding = nil
+        #expect(
+            self.checker.check(frames: missing, challenge: challenge, frameTimes: []).failures.contains(
+                .identityChanged
+            )
+        )
+    }
+
     @Test func tooFewFramesNeverPass() {
         let report = self.checker.check(
             frames: Array(self.performing.prefix(3)),

@@ -279,6 +279,22 @@ struct LivenessEndToEndTests {
         await server.stop()
     }
 
+    /// The server embeds only the frames a decision rests on; someone else's face at the start of
+    /// a live performance (the frame matched with the ID card) is one of them: IDENTITY_CHANGED.
+    @Test func anotherPersonAtTheStartOfAPerformanceIsCaught() async throws {
+        let server = try await TestServer()
+        let counter = try await server.client()
+        let (session, frames) = try await Self.performableSession(counter)
+        var swapped = frames
+        swapped[0] = try TestJPEG.bytes(Paths.face("obama__2012_official_portrait.jpg"))
+        let result = try await counter.verify(
+            Self.request(session, frames: swapped, idCard: try Self.still("aws_office_pose/001.jpg"))
+        )
+        #expect(result.decision == .livenessFailed && result.reasons.contains(.identityChanged), "\(result)")
+        await counter.close()
+        await server.stop()
+    }
+
     /// Secure by default: `simverify serve` with nothing said about liveness refuses a one-frame
     /// Verify, from a counter and from a backend alike.
     @Test func theShippedServerRequiresASession() async throws {

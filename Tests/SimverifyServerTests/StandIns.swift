@@ -4,6 +4,7 @@ import SimverifyAudit
 import SimverifyAuditLog
 import SimverifyCore
 import SimverifyFaceEngine
+import SimverifyLiveness
 import SimverifyPKI
 import Synchronization
 
@@ -81,7 +82,11 @@ final class StandInEngine: FaceAnalyzer {
         return batch.map { self.analyze($0.jpeg) }
     }
 
-    func analyze(session frames: [ZeroizingBuffer], reference: ZeroizingBuffer?) async throws -> SessionAnalysis {
+    func analyze(
+        session frames: [ZeroizingBuffer],
+        reference: ZeroizingBuffer?,
+        embeddingFrames: (@Sendable ([FrameObservation]) -> [Int])?
+    ) async throws -> SessionAnalysis {
         guard !self.overloaded.load(ordering: .relaxed) else {
             throw FaceEngineError(.overloaded, "the face queue is full")
         }

@@ -97,6 +97,19 @@ sv_cv_status sv_cv_detect(sv_cv_models *models, const sv_cv_image *image, int32_
 sv_cv_status sv_cv_feature(sv_cv_models *models, const sv_cv_image *image, const sv_cv_face *face, float *feature,
                            int32_t capacity, sv_cv_chip_quality *quality);
 
+/// Bytes of the recogniser's aligned chip (its input width x height x 3: SFace 112x112x3).
+int32_t sv_cv_chip_bytes(const sv_cv_models *models);
+
+/// The first half of `sv_cv_feature`: `face` warped onto the recogniser's template, RGB, into
+/// `chip` (exactly `sv_cv_chip_bytes` bytes), and its quality (may be NULL), without the network.
+sv_cv_status sv_cv_align(sv_cv_models *models, const sv_cv_image *image, const sv_cv_face *face, uint8_t *chip,
+                         int32_t capacity, sv_cv_chip_quality *quality);
+
+/// The second half: the network's feature of a chip `sv_cv_align` wrote (`chip_bytes` bytes) into
+/// `feature` (`capacity` floats: the model's dimension). `sv_cv_feature` is the two in one call.
+sv_cv_status sv_cv_feature_of_chip(sv_cv_models *models, const uint8_t *chip, int32_t chip_bytes, float *feature,
+                                   int32_t capacity);
+
 /// SFace only: when `on`, each feature is the sum of the normalised features of the chip and of
 /// its mirror image (test-time augmentation; twice the network's cost).
 void sv_cv_set_mirror(sv_cv_models *models, int32_t on);

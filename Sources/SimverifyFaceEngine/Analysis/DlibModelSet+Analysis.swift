@@ -7,6 +7,10 @@ public enum EmbeddingSelection: Sendable, Hashable {
     case none
     /// Only the largest face.
     case largestFace
+    /// The largest face aligned and measured now, its network pass left for later
+    /// (`FaceAnalysis.deferredChip`): a burst embeds only the frames its decision rests on. dlib
+    /// embeds at once (its network is not what a burst waits for).
+    case largestFaceDeferred
     /// Every analysed face.
     case allFaces
 }
@@ -144,7 +148,7 @@ extension DlibModelSet {
             for index in faces.indices {
                 switch embeddings {
                 case .none: continue
-                case .largestFace where index != largest: continue
+                case .largestFace where index != largest, .largestFaceDeferred where index != largest: continue
                 default: break
                 }
                 var raw = boxes[index]
@@ -179,5 +183,10 @@ extension DlibModelSet {
                 timings: timings
             )
         }
+    }
+
+    /// dlib never defers an embedding (`.largestFaceDeferred` embeds at once), so no chip reaches here.
+    func embed(chip: ZeroizingBuffer) throws -> FaceEmbedding {
+        throw FaceEngineError(.internalError, "dlib embeds at once: there is no deferred chip")
     }
 }

@@ -139,6 +139,10 @@ public struct FaceAnalysis: Sendable {
     public var facesNotAnalysed: Int
     /// Time per stage.
     public var timings: StageTimings
+    /// The largest face's aligned chip when its embedding was deferred
+    /// (`EmbeddingSelection.largestFaceDeferred`): `FaceModelSet.embed(chip:)` finishes it.
+    /// Biometric: lives only as long as the job that made it.
+    var deferredChip: ZeroizingBuffer?
 
     /// Creates an analysis.
     public init(

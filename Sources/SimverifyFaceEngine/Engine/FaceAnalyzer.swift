@@ -1,4 +1,5 @@
 import SimverifyCore
+import SimverifyLiveness
 
 /// What the verification service needs of a face engine: one-job batches of images, liveness
 /// bursts, its model and its load. `FaceEngine` is the real one; tests of the service put a
@@ -17,11 +18,24 @@ public protocol FaceAnalyzer: Sendable {
     /// Analyses several images as one job, admitted or refused as a whole.
     /// - Throws: `FaceEngineError` `.overloaded` or `.shutDown` for the whole batch.
     func analyze(batch: [FaceEngine.BatchItem]) async throws -> [Result<FaceAnalysis, FaceEngineError>]
-    /// Analyses a liveness burst and, when given, the ID-card photo as one job.
+    /// Analyses a liveness burst and, when given, the ID-card photo as one job; with
+    /// `embeddingFrames`, only the frames it chooses from the observations are embedded.
     /// - Throws: `FaceEngineError` `.overloaded` or `.shutDown` for the whole job.
-    func analyze(session frames: [ZeroizingBuffer], reference: ZeroizingBuffer?) async throws -> SessionAnalysis
+    func analyze(
+        session frames: [ZeroizingBuffer],
+        reference: ZeroizingBuffer?,
+        embeddingFrames: (@Sendable ([FrameObservation]) -> [Int])?
+    ) async throws -> SessionAnalysis
     /// Stops taking work and waits for the work in hand.
     func shutdown() async
+}
+
+extension FaceAnalyzer {
+    /// Analyses a liveness burst with every frame embedded.
+    public func analyze(session frames: [ZeroizingBuffer], reference: ZeroizingBuffer?) async throws -> SessionAnalysis
+    {
+        try await self.analyze(session: frames, reference: reference, embeddingFrames: nil)
+    }
 }
 
 extension FaceEngine: FaceAnalyzer {}

@@ -30,15 +30,25 @@ extension FaceEngine {
     /// the face of the frame before (the box grown by 35 % of its size on every side: where a head
     /// moving between frames at a camera's rate can be), at a third of the cost. Where the tracked
     /// region has no face, or one cut by its edge, the whole frame is searched.
+    ///
+    /// With `embeddingFrames`, the embedding network (most of a frame's cost) runs in a second
+    /// phase: every frame is detected, aligned and measured, then `embeddingFrames` chooses from
+    /// those observations the frames to embed (the ones the decision rests on), and only those are
+    /// embedded; the others come back without an embedding. Without it every frame is embedded.
+    /// The ID-card photo is always embedded.
     /// - Throws: `FaceEngineError` `.overloaded` or `.shutDown` for the whole job.
-    public func analyze(session frames: [ZeroizingBuffer], reference: ZeroizingBuffer?) async throws -> SessionAnalysis
-    {
+    public func analyze(
+        session frames: [ZeroizingBuffer],
+        reference: ZeroizingBuffer?,
+        embeddingFrames: (@Sendable ([FrameObservation]) -> [Int])?
+    ) async throws -> SessionAnalysis {
         let decoder = JPEGDecoder(limits: self.configuration.decoding)
         let policy = self.configuration.detection
         return try await self.pool.run { models in
             var timings = StageTimings()
             var previous: FaceBox?
             var results: [Result<FrameObservation, FaceEngineError>] = []
+            var chips: [ZeroizingBuffer?] = []
             for (index, jpeg) in frames.enumerated() {
                 let searchWhole = index == 0 || index == frames.count - 1
                 let tracking =
@@ -55,22 +65,42 @@ extension FaceEngine {
                             faceWidth: box.width
                         )
                     }
+                var chip: ZeroizingBuffer?
                 let result = Self.attempt { () throws -> FrameObservation in
                     let image = try decoder.decode(jpeg, timings: &timings)
                     let analysis = try models.analyze(
                         image,
                         kind: .selfie,
                         policy: policy,
-                        embeddings: .largestFace,
+                        embeddings: embeddingFrames == nil ? .largestFace : .largestFaceDeferred,
                         tracking: tracking,
                         timings: &timings
                     )
                     previous = analysis.largestFace?.box
+                    chip = analysis.deferredChip
                     return Self.observation(analysis, image: image, jpeg: jpeg)
                 }
                 if case .failure = result { previous = nil }
                 results.append(result)
+                chips.append(chip)
             }
+            // The second phase: embed the frames the burst's decision rests on. A burst with a
+            // frame that failed is refused whole, so it is not embedded.
+            if let embeddingFrames, let observations = try? results.map({ try $0.get() }) {
+                let clock = ContinuousClock()
+                let start = clock.now
+                for index in Set(embeddingFrames(observations)).sorted()
+                where observations.indices.contains(index) && observations[index].face != nil {
+                    guard let chip = chips[index] else { continue }
+                    results[index] = Self.attempt {
+                        var observation = observations[index]
+                        observation.face?.embedding = try models.embed(chip: chip)
+                        return observation
+                    }
+                }
+                timings.embed += clock.now - start
+            }
+            chips.removeAll()
             let referenceResult = reference.map { reference in
                 Self.attempt {
                     let image = try decoder.decode(reference, timings: &timings)

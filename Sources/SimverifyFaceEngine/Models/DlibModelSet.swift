@@ -19,6 +19,9 @@ protocol FaceModelSet: AnyObject {
         tracking: Tracking?,
         timings: inout StageTimings
     ) throws -> FaceAnalysis
+
+    /// The embedding of a chip an analysis deferred (`FaceAnalysis.deferredChip`). Runs on a worker thread.
+    func embed(chip: ZeroizingBuffer) throws -> FaceEmbedding
 }
 
 /// One loaded set of dlib models (~57 MB): detector, 5-point landmarks, embedding network.

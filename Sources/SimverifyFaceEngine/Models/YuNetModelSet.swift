@@ -95,9 +95,12 @@ final class YuNetModelSet: FaceModelSet {
             var found = [sv_cv_face](repeating: sv_cv_face(), count: capacity)
             var count: Int32 = 0
             var usedSide = 0
+            // The detector's input over the searched pixels (1: at their own size).
+            var usedScale = 1.0
             func detect(_ detectView: inout sv_cv_image, sides: [Int], offset: (x: Float, y: Float) = (0, 0)) throws {
                 for side in sides {
                     usedSide = side
+                    usedScale = min(1, Double(side) / Double(max(detectView.width, detectView.height)))
                     let (w, h) = YuNetModelSet.inputSize(
                         width: Int(detectView.width),
                         height: Int(detectView.height),
@@ -131,19 +134,22 @@ final class YuNetModelSet: FaceModelSet {
             }
             let detectStart = clock.now
             let wholeSides = policy.inputSides(kind: kind)
-            if let region = tracking?.searchRegion(imageWidth: image.width, imageHeight: image.height) {
+            if let tracking, let region = tracking.searchRegion(imageWidth: image.width, imageHeight: image.height) {
                 var regionView = sv_cv_image(
                     pixels: view.pixels + region.top * image.stride + region.left * 3,
                     width: Int32(region.width),
                     height: Int32(region.height),
                     stride: Int32(image.stride)
                 )
-                // The region is about 1.7 face widths: a face of ~100 px in the input is plenty.
-                try detect(
-                    &regionView,
-                    sides: [min(320, max(region.width, region.height))],
-                    offset: (Float(region.left), Float(region.top))
-                )
+                // The region is about 1.7 face widths. A face that 320 px of input would shrink
+                // below `refineBelowFaceWidth` is searched at the region's own size (up to
+                // `maxInputSide`) at once: the pass a refine would make, without the coarse one before it.
+                let regionSide = max(region.width, region.height)
+                let coarse = min(320, regionSide)
+                let side =
+                    tracking.faceWidth * coarse / regionSide >= policy.refineBelowFaceWidth
+                    ? coarse : min(regionSide, max(coarse, policy.maxInputSide))
+                try detect(&regionView, sides: [side], offset: (Float(region.left), Float(region.top)))
                 let cut = found.prefix(Int(min(count, Int32(capacity)))).contains { face in
                     region.cuts(
                         FaceBox(
@@ -173,11 +179,14 @@ final class YuNetModelSet: FaceModelSet {
             for index in found.prefix(analysed).indices {
                 switch embeddings {
                 case .none: continue
-                case .largestFace where index != largestFound: continue
+                case .largestFace where index != largestFound, .largestFaceDeferred where index != largestFound:
+                    continue
                 default: break
                 }
-                let scale = Double(usedSide) / Double(max(image.width, image.height))
-                guard Double(found[index].width) * scale < Double(policy.refineBelowFaceWidth) else { continue }
+                // Found at its own size already: a second pass would see the same pixels.
+                guard usedScale < 1,
+                    Double(found[index].width) * usedScale < Double(policy.refineBelowFaceWidth)
+                else { continue }
                 if let refined = try self.refine(found[index], in: view, policy: policy) { found[index] = refined }
             }
             timings.detect += clock.now - refineStart
@@ -202,21 +211,36 @@ final class YuNetModelSet: FaceModelSet {
             }
             let largest = faces.indices.max(by: { faces[$0].box.area < faces[$1].box.area })
             let embedStart = clock.now
+            var deferredChip: ZeroizingBuffer?
             for index in faces.indices {
                 switch embeddings {
                 case .none: continue
-                case .largestFace where index != largest: continue
+                case .largestFace where index != largest, .largestFaceDeferred where index != largest: continue
                 default: break
                 }
                 var face = found[index]
-                var values = [Float](repeating: 0, count: self.space.dimension)
                 var quality = sv_cv_chip_quality()
-                let status = sv_cv_feature(self.handle, &view, &face, &values, Int32(values.count), &quality)
-                guard status == SV_CV_OK else { throw FaceEngineError.from(status) }
-                guard let embedding = try? FaceEmbedding(values, space: self.space) else {
-                    throw FaceEngineError(.internalError, "the embedding network produced an unusable feature")
+                if embeddings == .largestFaceDeferred {
+                    // Aligned and measured now; the network runs later, if the burst needs this frame.
+                    let chip = ZeroizingBuffer(count: Int(sv_cv_chip_bytes(self.handle)))
+                    let status = chip.withUnsafeMutableBytes { bytes in
+                        sv_cv_align(
+                            self.handle,
+                            &view,
+                            &face,
+                            bytes.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                            Int32(bytes.count),
+                            &quality
+                        )
+                    }
+                    guard status == SV_CV_OK else { throw FaceEngineError.from(status) }
+                    deferredChip = chip
+                } else {
+                    var values = [Float](repeating: 0, count: self.space.dimension)
+                    let status = sv_cv_feature(self.handle, &view, &face, &values, Int32(values.count), &quality)
+                    guard status == SV_CV_OK else { throw FaceEngineError.from(status) }
+                    faces[index].embedding = try self.embedding(values)
                 }
-                faces[index].embedding = embedding
                 faces[index].quality.sharpness = Double(quality.sharpness)
                 faces[index].quality.brightness = Double(quality.brightness)
                 faces[index].quality.lowerFaceSkin = FaceCover.lowerFaceSkinShare(
@@ -226,7 +250,7 @@ final class YuNetModelSet: FaceModelSet {
                 )
             }
             timings.embed += clock.now - embedStart
-            return FaceAnalysis(
+            var analysis = FaceAnalysis(
                 model: self.model,
                 imageWidth: image.width,
                 imageHeight: image.height,
@@ -235,7 +259,33 @@ final class YuNetModelSet: FaceModelSet {
                 facesNotAnalysed: Int(count) - analysed,
                 timings: timings
             )
+            analysis.deferredChip = deferredChip
+            return analysis
         }
+    }
+
+    /// The network's pass over a chip `analyze` aligned and deferred.
+    func embed(chip: ZeroizingBuffer) throws -> FaceEmbedding {
+        var values = [Float](repeating: 0, count: self.space.dimension)
+        let status = chip.withUnsafeBytes { bytes in
+            sv_cv_feature_of_chip(
+                self.handle,
+                bytes.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                Int32(bytes.count),
+                &values,
+                Int32(values.count)
+            )
+        }
+        guard status == SV_CV_OK else { throw FaceEngineError.from(status) }
+        return try self.embedding(values)
+    }
+
+    /// A feature as an embedding of this model's space.
+    private func embedding(_ values: [Float]) throws -> FaceEmbedding {
+        guard let embedding = try? FaceEmbedding(values, space: self.space) else {
+            throw FaceEngineError(.internalError, "the embedding network produced an unusable feature")
+        }
+        return embedding
     }
 
     /// The face found again in a region around it (the box grown by 30 % on each side), the

@@ -189,7 +189,14 @@ extension VerificationService {
         }
         let analysis: SessionAnalysis
         do {
-            analysis = try await self.engine.analyze(session: inputs.frames, reference: reference)
+            // Only the frames the checks' decision rests on are embedded (the network is most of a frame's cost).
+            let checks = self.livenessChecks
+            let challenge = claims.challenge
+            analysis = try await self.engine.analyze(
+                session: inputs.frames,
+                reference: reference,
+                embeddingFrames: { frames in checks.flatMap { $0.framesToEmbed(frames, challenge: challenge) } }
+            )
             self.metrics.stages(analysis.timings)
         } catch let error as FaceEngineError {
             throw ServiceError(error, field: "request")

@@ -79,7 +79,13 @@ public final class VerificationService: Sendable {
         precondition(policy.model == engine.model, "the policy's model must be the engine's (checked at configuration)")
         self.sessions = sessions
         self.livenessChecks =
-            [LivenessChecker(policy: policy.liveness, minimumFaceWidth: policy.minimumSelfieFaceWidth)]
+            [
+                LivenessChecker(
+                    policy: policy.liveness,
+                    minimumFaceWidth: policy.minimumSelfieFaceWidth,
+                    matchFrames: policy.matchFrames
+                )
+            ]
             + extraLivenessChecks
         self.engine = engine
         self.policy = policy
