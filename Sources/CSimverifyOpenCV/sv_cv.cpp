@@ -408,20 +408,27 @@ bool finite_points(const sv_cv_face *face) {
     return true;
 }
 
-}  // namespace
-
-extern "C" sv_cv_status sv_cv_feature(sv_cv_models *models, const sv_cv_image *image, const sv_cv_face *face,
-                                      float *feature, int32_t capacity, sv_cv_chip_quality *quality) {
-    if (models == nullptr || !valid(image) || face == nullptr || feature == nullptr || !finite_points(face))
-        return SV_CV_ERR_ARGUMENT;
-    if (capacity != dimension(models)) return SV_CV_ERR_ARGUMENT;
+// Checks the image and the face, aligns the face (zeroed after), and hands the chip to `then`.
+template <typename F>
+sv_cv_status with_aligned(sv_cv_models *models, const sv_cv_image *image, const sv_cv_face *face,
+                          sv_cv_chip_quality *quality, F &&then) {
+    if (models == nullptr || !valid(image) || face == nullptr || !finite_points(face)) return SV_CV_ERR_ARGUMENT;
     return guarded([&] {
         cv::Mat aligned;
         zeroing guard;
         guard.mats = {&aligned};
         align(models, image, face, aligned, quality);
-        return feature_of(models, aligned, feature);
+        return then(aligned);
     });
+}
+
+}  // namespace
+
+extern "C" sv_cv_status sv_cv_feature(sv_cv_models *models, const sv_cv_image *image, const sv_cv_face *face,
+                                      float *feature, int32_t capacity, sv_cv_chip_quality *quality) {
+    if (feature == nullptr || models == nullptr || capacity != dimension(models)) return SV_CV_ERR_ARGUMENT;
+    return with_aligned(models, image, face, quality,
+                        [&](const cv::Mat &aligned) { return feature_of(models, aligned, feature); });
 }
 
 extern "C" int32_t sv_cv_chip_bytes(const sv_cv_models *models) {
@@ -432,14 +439,8 @@ extern "C" int32_t sv_cv_chip_bytes(const sv_cv_models *models) {
 
 extern "C" sv_cv_status sv_cv_align(sv_cv_models *models, const sv_cv_image *image, const sv_cv_face *face,
                                     uint8_t *chip, int32_t capacity, sv_cv_chip_quality *quality) {
-    if (models == nullptr || !valid(image) || face == nullptr || chip == nullptr || !finite_points(face))
-        return SV_CV_ERR_ARGUMENT;
-    if (capacity != sv_cv_chip_bytes(models)) return SV_CV_ERR_ARGUMENT;
-    return guarded([&] {
-        cv::Mat aligned;
-        zeroing guard;
-        guard.mats = {&aligned};
-        align(models, image, face, aligned, quality);
+    if (chip == nullptr || models == nullptr || capacity != sv_cv_chip_bytes(models)) return SV_CV_ERR_ARGUMENT;
+    return with_aligned(models, image, face, quality, [&](const cv::Mat &aligned) {
         const cv::Size size = chip_size(models);
         if (aligned.type() != CV_8UC3 || aligned.size() != size) return SV_CV_ERR_MODEL;
         // Into the caller's buffer, row by row.
