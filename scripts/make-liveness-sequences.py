@@ -8,6 +8,10 @@ How each kind is made (docs/DECISIONS.md, "Test sequences"):
               order that performs the challenge: the frontal still, then for each step its still
               and that still cropped 1.07x about its centre (a second frame of the same pose);
               "move closer" is the frontal still cropped 1.35x. Every ordered pair of steps.
+              Three-step bursts (live3_*, the default challenge's length): the frontal still,
+              one frame for each of turning left (002), turning right (003) and moving closer,
+              in every order, then facing the camera again (the frontal still cropped 1.07x):
+              5 frames.
               Also the fixture's continuous head turn (intel_female_headturn, played backwards:
               frontal, then turning to her right) with the one step it performs.
   live_still  Real live bursts that do not perform their challenge (intel_male_still,
@@ -28,8 +32,11 @@ How each kind is made (docs/DECISIONS.md, "Test sequences"):
               the challenge, with the recorded head's own parallax.
   replay      The exact frames of a live burst, submitted against a different challenge.
   order       A live burst's step stills in the reverse order of its challenge.
+Every three-step live burst is also played back on a screen (screen_replay3_*) and submitted with
+its steps in reverse order (order3_*).
 """
 import io
+import itertools
 import json
 import math
 import os
@@ -136,6 +143,36 @@ def live_sequences():
                     name = "live_%s%s_%s" % ("mirrored_" if mirrored else "", first.lower(), second.lower())
                     write(name, "live", [first, second], frames, "real stills of one man performing the challenge")
                     made.append((name, folder, first, second, frames, mirrored))
+    return made
+
+
+THREE_STEPS = ["TURN_LEFT", "TURN_RIGHT", "MOVE_CLOSER"]
+
+
+def three_step_frames(folder, step):
+    """One frame of each step of a three-step burst: turning left is 002 (near profile)."""
+    if step == "TURN_LEFT":
+        return read(os.path.join(LIVE, folder, "002.jpg"))
+    return step_frame(folder, step)
+
+
+def three_step_burst(folder, order):
+    frames = [read(os.path.join(LIVE, folder, STILLS[folder]["frontal"] + ".jpg"))]
+    frames += [three_step_frames(folder, step) for step in order]
+    frames.append(closer(frames[0], 1.07))
+    return frames
+
+
+def live_three_step_sequences():
+    """Every order of the three steps SFace reads, for the default three-step challenge."""
+    made = []
+    for folder in STILLS:
+        for order in itertools.permutations(THREE_STEPS):
+            order = list(order)
+            name = "live3_" + "_".join(step.lower() for step in order)
+            frames = three_step_burst(folder, order)
+            write(name, "live", order, frames, "real stills of one man performing a three-step challenge")
+            made.append((name, folder, order, frames))
     return made
 
 
@@ -312,6 +349,12 @@ def main():
     replays = random.Random(20261202)
     for name, folder, first, second, frames, mirrored in made:
         screen_replay(name.replace("live_", "screen_replay_"), name, frames, [first, second], replays)
+    # Three-step bursts last, with their own draws: every set above stays as it was.
+    three = random.Random(20261203)
+    for name, folder, order, frames in live_three_step_sequences():
+        reverse = frames[:1] + [three_step_frames(folder, step) for step in reversed(order)] + frames[-1:]
+        write(name.replace("live3_", "order3_"), "order", order, reverse, "steps of %s in reverse order" % name)
+        screen_replay(name.replace("live3_", "screen_replay3_"), name, frames, order, three)
     print("make-liveness-sequences: %d sequences in %s" % (len(os.listdir(OUT)), OUT))
 
 

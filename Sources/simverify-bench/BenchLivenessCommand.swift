@@ -61,7 +61,7 @@ struct BenchLivenessCommand: AsyncParsableCommand {
             let caller = try CallerIdentity(tenant: "bench", role: .counter, terminal: "store-0001")
             let library = try LivenessSequence.load(root: sequences)
             let bursts = try Self.bursts(in: library)
-            guard !bursts.isEmpty else { throw ValidationError("\(sequences) has no live_* bursts of 5 frames") }
+            guard !bursts.isEmpty else { throw ValidationError("\(sequences) has no live bursts of 5 frames") }
             let id = try Data(contentsOf: URL(fileURLWithPath: idCard))
 
             var verify: [Double] = []
@@ -284,7 +284,7 @@ struct BenchLivenessCommand: AsyncParsableCommand {
     ) throws -> [[ChallengeStep]: [Data]] {
         var found: [[ChallengeStep]: [Data]] = [:]
         for (name, path, sequence) in library
-        where name.hasPrefix("live_") && sequence.kind == "live" && sequence.frames.count == 5 {
+        where name.hasPrefix("live") && sequence.kind == "live" && sequence.frames.count == 5 {
             if found[sequence.challenge] == nil {
                 found[sequence.challenge] = try sequence.frames.map {
                     try Data(contentsOf: URL(fileURLWithPath: path + "/" + $0))

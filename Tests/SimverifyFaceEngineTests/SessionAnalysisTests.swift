@@ -114,6 +114,46 @@ struct SessionAnalysisTests {
         }
     }
 
+    /// The default challenge is three steps: each order of the three steps SFace reads is
+    /// performed by a generated burst that passes it and none of the other five; and a recording of
+    /// a two-step performance, replayed, answers none of the six.
+    @Test func threeStepChallengesAreAnsweredOnlyByTheirOwnPerformance() async throws {
+        #expect(LivenessPolicy.standard.challengeSteps == 3)
+        let orders = LivenessPolicy.standard.allowedSteps.permutations
+        #expect(orders.count == 6)
+        func observe(_ frames: [ZeroizingBuffer]) async throws -> [FrameObservation] {
+            try await SharedEngine.get(.sface).analyze(session: frames, reference: nil).frames.map { try $0.get() }
+        }
+        for order in orders {
+            let name = "live3_" + order.map { $0.rawValue.lowercased() }.joined(separator: "_")
+            let (sequence, frames) = try Self.load(name)
+            #expect(sequence.challenge == order && frames.count == 5)
+            let observations = try await observe(frames)
+            for challenge in orders {
+                let report = Self.checker.check(frames: observations, challenge: challenge, frameTimes: [])
+                #expect(
+                    report.passed == (challenge == order),
+                    "\(name) against \(challenge): \(report.captureProblems + report.failures)"
+                )
+            }
+        }
+        for name in [
+            "live_turn_right_move_closer", "live_move_closer_turn_right", "live_mirrored_turn_left_move_closer",
+        ] {
+            let (sequence, frames) = try Self.load(name)
+            let observations = try await observe(frames)
+            #expect(Self.checker.check(frames: observations, challenge: sequence.challenge, frameTimes: []).passed)
+            for challenge in orders {
+                let report = Self.checker.check(frames: observations, challenge: challenge, frameTimes: [])
+                #expect(
+                    !report.passed
+                        && !Set(report.failures).isDisjoint(with: [.challengeNotPerformed, .challengeOutOfOrder]),
+                    "\(name) against \(challenge): \(report.failures)"
+                )
+            }
+        }
+    }
+
     @Test func aPrintMovedAboutHasNoParallax() async throws {
         for name in ["print_00_biden__2010_blue_room", "print_03_codait_luciano__1"] {
             let (sequence, frames) = try Self.load(name)
@@ -190,5 +230,17 @@ struct SessionAnalysisTests {
             small.captureProblems.contains(.selfieBlurred)
                 && small.captureProblems.allSatisfy { [ReasonCode.selfieBlurred, .duplicateFrames].contains($0) }
         )
+    }
+}
+
+extension Array where Element: Equatable {
+    /// Every ordering of the elements.
+    var permutations: [[Element]] {
+        guard count > 1 else { return [self] }
+        return indices.flatMap { i in
+            var rest = self
+            let first = rest.remove(at: i)
+            return rest.permutations.map { [first] + $0 }
+        }
     }
 }

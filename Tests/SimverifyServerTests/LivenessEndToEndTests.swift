@@ -19,13 +19,16 @@ import Testing
 /// of the fixture man (aws_wall_pose stills performing a challenge) and generated print attacks.
 @Suite("Liveness end to end", .serialized)
 struct LivenessEndToEndTests {
-    /// Challenges of the default (SFace) policy that the fixture man's stills perform, every check
-    /// passed in `simverify eval-liveness`, with their burst (scripts/make-liveness-sequences.py).
-    static let performable: [[ChallengeStep]: String] = [
-        [.turnRight, .moveCloser]: "live_turn_right_move_closer",
-        [.moveCloser, .turnRight]: "live_move_closer_turn_right",
-        [.turnLeft, .moveCloser]: "live_mirrored_turn_left_move_closer",
-    ]
+    /// Challenges of the default (SFace) policy, three steps, that the fixture man's stills
+    /// perform, every check passed in `simverify eval-liveness`, with their burst
+    /// (scripts/make-liveness-sequences.py).
+    static let performable: [[ChallengeStep]: String] = Dictionary(
+        uniqueKeysWithValues: [
+            [ChallengeStep.turnLeft, .turnRight, .moveCloser], [.turnLeft, .moveCloser, .turnRight],
+            [.turnRight, .turnLeft, .moveCloser], [.turnRight, .moveCloser, .turnLeft],
+            [.moveCloser, .turnLeft, .turnRight], [.moveCloser, .turnRight, .turnLeft],
+        ].map { ($0, "live3_" + $0.map { $0.rawValue.lowercased() }.joined(separator: "_")) }
+    )
 
     /// Starts sessions until one asks for a challenge the fixture man performs (bounded).
     static func performableSession(_ client: SimverifyClient) async throws -> (LivenessSession, [ZeroizingBuffer]) {
@@ -101,7 +104,7 @@ struct LivenessEndToEndTests {
 
         // A live burst performing the challenge: APPROVED, and the session is spent.
         let (live, frames) = try await Self.performableSession(counter)
-        #expect(live.attemptsAllowed == 3 && live.challenge.count == 2)
+        #expect(live.attemptsAllowed == 3 && live.challenge.count == 3)
         let approved = try await counter.verify(Self.request(live, frames: frames, idCard: idCard))
         #expect(approved.decision == .approved && approved.reasons == [.facesMatch], "\(approved)")
         #expect(approved.attemptsRemaining == 0 && approved.distance == nil)

@@ -71,9 +71,11 @@ public struct LivenessPolicy: Sendable, Hashable, Codable {
     /// The defaults for SFace + YuNet, measured on the fixtures (docs/DECISIONS.md, "Liveness
     /// tolerances"). Challenges are turns and moving closer: YuNet's five points do not read a
     /// nod reliably (its nose-between-eyes-and-mouth ratio moves 0.05 when the same still is only
-    /// zoomed, against 0.08 for a full look up).
+    /// zoomed, against 0.08 for a full look up). Three steps: with three kinds of step, two steps
+    /// or three are 6 challenges either way, but a recording of a two-step performance answers
+    /// none of the three-step ones (docs/DECISIONS.md, "Three steps").
     public static let standard = LivenessPolicy(
-        challengeSteps: 2,
+        challengeSteps: 3,
         allowedSteps: [.turnLeft, .turnRight, .moveCloser],
         sessionLifetimeSeconds: 120,
         attemptsPerSession: 3,

@@ -84,10 +84,11 @@ public struct MatchPolicy: Sendable, Hashable, Codable {
     /// faces, 649 genuine and 1812 impostor pairs) for FMR at most 1 % with 95 % confidence (the
     /// Wilson upper bound of 9/1812 is 0.94 %: `simverify calibrate ... --with-confidence`,
     /// docs/DECISIONS.md), a review band of ±0.03, faces of at least 64 px (selfie) and 40 px (ID
-    /// card), ghost portraits left out, a liveness session required, the standard liveness checks,
+    /// card), ghost portraits left out, a liveness session required, the standard liveness checks
+    /// (three-step challenges since policy-2026.12-3-sface; the threshold is the -2 calibration),
     /// 3 attempts per session.
     public static let standard = MatchPolicy(
-        version: "policy-2026.12-2-sface",
+        version: "policy-2026.12-3-sface",
         model: .sface,
         threshold: 0.597,
         reviewBand: 0.03,
