@@ -60,8 +60,12 @@ struct BenchLivenessCommand: AsyncParsableCommand {
             )
             let caller = try CallerIdentity(tenant: "bench", role: .counter, terminal: "store-0001")
             let library = try LivenessSequence.load(root: sequences)
-            let bursts = try Self.bursts(in: library)
-            guard !bursts.isEmpty else { throw ValidationError("\(sequences) has no live bursts of 5 frames") }
+            let bursts = try Self.bursts(in: library, drawnBy: faceEngine.suggestedPolicy.liveness)
+            guard !bursts.isEmpty else {
+                throw ValidationError(
+                    "\(sequences) has no live burst of 5 frames performing a challenge the policy draws"
+                )
+            }
             let id = try Data(contentsOf: URL(fileURLWithPath: idCard))
 
             var verify: [Double] = []
@@ -137,9 +141,8 @@ struct BenchLivenessCommand: AsyncParsableCommand {
                 minimumFaceWidth: faceEngine.suggestedPolicy.minimumSelfieFaceWidth,
                 matchFrames: faceEngine.suggestedPolicy.matchFrames
             )
-            let drawable = bursts.filter { $0.key.allSatisfy(checker.policy.allowedSteps.contains) }
             for _ in 0..<2 {
-                for (challenge, frames) in drawable.sorted(by: { "\($0.key)" < "\($1.key)" }) {
+                for (challenge, frames) in bursts.sorted(by: { "\($0.key)" < "\($1.key)" }) {
                     let burst = frames.map { bytes in bytes.withUnsafeBytes { ZeroizingBuffer(copying: $0) } }
                     let start = clock.now
                     // As the service runs it: only the frames the decision rests on embedded.
@@ -278,13 +281,17 @@ struct BenchLivenessCommand: AsyncParsableCommand {
         )
     }
 
-    /// The 5-frame live bursts by the challenge they perform.
+    /// The 5-frame live bursts by the challenge they perform, for the challenges `policy` draws.
     static func bursts(
-        in library: [(name: String, path: String, sequence: LivenessSequence)]
+        in library: [(name: String, path: String, sequence: LivenessSequence)],
+        drawnBy policy: LivenessPolicy
     ) throws -> [[ChallengeStep]: [Data]] {
         var found: [[ChallengeStep]: [Data]] = [:]
         for (name, path, sequence) in library
-        where name.hasPrefix("live") && sequence.kind == "live" && sequence.frames.count == 5 {
+        where name.hasPrefix("live") && sequence.kind == "live" && sequence.frames.count == 5
+            && sequence.challenge.count == policy.challengeSteps
+            && sequence.challenge.allSatisfy(policy.allowedSteps.contains)
+        {
             if found[sequence.challenge] == nil {
                 found[sequence.challenge] = try sequence.frames.map {
                     try Data(contentsOf: URL(fileURLWithPath: path + "/" + $0))
