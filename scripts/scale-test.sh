@@ -139,7 +139,7 @@ session = json.loads(sys.argv[1])
 root = sys.argv[2]
 for name in sorted(os.listdir(root)):
     path = os.path.join(root, name, "sequence.json")
-    if name.startswith("live_") and os.path.exists(path):
+    if name.startswith("live") and os.path.exists(path):
         seq = json.load(open(path))
         if seq.get("kind") == "live" and seq.get("challenge") == session["challenge"]:
             print(session["token"], os.path.join(root, name))
