@@ -96,7 +96,7 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                     frameTimes: times
                 )
             }
-            let drawable = Self.drawableChallenges(policy.liveness)
+            let drawable = policy.liveness.drawableChallenges
             var tally: [String: Tally] = [:]
             var replays = Tally()
             var notDrawn = 0
@@ -231,20 +231,6 @@ struct EvalLivenessCommand: AsyncParsableCommand {
             if !report.failures.isEmpty { self.refusedByCheck += 1 }
             for reason in report.failures { self.reasons[reason, default: 0] += 1 }
         }
-    }
-
-    /// Every challenge the policy can draw: `challengeSteps` different steps from `allowedSteps`, in any order.
-    static func drawableChallenges(_ policy: LivenessPolicy) -> [[ChallengeStep]] {
-        var out: [[ChallengeStep]] = []
-        func extend(_ prefix: [ChallengeStep]) {
-            if prefix.count == min(policy.challengeSteps, policy.allowedSteps.count) {
-                out.append(prefix)
-                return
-            }
-            for step in policy.allowedSteps where !prefix.contains(step) { extend(prefix + [step]) }
-        }
-        extend([])
-        return out
     }
 
     /// Attack kinds tried against every challenge the policy draws when their own has a step it

@@ -119,7 +119,7 @@ struct SessionAnalysisTests {
     /// a two-step performance, replayed, answers none of the six.
     @Test func threeStepChallengesAreAnsweredOnlyByTheirOwnPerformance() async throws {
         #expect(LivenessPolicy.standard.challengeSteps == 3)
-        let orders = LivenessPolicy.standard.allowedSteps.permutations
+        let orders = LivenessPolicy.standard.drawableChallenges
         #expect(orders.count == 6)
         func observe(_ frames: [ZeroizingBuffer]) async throws -> [FrameObservation] {
             try await SharedEngine.get(.sface).analyze(session: frames, reference: nil).frames.map { try $0.get() }
@@ -230,17 +230,5 @@ struct SessionAnalysisTests {
             small.captureProblems.contains(.selfieBlurred)
                 && small.captureProblems.allSatisfy { [ReasonCode.selfieBlurred, .duplicateFrames].contains($0) }
         )
-    }
-}
-
-extension Array where Element: Equatable {
-    /// Every ordering of the elements.
-    var permutations: [[Element]] {
-        guard count > 1 else { return [self] }
-        return indices.flatMap { i in
-            var rest = self
-            let first = rest.remove(at: i)
-            return rest.permutations.map { [first] + $0 }
-        }
     }
 }

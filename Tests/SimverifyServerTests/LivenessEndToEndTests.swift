@@ -23,11 +23,9 @@ struct LivenessEndToEndTests {
     /// perform, every check passed in `simverify eval-liveness`, with their burst
     /// (scripts/make-liveness-sequences.py).
     static let performable: [[ChallengeStep]: String] = Dictionary(
-        uniqueKeysWithValues: [
-            [ChallengeStep.turnLeft, .turnRight, .moveCloser], [.turnLeft, .moveCloser, .turnRight],
-            [.turnRight, .turnLeft, .moveCloser], [.turnRight, .moveCloser, .turnLeft],
-            [.moveCloser, .turnLeft, .turnRight], [.moveCloser, .turnRight, .turnLeft],
-        ].map { ($0, "live3_" + $0.map { $0.rawValue.lowercased() }.joined(separator: "_")) }
+        uniqueKeysWithValues: LivenessPolicy.standard.drawableChallenges.map {
+            ($0, "live3_" + $0.map { $0.rawValue.lowercased() }.joined(separator: "_"))
+        }
     )
 
     /// Starts sessions until one asks for a challenge the fixture man performs (bounded).

@@ -101,6 +101,21 @@ public struct LivenessPolicy: Sendable, Hashable, Codable {
         maximumBurstMilliseconds: 20_000
     )
 
+    /// Every challenge this policy can draw: `challengeSteps` different steps from `allowedSteps`,
+    /// in any order.
+    public var drawableChallenges: [[ChallengeStep]] {
+        var out: [[ChallengeStep]] = []
+        func extend(_ prefix: [ChallengeStep]) {
+            if prefix.count == min(self.challengeSteps, self.allowedSteps.count) {
+                out.append(prefix)
+                return
+            }
+            for step in self.allowedSteps where !prefix.contains(step) { extend(prefix + [step]) }
+        }
+        extend([])
+        return out
+    }
+
     /// dlib's: the same tolerances, every step (its nose base reads a nod).
     public static let dlib: LivenessPolicy = {
         var policy = LivenessPolicy.standard
