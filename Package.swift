@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // The dlib bridge is compiled optimised even in debug builds: dlib is header-only templates, so an
@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "simverify", targets: ["simverify"]),
         .executable(name: "simverify-audit", targets: ["simverify-audit"]),
         .executable(name: "simverify-bench", targets: ["simverify-bench"]),
+        .executable(name: "simverify-counter", targets: ["simverify-counter"]),
         .library(name: "SimverifyCore", targets: ["SimverifyCore"]),
         .library(name: "SimverifyFaceEngine", targets: ["SimverifyFaceEngine"]),
         .library(name: "SimverifyClient", targets: ["SimverifyClient"]),
@@ -35,6 +36,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // The counter station's loopback web server; no optional traits (swift-configuration).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Domain types: no NIO, no protobuf, no C++.
@@ -130,13 +134,19 @@ let package = Package(
         // prctl for the server's process hardening.
         .target(name: "CSimverifyProcess"),
 
+        // What the server and the counter agent do to their own process before any image arrives.
+        .target(
+            name: "SimverifyHardening",
+            dependencies: ["SimverifyCore", "CSimverifyProcess", .product(name: "Logging", package: "swift-log")]
+        ),
+
         // The mutual-TLS RPC server and the verification service behind it.
         .target(
             name: "SimverifyServer",
             dependencies: [
                 "SimverifyCore", "SimverifyFaceEngine", "SimverifyWire", "SimverifyProto", "SimverifyProtoMapping",
                 "SimverifyPKI",
-                "SimverifyAudit", "SimverifyAuditLog", "CSimverifyProcess", "SimverifyLiveness",
+                "SimverifyAudit", "SimverifyAuditLog", "SimverifyHardening", "SimverifyLiveness",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -192,7 +202,7 @@ let package = Package(
             dependencies: [
                 "SimverifyCore", "SimverifyFaceEngine", "SimverifyServer", "SimverifyClient", "SimverifyPKI",
                 "SimverifyCommandSupport", "SimverifyEnrolment", "SimverifyPostgres",
-                "SimverifyAudit", "SimverifyAuditLog", "SimverifyLiveness", "SimverifyWire",
+                "SimverifyAudit", "SimverifyAuditLog", "SimverifyLiveness", "SimverifyWire", "SimverifyHardening",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -231,6 +241,23 @@ let package = Package(
             name: "simverify-fuzz",
             dependencies: ["SimverifyFuzzing"],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+
+        // The counter station: a loopback web page and API on the counter terminal that calls
+        // simverify over mutual TLS with the terminal's certificate (docs/COUNTER.md). Links
+        // neither the face engine nor the server.
+        .executableTarget(
+            name: "simverify-counter",
+            dependencies: [
+                "SimverifyCore", "SimverifyClient", "SimverifyHardening",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Page")]
         ),
 
         // The regulator's tool: links neither the face engine nor dlib.

@@ -7,7 +7,10 @@ Rules, as the README is written:
 - a line ending in a backslash continues on the next line;
 - a comment line right after a command (or after another such line) is output the command must
   print, as a substring; `<...>` in it stands for any text. Other comment lines are prose;
-- each command must exit 0.
+- each command must exit 0;
+- a command ending in ` &` is a long-running program (the counter station's agent): it is started
+  in its own session and left running, its expected lines are awaited in what it prints (up to
+  three minutes), it must still be running then, and it is stopped at the end.
 The examples run as the README says, "with the server running": this script does what
 scripts/run.sh does (dev-certs, then serve on 127.0.0.1:7443) in a scratch folder laid out like
 a checkout (.build and scripts linked, ../shared beside it, its own certificates, audit log and
@@ -97,11 +100,28 @@ def main() -> int:
         outputs = scratch / "out"
         outputs.mkdir()
         script = ["set -u"]
+        background = {}
         for n, (command, _) in enumerate(cases):
-            script.append(f"{{ {command} ; }} > {outputs}/{n} 2>&1; echo $? > {outputs}/{n}.rc")
+            if command.endswith(" &"):
+                quoted = command[:-2].replace("'", "'\\''")
+                script.append(f"setsid bash -c '{quoted}' > {outputs}/{n} 2>&1 < /dev/null & echo $! > {outputs}/{n}.pid")
+                background[n] = None
+            else:
+                script.append(f"{{ {command} ; }} > {outputs}/{n} 2>&1; echo $? > {outputs}/{n}.rc")
         subprocess.run(["bash", "-c", "\n".join(script)], cwd=work, env=env, timeout=1800)
+        for n in background:
+            background[n] = int((outputs / f"{n}.pid").read_text())
         passed = failed = 0
         for n, (command, expected) in enumerate(cases):
+            if n in background:
+                deadline = time.time() + 180
+                while time.time() < deadline:
+                    output = (outputs / str(n)).read_text(errors="replace")
+                    if all(pattern(e).search(output) for e in expected):
+                        break
+                    time.sleep(0.5)
+                alive = subprocess.run(["kill", "-0", str(background[n])]).returncode == 0
+                (outputs / f"{n}.rc").write_text("0" if alive else "exited")
             output = (outputs / str(n)).read_text(errors="replace") if (outputs / str(n)).exists() else ""
             rc = (outputs / f"{n}.rc").read_text().strip() if (outputs / f"{n}.rc").exists() else "not run"
             missing = [e for e in expected if not pattern(e).search(output)]
@@ -115,6 +135,12 @@ def main() -> int:
         print(f"readme examples: {passed} passed, {failed} failed")
         return 0 if failed == 0 and passed > 0 else 1
     finally:
+        for pid in background.values() if "background" in locals() else []:
+            if pid:
+                try:
+                    os.killpg(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(timeout=60)

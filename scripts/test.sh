@@ -5,7 +5,8 @@
 # and that every hand-written Swift file is formatted (scripts/format.sh),
 # `simverify eval` on the fixture pairs in debug and release with one and two workers, `simverify
 # assess` on the development data with its report checked in Chromium, and every example command
-# of README.md against the release binaries (scripts/readme-examples.py).
+# of README.md against the release binaries (scripts/readme-examples.py), then the counter station
+# in Chromium with a fake camera (scripts/counter-in-browser.py, docs/COUNTER.md).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$root/scripts/setup.sh"
@@ -75,3 +76,5 @@ grep -qF "privacy canary: PASSED" "$output/assess.txt" || { echo "test: the asse
 "$SIMVERIFY_PYTHON" scripts/report-in-browser.py "$output/assessment.html" --plots 2 --section "How it was made" \
     --section "Accuracy by group" --section "ID cards" --section "Liveness" --section "Privacy canary" --section "DET curve by gender"
 python3 scripts/readme-examples.py "$root" "$shared"
+# The counter station in a real browser: its cases' screenshots stay in .test-output/.
+"$SIMVERIFY_PYTHON" scripts/counter-in-browser.py "$root" "$shared" "$output"

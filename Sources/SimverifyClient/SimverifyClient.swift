@@ -51,7 +51,7 @@ public final class SimverifyClient: Sendable {
                         let sync = channel.pipeline.syncOperations
                         try sync.addHandler(NIOSSLClientHandler(context: context, serverHostname: hostname))
                         try sync.addHandler(ByteToMessageHandler(FrameDecoder(limits: .standard)))
-                        try sync.addHandler(MessageToByteHandler(FrameEncoder()))
+                        try sync.addHandler(FrameWriter())
                         try sync.addHandler(ClientHandler())
                     }
                 }

@@ -64,3 +64,25 @@ public struct FrameEncoder: MessageToByteEncoder, Sendable {
         out.writeImmutableBuffer(data.payload)
     }
 }
+
+/// Frame to bytes for a long-lived client: each frame is written into a buffer of its own, which
+/// is released once the socket has taken it. `MessageToByteHandler(FrameEncoder())` keeps one
+/// output buffer per connection and reuses it, so the last request (a Verify's images) stays in
+/// the process as long as the connection does: the counter agent's privacy canary found it there.
+public final class FrameWriter: ChannelOutboundHandler, Sendable {
+    public typealias OutboundIn = Frame
+    public typealias OutboundOut = ByteBuffer
+
+    /// Creates a writer.
+    public init() {}
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let frame = Self.unwrapOutboundIn(data)
+        var header = frame.header
+        header.payloadLength = UInt32(frame.payload.readableBytes)
+        var bytes = context.channel.allocator.buffer(capacity: FrameHeader.size + frame.payload.readableBytes)
+        bytes.writeFrameHeader(header)
+        bytes.writeImmutableBuffer(frame.payload)
+        context.write(Self.wrapOutboundOut(bytes), promise: promise)
+    }
+}

@@ -7,6 +7,7 @@ import SimverifyAuditLog
 import SimverifyCommandSupport
 import SimverifyCore
 import SimverifyFaceEngine
+import SimverifyHardening
 import SimverifyPostgres
 import SimverifyServer
 

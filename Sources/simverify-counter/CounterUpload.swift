@@ -1,0 +1,172 @@
+import Foundation
+import Hummingbird
+import SimverifyClient
+import SimverifyCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A refusal of the agent's own (the page's request was wrong, or simverify answered with an
+/// error): an HTTP status and a stable code the page maps to its message. Never carries an image
+/// byte, a token or an identifier.
+struct CounterError: Error, Sendable {
+    var status: HTTPResponse.Status
+    /// Stable, documented in docs/COUNTER.md.
+    var code: String
+    /// Safe to show.
+    var message: String
+
+    init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    /// simverify's refusal or an unreachable server, as the page sees it.
+    init(_ error: SimverifyClientError) {
+        let status: HTTPResponse.Status =
+            switch error.code {
+            case .unavailable: .serviceUnavailable
+            case .invalidArgument, .outOfRange: .badRequest
+            case .failedPrecondition, .aborted, .alreadyExists: .conflict
+            case .resourceExhausted: .tooManyRequests
+            case .permissionDenied, .unauthenticated: .forbidden
+            case .deadlineExceeded: .gatewayTimeout
+            default: .badGateway
+            }
+        // The server's own reason when it gave one (e.g. `id_card_image.not_jpeg`, `session_expired`).
+        let reason = error.reason.rawValue.isEmpty ? error.code.rawValue : error.reason.rawValue
+        self.init(status, error.code == .unavailable ? "server_unavailable" : reason, error.message)
+    }
+}
+
+/// The body of `POST /api/verify` (docs/COUNTER.md): the page's capture in one binary body, so
+/// that no image is ever a string (base64 in JSON would leave copies the agent cannot zero).
+///
+///     "SVC1"  u32 header length  header (JSON)  u32 ID-card length  ID card (JPEG)
+///     u32 frame count  { u32 length  frame (JPEG) } ...
+///
+/// Integers are big-endian. Every image is copied into a `ZeroizingBuffer`, then the received
+/// body is zeroed.
+struct CounterUpload {
+    /// The JSON part.
+    struct Header: Decodable {
+        var sessionToken: String
+        var frameTimesMs: [UInt32]
+        var consentGiven: Bool
+        var consentTextVersion: String
+        var msisdn: String?
+    }
+
+    /// The largest body: simverify's own Verify limit (docs/PROTOCOL.md, 24 MiB) and its header.
+    static let maximumBody = (24 << 20) + (64 << 10)
+    /// The largest ID-card scan the agent forwards.
+    static let maximumIDCard = 8 << 20
+    /// The largest frame.
+    static let maximumFrame = 2 << 20
+    /// More frames than any policy takes (the server refuses over its own limit, 32 by default).
+    static let maximumFrames = 64
+
+    var header: Header
+    var idCard: ZeroizingBuffer
+    var frames: [ZeroizingBuffer]
+
+    /// Reads a body and zeroes it.
+    /// - Throws: `CounterError` (`bad_upload`, `id_card_too_large`, `id_card_not_jpeg`,
+    ///   `frame_too_large`, `frame_not_jpeg`, `too_many_frames`).
+    init(consuming body: inout ByteBuffer) throws(CounterError) {
+        defer {
+            body.withUnsafeMutableReadableBytes { bytes in
+                if let base = bytes.baseAddress { explicit_bzero(base, bytes.count) }
+            }
+        }
+        var reader = body
+        func bad(_ what: String) -> CounterError {
+            CounterError(.badRequest, "bad_upload", "the upload is malformed: \(what)")
+        }
+        guard reader.readString(length: 4) == "SVC1" else { throw bad("no SVC1 mark") }
+        guard let headerLength = reader.readInteger(as: UInt32.self), headerLength <= 64 << 10,
+            let headerBytes = reader.readBytes(length: Int(headerLength))
+        else { throw bad("the header") }
+        do {
+            self.header = try JSONDecoder().decode(Header.self, from: Data(headerBytes))
+        } catch {
+            throw bad("the header is not the expected JSON")
+        }
+        guard let idLength = reader.readInteger(as: UInt32.self) else { throw bad("the ID card's length") }
+        guard idLength <= Self.maximumIDCard else {
+            throw CounterError(
+                .contentTooLarge,
+                "id_card_too_large",
+                "the ID-card scan is \(idLength) bytes, over the limit of \(Self.maximumIDCard)"
+            )
+        }
+        self.idCard = try Self.jpeg(
+            &reader,
+            length: Int(idLength),
+            notJPEG: "id_card_not_jpeg",
+            what: "the ID-card scan"
+        )
+        guard let count = reader.readInteger(as: UInt32.self) else { throw bad("the frame count") }
+        guard count <= Self.maximumFrames else {
+            throw CounterError(
+                .badRequest,
+                "too_many_frames",
+                "\(count) frames, over the agent's limit of \(Self.maximumFrames)"
+            )
+        }
+        var frames: [ZeroizingBuffer] = []
+        for index in 0..<Int(count) {
+            guard let length = reader.readInteger(as: UInt32.self) else { throw bad("frame \(index)'s length") }
+            guard length <= Self.maximumFrame else {
+                throw CounterError(
+                    .contentTooLarge,
+                    "frame_too_large",
+                    "frame \(index) is over \(Self.maximumFrame) bytes"
+                )
+            }
+            frames.append(
+                try Self.jpeg(&reader, length: Int(length), notJPEG: "frame_not_jpeg", what: "frame \(index)")
+            )
+        }
+        guard reader.readableBytes == 0 else { throw bad("bytes after the last frame") }
+        guard frames.count == self.header.frameTimesMs.count else {
+            throw bad("\(frames.count) frames but \(self.header.frameTimesMs.count) capture times")
+        }
+        self.frames = frames
+    }
+
+    /// The next `length` bytes, which must start like a JPEG, in a zeroizing buffer.
+    private static func jpeg(
+        _ reader: inout ByteBuffer,
+        length: Int,
+        notJPEG: String,
+        what: String
+    ) throws(CounterError) -> ZeroizingBuffer {
+        guard length > 0, reader.readableBytes >= length else {
+            throw CounterError(.badRequest, "bad_upload", "the upload is malformed: \(what) is empty or cut short")
+        }
+        let buffer = reader.withUnsafeReadableBytes { bytes in
+            ZeroizingBuffer(copying: UnsafeRawBufferPointer(rebasing: bytes[0..<length]))
+        }
+        reader.moveReaderIndex(forwardBy: length)
+        let isJPEG = buffer.withUnsafeBytes { $0.count >= 3 && $0[0] == 0xFF && $0[1] == 0xD8 && $0[2] == 0xFF }
+        guard isJPEG else { throw CounterError(.unsupportedMediaType, notJPEG, "\(what) is not a JPEG") }
+        return buffer
+    }
+
+    /// The call simverify receives.
+    var request: VerificationRequest {
+        var request = VerificationRequest(
+            idCardImage: self.idCard,
+            selfieFrames: self.frames,
+            subject: SubjectReferences(msisdn: self.header.msisdn ?? ""),
+            consentGiven: self.header.consentGiven,
+            consentTextVersion: self.header.consentTextVersion,
+            sessionToken: self.header.sessionToken
+        )
+        request.frameTimesMilliseconds = self.header.frameTimesMs
+        return request
+    }
+}
