@@ -14,12 +14,13 @@ samples=$cache/samples
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
-# 1. Debian packages (Chromium and its WebDriver: the reports are checked in a real browser;
+# 1. Debian packages (Chromium and its WebDriver: the reports and the counter page are checked in a
+# real browser, with Korean fonts (fonts-nanum) to draw the page's Korean text;
 # PostgreSQL and HAProxy: the shared stores' tests and scripts/scale-test.sh).
 packages=(libdlib-dev libjpeg62-turbo-dev libopenblas-dev liblapack-dev libjpeg-turbo-progs pkg-config
           protobuf-compiler libsqlite3-dev python3-venv
           libopencv-core-dev libopencv-imgproc-dev libopencv-dnn-dev libopencv-objdetect-dev python3-onnx unzip
-          chromium chromium-driver curl postgresql haproxy)
+          chromium chromium-driver fonts-nanum curl postgresql haproxy)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

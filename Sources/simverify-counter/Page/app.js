@@ -473,6 +473,12 @@ async function runChallenge() {
   const frames = [];
   const times = [];
   const pending = [];
+  // A frame is captured only when the camera has delivered a new one since the last capture: a
+  // stalled camera must not send the same picture twice (the server refuses repeated frames).
+  let delivered = 0;
+  let captured = -1;
+  const count = () => { delivered++; if (state.stream) video.requestVideoFrameCallback(count); };
+  if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(count); else delivered = NaN;
   const began = performance.now();
   let phaseIndex = -1;
   let lastFrameAt = began;
@@ -490,6 +496,8 @@ async function runChallenge() {
       renderSteps(phases[index].step);
     }
     $("progress").value = Math.min(100, Math.round((elapsed / total) * 100));
+    if (delivered === captured) continue;
+    captured = delivered;
     context.drawImage(video, 0, 0, canvas.width, canvas.height);
     lastFrameAt = performance.now();
     times.push(Math.round(lastFrameAt - began));
