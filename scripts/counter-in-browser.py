@@ -4,10 +4,11 @@ Selenium, with a fake camera playing a video made from real frames, against the 
 simverify server and simverify-counter agent started here on loopback.
 
 Each case saves a screenshot under OUTPUT and asserts on the page's visible text:
-  live        a live three-step performance of the drawn challenge       -> APPROVED
+  live        a live three-step performance of the drawn challenge       -> APPROVED, and nothing
+              in localStorage, sessionStorage, IndexedDB or the Cache API
   print       a printed photo moved about, three attempts in one session -> LIVENESS_FAILED with
               its guidance, then the fallback screen after the third
-  declined    consent declined                                           -> the fallback screen
+  declined    consent declined with the keyboard only (Tab, Enter)       -> the fallback screen
   stopped     simverify stopped before sending -> a clear message, the capture kept; simverify
               started again, "Send again"                                -> a decision
   scans       a non-JPEG and an oversized ID-card file                  -> their documented messages
@@ -335,8 +336,15 @@ def main() -> int:
         print(f"counter: the page is interactive {interactive:.0f} ms after navigation")
         assert "얼굴 확인 동의" in page.text() and "삭제" in page.text(), page.text()
 
-        # Consent declined -> the fallback screen, nothing captured.
-        page.click("#consent-decline")
+        # Consent declined, by keyboard only -> the fallback screen, nothing captured.
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.keys import Keys
+        for _ in range(10):
+            if driver.execute_script("return document.activeElement.id") == "consent-decline":
+                break
+            ActionChains(driver).send_keys(Keys.TAB).perform()
+        assert driver.execute_script("return document.activeElement.id") == "consent-decline", "Tab never reached it"
+        ActionChains(driver).send_keys(Keys.ENTER).perform()
         page.screen("fallback")
         assert "얼굴 인식 없는 본인 확인" in page.text() and "동의하지 않았습니다" in page.text(), page.text()
         shots.append(page.shot("declined-fallback"))
@@ -385,6 +393,16 @@ def main() -> int:
         assert "APPROVED" in text and "SIM을 개통하세요" in text, f"{' > '.join(challenge)}: {text}"
         assert re.search(r"#\d+-[0-9a-f]{12}", page.find("#receipt").text), page.find("#receipt").text
         print(f"counter: live {' > '.join(challenge)} -> APPROVED; last frame to decision {latency}")
+
+        # Nothing in the browser's storage: no localStorage, sessionStorage, IndexedDB or Cache API.
+        stored = driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            (async () => {
+              const databases = indexedDB.databases ? (await indexedDB.databases()).length : 0;
+              const cached = window.caches ? (await caches.keys()).length : 0;
+              done([localStorage.length, sessionStorage.length, databases, cached]);
+            })();""")
+        assert stored == [0, 0, 0, 0], f"the page stored something: {stored}"
 
         # The canary: the marked ID card went through the agent; the page moved on and wiped it.
         page.click("#result-done")
