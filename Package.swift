@@ -298,6 +298,7 @@ let package = Package(
             dependencies: [
                 "SimverifyWire",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ]
         ),

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOEmbedded
 import NIOTestUtils
 import SimverifyWire
 import Testing
@@ -64,6 +65,27 @@ struct FrameCodecTests {
         var decoder = FrameDecoder()
         #expect(try decoder.decodeFrame(from: &out) == frame)
         #expect(out.readableBytes == 0)
+    }
+
+    /// The client's writer writes the encoder's bytes. That it keeps no buffer (MessageToByteHandler
+    /// kept the last Verify's images for the connection's life) is what the counter agent's
+    /// privacy canary checks, in scripts/counter-in-browser.py: it found them before the writer.
+    @Test func frameWriterWritesWhatTheEncoderWrites() throws {
+        let channel = EmbeddedChannel(handler: FrameWriter())
+        let frames = [
+            Self.frame(.request, .verify, id: 3, payload: Array(repeating: 0xAB, count: 70_000)),
+            Self.frame(.request, .startSession, id: 5, payload: [9]),
+        ]
+        var written: [ByteBuffer] = []
+        for frame in frames {
+            try channel.writeOutbound(frame)
+            written.append(try #require(try channel.readOutbound(as: ByteBuffer.self)))
+        }
+        #expect(written == frames.map { Self.encoded([$0]) })
+        var decoder = FrameDecoder()
+        var first = written[0]
+        #expect(try decoder.decodeFrame(from: &first) == frames[0])
+        #expect(try channel.finish().isClean)
     }
 
     static func header(
