@@ -24,10 +24,9 @@ frame is held for its part of the page's capture schedule (app.js SCHEDULE) and 
 that no two captured frames are the same picture.
 
 Usage: counter-in-browser.py REPO SHARED OUTPUT [--bench N]
-  --bench N: instead of the cases, N Verify calls of a live burst through the agent (HTTP, as
-  the page sends them) and N straight to simverify (the same burst, the Python client of
-  docs/PROTOCOL.md is not used: the agent's own measure of its simverify call), printing the
-  agent's share of a Verify's latency.
+  --bench N: instead of the cases, N Verify calls of a live five-frame burst through the agent
+  (HTTP, the page's body, one a second: a terminal's pace) and, for each, the agent's own measure
+  of its simverify call in the same run; prints both medians and the agent's share.
 """
 import http.client
 import json
@@ -488,6 +487,7 @@ def run_bench(agent: Agent, sequences: Path, shared: Path, calls: int) -> int:
     id_card = (shared / "fixtures/liveness/aws_office_pose/001.jpg").read_bytes()
     totals, verifies, agents = [], [], []
     for _ in range(calls):
+        time.sleep(1.0)  # a terminal's pace: the server allows a terminal 2 calls a second
         status, _, body = agent.request("POST", "/api/session", b"", cookie)
         session = json.loads(body)
         burst = challenge_burst(sequences, session["challenge"])
