@@ -9,7 +9,8 @@ Each case saves a screenshot under OUTPUT and asserts on the page's visible text
   print       a printed photo moved about, three attempts in one session -> LIVENESS_FAILED with
               its guidance, then the fallback screen after the third
   declined    consent declined with the keyboard only (Tab, Enter)       -> the fallback screen
-  stopped     simverify stopped before sending -> a clear message, the capture kept; simverify
+  stopped     the ID card taken with the camera; simverify stopped before sending -> a clear
+              message, the capture kept; simverify
               started again, "Send again"                                -> a decision
   scans       a non-JPEG and an oversized ID-card file                  -> their documented messages
 and, without the browser: the access token, the Host and Origin checks, the CSP header, the
@@ -373,7 +374,6 @@ def main() -> int:
         assert not page.find("#card-next").is_enabled()
 
         # A live performance of the drawn challenge -> APPROVED.
-        page.find("#msisdn")  # (on the consent screen; typed below for the canary)
         page.find("#card-file").send_keys(str(scratch / "id-card.jpg"))
         page.wait(lambda: page.find("#card-next").is_enabled(), 10, "the ID card accepted")
         page.click("#card-next")
@@ -447,11 +447,16 @@ def main() -> int:
         page.screen("consent")
 
         # The server stopped under the page: a clear message, the capture kept; back -> a decision.
-        performance_video(camera, live, 4)
+        # This time the ID card is taken with the camera, which shows the card's portrait.
+        write_y4m(camera, [id_card_path], [4000], 4)
         page.click("#consent-agree")
         page.screen("idcard")
-        page.find("#card-file").send_keys(str(id_card_path))
-        page.wait(lambda: page.find("#card-next").is_enabled(), 10, "the ID card accepted")
+        page.wait(lambda: driver.execute_script(
+            "const v = document.getElementById('card-video'); return v.videoWidth > 0 && !v.paused;"), 30, "the camera")
+        time.sleep(0.5)
+        page.click("#card-capture")
+        page.wait(lambda: page.find("#card-next").is_enabled(), 10, "the ID card captured")
+        shots.append(page.shot("id-card-captured"))
         page.click("#card-next")
         page.screen("challenge")
         challenge = [e.get_attribute("data-step") for e in driver.find_elements(By.CSS_SELECTOR, "#steps li")]
