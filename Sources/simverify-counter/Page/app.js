@@ -447,6 +447,7 @@ function brightness(video) {
 async function runChallenge() {
   $("challenge-start").disabled = true;
   clearAlert();
+  wipeBurst();  // a burst kept for "Send again" is not sent now: zero it before capturing anew
   const video = $("face-video");
   try {
     await startCamera(video);
