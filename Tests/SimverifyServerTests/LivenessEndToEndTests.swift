@@ -31,7 +31,10 @@ struct LivenessEndToEndTests {
     /// Starts sessions until one asks for a challenge the fixture man performs (bounded).
     static func performableSession(_ client: SimverifyClient) async throws -> (LivenessSession, [ZeroizingBuffer]) {
         for _ in 0..<200 {
-            let session = try await client.startSession()
+            // 30 s, not the call's default 10: under the whole suite's load (dozens of servers,
+            // SQLite and PostgreSQL syncing, a memory scan) a clean-clone run saw a first
+            // StartSession miss 10 s, twice in three full runs on this machine.
+            let session = try await client.startSession(deadline: .seconds(30))
             if let burst = Self.performable[session.challenge] { return (session, try Paths.burst(burst)) }
         }
         throw SimverifyError(.invalidArgument, "200 sessions without a performable challenge: the draw is not random")
