@@ -56,7 +56,7 @@ public struct FrameEncoder: MessageToByteEncoder, Sendable {
     /// Creates an encoder.
     public init() {}
 
-    public func encode(data: Frame, out: inout ByteBuffer) throws {
+    public func encode(data: Frame, out: inout ByteBuffer) {
         var header = data.header
         header.payloadLength = UInt32(data.payload.readableBytes)
         out.reserveCapacity(FrameHeader.size + data.payload.readableBytes)
@@ -78,11 +78,8 @@ public final class FrameWriter: ChannelOutboundHandler, Sendable {
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let frame = Self.unwrapOutboundIn(data)
-        var header = frame.header
-        header.payloadLength = UInt32(frame.payload.readableBytes)
         var bytes = context.channel.allocator.buffer(capacity: FrameHeader.size + frame.payload.readableBytes)
-        bytes.writeFrameHeader(header)
-        bytes.writeImmutableBuffer(frame.payload)
+        FrameEncoder().encode(data: frame, out: &bytes)
         context.write(Self.wrapOutboundOut(bytes), promise: promise)
     }
 }

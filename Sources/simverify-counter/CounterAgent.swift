@@ -51,7 +51,6 @@ actor ServerLink {
 struct CounterAgent {
     /// The per-start access token (hex); the printed URL carries it.
     let accessToken: String
-    let host: String
     let port: Int
     let link: ServerLink
     let consentTextVersion: String
@@ -142,7 +141,7 @@ struct CounterAgent {
                 "verify",
                 metadata: [
                     "frames": "\(upload.frames.count)", "decision": "\(result.decision.rawValue)",
-                    "verify_ms": "\((answered - sent).milliseconds)",
+                    "verify_ms": "\(Int((answered - sent).inSeconds * 1000))",
                 ]
             )
             var receipt = ""
@@ -153,8 +152,8 @@ struct CounterAgent {
             return Self.json([
                 "decision": result.decision.rawValue, "reasons": result.reasons.map(\.rawValue),
                 "attemptsRemaining": result.attemptsRemaining, "policyVersion": result.policyVersion,
-                "receipt": receipt, "verifyMilliseconds": (answered - sent).milliseconds,
-                "agentMilliseconds": (ContinuousClock.now - started).milliseconds,
+                "receipt": receipt, "verifyMilliseconds": Int((answered - sent).inSeconds * 1000),
+                "agentMilliseconds": Int((ContinuousClock.now - started).inSeconds * 1000),
             ])
         }
         return router
@@ -192,12 +191,6 @@ struct CounterAgent {
             headers: [.contentType: "application/json"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data))
         )
-    }
-}
-
-extension Duration {
-    var milliseconds: Int {
-        Int(self.components.seconds * 1000 + self.components.attoseconds / 1_000_000_000_000_000)
     }
 }
 

@@ -59,7 +59,6 @@ struct CounterCommand: AsyncParsableCommand {
         let token = (0..<4).map { _ in String(format: "%016llx", random.next() as UInt64) }.joined()
         let agent = CounterAgent(
             accessToken: token,
-            host: self.listen,
             port: self.port,
             link: ServerLink(
                 ClientConfiguration(
