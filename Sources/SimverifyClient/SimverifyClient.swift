@@ -151,6 +151,24 @@ public final class SimverifyClient: Sendable {
         )
     }
 
+    /// What the capture gates would say of one preview frame, before a burst is captured: no
+    /// decision, no audit record, no session attempt (its own rate limit, 4 a second).
+    /// - Throws: `SimverifyClientError` when refused (e.g. `frame.not_jpeg`, `rate_limited`).
+    public func checkFrame(
+        _ frame: ZeroizingBuffer,
+        deadline: Duration? = .seconds(5)
+    ) async throws(SimverifyClientError) -> FrameCheckResult {
+        var message = Simverify_V1_CheckFrameRequest()
+        message.frame = frame.withUnsafeBytes { Data($0) }
+        let response: Simverify_V1_CheckFrameResponse = try await self.call(.checkFrame, message, deadline: deadline)
+        message.frame.resetBytes(in: 0..<message.frame.count)
+        return FrameCheckResult(
+            problem: ReasonCode(response.problem),
+            faceWidth: Int(response.faceWidth),
+            minimumFaceWidth: Int(response.minimumFaceWidth)
+        )
+    }
+
     /// Closes the connection.
     public func close() async {
         try? await self.channel.close()

@@ -51,6 +51,23 @@ public struct LivenessSession: Sendable, Hashable {
     public var attemptsAllowed: Int
 }
 
+/// The answer to CheckFrame: what the capture gates would say of a preview frame.
+public struct FrameCheckResult: Sendable, Hashable {
+    /// The reason a burst's gate would name for this frame; nil when the frame would pass.
+    public var problem: ReasonCode?
+    /// The largest face's box width in pixels; 0 without a face.
+    public var faceWidth: Int
+    /// The server policy's smallest usable face width in pixels.
+    public var minimumFaceWidth: Int
+
+    /// Creates a result.
+    public init(problem: ReasonCode?, faceWidth: Int, minimumFaceWidth: Int) {
+        self.problem = problem
+        self.faceWidth = faceWidth
+        self.minimumFaceWidth = minimumFaceWidth
+    }
+}
+
 /// The answer to a Verify call.
 public struct VerificationResult: Sendable, Hashable {
     /// The decision.

@@ -284,6 +284,12 @@ public struct LivenessChecker: LivenessCheck {
         return median(values)
     }
 
+    /// Why the capture gates would leave this frame out of a burst (nil: they would keep it): what
+    /// CheckFrame tells a counter page before it captures.
+    public func captureProblem(_ frame: FrameObservation) -> ReasonCode? {
+        self.problem(frame, pose: self.pose(frame))
+    }
+
     /// Why a frame cannot be judged (nil: it can): no single face, a face cut by the border, too
     /// small, blurred, badly exposed, covered below the nose (a mask), or landmarks that give no pose.
     func problem(_ frame: FrameObservation, pose: HeadPose?) -> ReasonCode? {
@@ -292,8 +298,10 @@ public struct LivenessChecker: LivenessCheck {
         }
         if face.cutByBorder { return .selfieFaceCut }
         if face.width < self.minimumFaceWidth { return .selfieFaceTooSmall }
-        if face.sharpness < self.policy.minimumSharpness { return .selfieBlurred }
+        // Exposure before sharpness: a dark face has little contrast and so measures soft; it is
+        // named for what the customer can fix (the light), not as a blur.
         if !self.policy.brightnessRange.contains(face.brightness) { return .selfiePoorlyExposed }
+        if face.sharpness < self.policy.minimumSharpness { return .selfieBlurred }
         if let skin = face.lowerFaceSkin, skin < self.policy.minimumLowerFaceSkin { return .selfieFaceCovered }
         if pose == nil { return .noFaceInSelfie }
         return nil

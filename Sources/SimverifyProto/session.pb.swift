@@ -10,6 +10,11 @@
 
 /// StartSession: a random liveness challenge bound to the caller (liveness issue).
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -101,6 +106,43 @@ public nonisolated struct Simverify_V1_StartSessionResponse: Sendable {
   public init() {}
 }
 
+/// CheckFrame: what the capture gates would say of one preview frame, before a burst is captured
+/// (the counter page's "come closer", "more light" hints). No decision, no audit record, no
+/// session attempt; the frame is discarded at once like a Verify's images.
+public nonisolated struct Simverify_V1_CheckFrameRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// One JPEG frame, as the burst's frames will be captured.
+  public var frame: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Simverify_V1_CheckFrameResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// REASON_UNSPECIFIED when the frame would pass the capture gates; otherwise the reason the
+  /// gate names: NO_FACE_IN_SELFIE, SEVERAL_FACES_IN_SELFIE, SELFIE_FACE_CUT, SELFIE_FACE_TOO_SMALL,
+  /// SELFIE_BLURRED, SELFIE_POORLY_EXPOSED or SELFIE_FACE_COVERED.
+  public var problem: Simverify_V1_ReasonCode = .reasonUnspecified
+
+  /// The largest face's box width in pixels; 0 when no face was found.
+  public var faceWidth: UInt32 = 0
+
+  /// The policy's smallest usable face width in pixels.
+  public var minimumFaceWidth: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "simverify.v1"
@@ -168,6 +210,76 @@ nonisolated extension Simverify_V1_StartSessionResponse: SwiftProtobuf.Message, 
     if lhs.challenge != rhs.challenge {return false}
     if lhs.expiresAtUnix != rhs.expiresAtUnix {return false}
     if lhs.attemptsAllowed != rhs.attemptsAllowed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Simverify_V1_CheckFrameRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CheckFrameRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}frame\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.frame) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.frame.isEmpty {
+      try visitor.visitSingularBytesField(value: self.frame, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Simverify_V1_CheckFrameRequest, rhs: Simverify_V1_CheckFrameRequest) -> Bool {
+    if lhs.frame != rhs.frame {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Simverify_V1_CheckFrameResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CheckFrameResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}problem\0\u{3}face_width\0\u{3}minimum_face_width\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.problem) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.faceWidth) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.minimumFaceWidth) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.problem != .reasonUnspecified {
+      try visitor.visitSingularEnumField(value: self.problem, fieldNumber: 1)
+    }
+    if self.faceWidth != 0 {
+      try visitor.visitSingularUInt32Field(value: self.faceWidth, fieldNumber: 2)
+    }
+    if self.minimumFaceWidth != 0 {
+      try visitor.visitSingularUInt32Field(value: self.minimumFaceWidth, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Simverify_V1_CheckFrameResponse, rhs: Simverify_V1_CheckFrameResponse) -> Bool {
+    if lhs.problem != rhs.problem {return false}
+    if lhs.faceWidth != rhs.faceWidth {return false}
+    if lhs.minimumFaceWidth != rhs.minimumFaceWidth {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -31,6 +31,8 @@ public struct MethodID: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let verify = MethodID(rawValue: 3)
     /// Seal an ID-card template.
     public static let extractTemplate = MethodID(rawValue: 4)
+    /// What the capture gates would say of one preview frame (no decision, nothing recorded).
+    public static let checkFrame = MethodID(rawValue: 5)
 
     /// The latest signed checkpoint (regulators).
     public static let getCheckpoint = MethodID(rawValue: 16)
@@ -47,7 +49,7 @@ public struct MethodID: RawRepresentable, Hashable, Sendable, CustomStringConver
 
     /// The methods of protocol version 1.
     public static let all: [MethodID] = [
-        .health, .startSession, .verify, .extractTemplate, .getCheckpoint, .getEntries, .getInclusionProof,
+        .health, .startSession, .verify, .extractTemplate, .checkFrame, .getCheckpoint, .getEntries, .getInclusionProof,
         .getConsistencyProof, .stats, .lookupSubject,
     ]
 
@@ -57,6 +59,7 @@ public struct MethodID: RawRepresentable, Hashable, Sendable, CustomStringConver
         case .startSession: "StartSession"
         case .verify: "Verify"
         case .extractTemplate: "ExtractTemplate"
+        case .checkFrame: "CheckFrame"
         case .getCheckpoint: "GetCheckpoint"
         case .getEntries: "GetEntries"
         case .getInclusionProof: "GetInclusionProof"

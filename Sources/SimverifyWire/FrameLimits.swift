@@ -8,10 +8,11 @@ public struct FrameLimits: Sendable, Hashable {
     public var statusPayload: Int
 
     /// Version 1's limits: Verify 24 MiB (32 frames and an ID photo), ExtractTemplate 4 MiB,
-    /// every other request 1 KiB; responses 4 MiB (a page of 1000 audit entries), status 4 KiB.
+    /// CheckFrame 2 MiB (one frame), every other request 1 KiB; responses 4 MiB (a page of 1000 audit entries), status 4 KiB.
     public static let standard = FrameLimits(
         requestPayload: [
-            .health: 1024, .startSession: 1024, .verify: 24 << 20, .extractTemplate: 4 << 20, .getCheckpoint: 1024,
+            .health: 1024, .startSession: 1024, .verify: 24 << 20, .extractTemplate: 4 << 20, .checkFrame: 2 << 20,
+            .getCheckpoint: 1024,
             .getEntries: 1024, .getInclusionProof: 1024, .getConsistencyProof: 1024, .stats: 1024, .lookupSubject: 1024,
         ],
         responsePayload: 4 << 20,

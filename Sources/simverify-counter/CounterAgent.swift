@@ -117,6 +117,27 @@ struct CounterAgent {
                 "attemptsAllowed": session.attemptsAllowed, "expiresAt": session.expiresAt,
             ])
         }
+        router.post("/api/check") { request, _ in
+            var request = request
+            var body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: CounterUpload.maximumFrame)
+            } catch is NIOTooManyBytesError {
+                throw CounterError(
+                    .contentTooLarge,
+                    "frame_too_large",
+                    "the frame is over \(CounterUpload.maximumFrame) bytes"
+                )
+            }
+            let frame = try CounterUpload.previewFrame(consuming: &body)
+            let check = try await self.simverify(retry: true) { client async throws(SimverifyClientError) in
+                try await client.checkFrame(frame)
+            }
+            return Self.json([
+                "problem": check.problem?.rawValue ?? "", "faceWidth": check.faceWidth,
+                "minimumFaceWidth": check.minimumFaceWidth,
+            ])
+        }
         router.post("/api/verify") { request, _ in
             let started = ContinuousClock.now
             var request = request

@@ -137,6 +137,22 @@ struct CounterUpload {
         self.frames = frames
     }
 
+    /// The body of `POST /api/check`: one JPEG frame, whole, copied into a zeroizing buffer; the
+    /// received body is zeroed.
+    /// - Throws: `CounterError` (`bad_upload`, `frame_too_large`, `frame_not_jpeg`).
+    static func previewFrame(consuming body: inout ByteBuffer) throws(CounterError) -> ZeroizingBuffer {
+        defer {
+            body.withUnsafeMutableReadableBytes { bytes in
+                if let base = bytes.baseAddress { explicit_bzero(base, bytes.count) }
+            }
+        }
+        guard body.readableBytes <= Self.maximumFrame else {
+            throw CounterError(.contentTooLarge, "frame_too_large", "the frame is over \(Self.maximumFrame) bytes")
+        }
+        var reader = body
+        return try Self.jpeg(&reader, length: reader.readableBytes, notJPEG: "frame_not_jpeg", what: "the frame")
+    }
+
     /// The next `length` bytes, which must start like a JPEG, in a zeroizing buffer.
     private static func jpeg(
         _ reader: inout ByteBuffer,

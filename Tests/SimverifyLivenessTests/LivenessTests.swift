@@ -305,6 +305,14 @@ func unit(_ angle: Double, axis: Int = 0) -> FaceEmbedding {
         // 8 frames, 4 usable: fewer than 5, and under 60 %.
         let report = self.checker.check(frames: frames, challenge: [.turnLeft, .lookUp], frameTimes: [])
         #expect(report.captureProblems == [.selfieBlurred, .selfiePoorlyExposed])
+        // A frame both dark and soft is named for its light (darkness lowers the contrast that
+        // sharpness measures): CheckFrame's "more light" hint, not "hold still".
+        #expect(
+            self.checker.captureProblem(frame(landmarks(), id: 11, sharpness: 3, brightness: 20))
+                == .selfiePoorlyExposed
+        )
+        #expect(self.checker.captureProblem(frame(landmarks(), id: 12, sharpness: 3)) == .selfieBlurred)
+        #expect(self.checker.captureProblem(frame(landmarks(), id: 13)) == nil)
         #expect(report.failures.isEmpty && !report.passed)
         // 12 frames of which 7 usable: at least 5, but under 60 %.
         var long = self.performing + [frame(landmarks(pitch: 0.4), id: 9), frame(landmarks(pitch: 0.45), id: 10)]

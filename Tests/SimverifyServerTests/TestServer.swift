@@ -124,6 +124,7 @@ final class TestServer: Sendable {
         // Tests share tenants and terminals heavily; rate limits are tested on their own.
         configuration.limits.tenantCallsPerSecond = 0
         configuration.limits.terminalCallsPerSecond = 0
+        configuration.limits.previewCallsPerSecond = 0
         configuration.limits.maxConnectionsPerCertificate = 64
         // Most suites exercise one-frame Verify, which a deployment must allow explicitly; the
         // shipped default (a session required) is tested on its own (LivenessEndToEndTests).
@@ -250,6 +251,28 @@ enum TestJPEG {
             }
         }
         return try encode(RGBImage(width: width, height: height, pixels: pixels))
+    }
+
+    /// A photo shrunk by an integer factor and set in the top-left corner of a grey frame of its
+    /// own size (a person far from the camera); with `light` below 1, every pixel darkened too.
+    static func variant(_ path: String, shrunkBy factor: Int = 1, light: Double = 1) throws -> ZeroizingBuffer {
+        let image = try JPEGDecoder().decode(try bytes(path))
+        let pixels = ZeroizingBuffer(count: image.width * image.height * 3)
+        image.pixels.withUnsafeBytes { s in
+            pixels.withUnsafeMutableBytes { d in
+                for y in 0..<image.height {
+                    for x in 0..<image.width {
+                        for c in 0..<3 {
+                            let inside = x < image.width / factor && y < image.height / factor
+                            let value =
+                                inside ? Double(s[(y * factor) * image.stride + (x * factor) * 3 + c]) : 128
+                            d[(y * image.width + x) * 3 + c] = UInt8(min(255, value * light))
+                        }
+                    }
+                }
+            }
+        }
+        return try encode(RGBImage(width: image.width, height: image.height, pixels: pixels))
     }
 
     /// A fixture photo shrunk by an integer factor (a small face).

@@ -69,6 +69,11 @@ public struct ServerConfiguration: Sendable, Codable, Hashable {
         public var terminalCallsPerSecond: Double = 2
         /// Calls a terminal may burst above its rate.
         public var terminalBurst: Double = 10
+        /// CheckFrame calls a second per terminal (per certificate for backends): a bucket of
+        /// their own, so that preview checks never spend the tokens a Verify needs (0: off).
+        public var previewCallsPerSecond: Double = 4
+        /// CheckFrame calls a terminal may burst above its rate.
+        public var previewBurst: Double = 8
         /// Replicas behind one load balancer sharing the tenant limits: each enforces this share
         /// (1/replicas) of `tenantCallsPerSecond` and `tenantBurst`, so that N replicas together
         /// admit what one would. A terminal's limit is not divided: its connection, and so its

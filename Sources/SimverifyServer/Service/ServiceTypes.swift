@@ -8,6 +8,7 @@ public enum ServiceOperation: String, Sendable, Hashable, CaseIterable, CustomSt
     case startSession = "StartSession"
     case verify = "Verify"
     case extractTemplate = "ExtractTemplate"
+    case checkFrame = "CheckFrame"
     case getCheckpoint = "GetCheckpoint"
     case getEntries = "GetEntries"
     case getInclusionProof = "GetInclusionProof"
@@ -90,6 +91,16 @@ public struct SessionGrant: Sendable, Hashable {
     /// Unix seconds.
     public var expiresAt: UInt64
     public var attemptsAllowed: Int
+}
+
+/// What the capture gates would say of one preview frame (CheckFrame).
+public struct FrameCheck: Sendable, Hashable {
+    /// The reason the gate would name for this frame; nil when it would pass.
+    public var problem: ReasonCode?
+    /// The largest face's box width in pixels; 0 when no face was found.
+    public var faceWidth: Int
+    /// The policy's smallest usable face width in pixels.
+    public var minimumFaceWidth: Int
 }
 
 /// An ID card's face, sealed for the calling backend's tenant.

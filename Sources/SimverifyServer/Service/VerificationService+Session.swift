@@ -30,6 +30,38 @@ extension VerificationService {
         )
     }
 
+    /// What the capture gates would say of one preview frame: the same engine pass and the same
+    /// gates as a burst's frame (`LivenessChecker.captureProblem`), without the embedding network,
+    /// a decision, an audit record or a session attempt. The frame is dropped when it returns.
+    public func checkFrame(_ frame: ZeroizingBuffer, caller: CallerIdentity) async throws -> FrameCheck {
+        guard frame.count > 0 else {
+            throw ServiceError(.invalidArgument, "a frame is required", reason: .selfieMissing)
+        }
+        return try await self.engineCall(.checkFrame, caller: caller) {
+            let analysis: SessionAnalysis
+            do {
+                analysis = try await self.engine.analyze(session: [frame], reference: nil, embeddingFrames: { _ in [] })
+            } catch let error as FaceEngineError {
+                throw ServiceError(error, field: "request")
+            }
+            let observation: FrameObservation
+            switch analysis.frames.first {
+            case .success(let value): observation = value
+            case .failure(let error): throw ServiceError(error, field: "frame")
+            case nil: throw ServiceError.internalError
+            }
+            let gates = LivenessChecker(
+                policy: self.policy.liveness,
+                minimumFaceWidth: self.policy.minimumSelfieFaceWidth
+            )
+            return FrameCheck(
+                problem: gates.captureProblem(observation),
+                faceWidth: observation.face?.width ?? 0,
+                minimumFaceWidth: self.policy.minimumSelfieFaceWidth
+            )
+        }
+    }
+
     /// Records a refused token (event token-failure) and returns the error to answer with.
     func refuseToken(
         _ failure: SessionTokens.Failure,

@@ -35,16 +35,24 @@ public final class VerificationService: Sendable {
         public let tenant: TokenBuckets
         /// Per terminal (counters) or per certificate identity (others).
         public let terminal: TokenBuckets
+        /// CheckFrame, per terminal: a bucket of its own, so that a counter's preview checks never
+        /// spend the tokens its Verify needs.
+        public let preview: TokenBuckets
 
         /// Creates limits.
-        public init(tenant: TokenBuckets, terminal: TokenBuckets) {
+        public init(tenant: TokenBuckets, terminal: TokenBuckets, preview: TokenBuckets) {
             self.tenant = tenant
             self.terminal = terminal
+            self.preview = preview
         }
 
         /// No limits.
         public static var none: CallLimits {
-            CallLimits(tenant: TokenBuckets(rate: 0, burst: 1), terminal: TokenBuckets(rate: 0, burst: 1))
+            CallLimits(
+                tenant: TokenBuckets(rate: 0, burst: 1),
+                terminal: TokenBuckets(rate: 0, burst: 1),
+                preview: TokenBuckets(rate: 0, burst: 1)
+            )
         }
 
         /// The limits of a configuration: the tenant's divided among `replicas`, the terminal's whole.
@@ -56,7 +64,8 @@ public final class VerificationService: Sendable {
             let share = 1 / Double(limits.replicas)
             self.init(
                 tenant: TokenBuckets(rate: limits.tenantCallsPerSecond * share, burst: limits.tenantBurst * share),
-                terminal: TokenBuckets(rate: limits.terminalCallsPerSecond, burst: limits.terminalBurst)
+                terminal: TokenBuckets(rate: limits.terminalCallsPerSecond, burst: limits.terminalBurst),
+                preview: TokenBuckets(rate: limits.previewCallsPerSecond, burst: limits.previewBurst)
             )
         }
     }
@@ -103,7 +112,10 @@ public final class VerificationService: Sendable {
     /// before it decodes the request, so that a refused request's images are never copied.
     public func checkRate(_ operation: ServiceOperation, caller: CallerIdentity) async throws {
         let scope: String
-        if !self.limits.tenant.take(caller.tenant) {
+        if operation == .checkFrame {
+            guard !self.limits.preview.take(caller.uri) else { return }
+            scope = "preview"
+        } else if !self.limits.tenant.take(caller.tenant) {
             scope = "tenant"
         } else if !self.limits.terminal.take(caller.uri) {
             scope = "terminal"
@@ -145,7 +157,7 @@ public final class VerificationService: Sendable {
     }
 
     /// Runs a call that uses the face engine; a full engine queue is recorded as a limit.
-    private func engineCall<Result>(
+    func engineCall<Result>(
         _ operation: ServiceOperation,
         caller: CallerIdentity,
         _ body: () async throws -> Result

@@ -9,6 +9,7 @@ public enum MethodAuthorization {
         .startSession: [.counter, .backend],
         .verify: [.counter, .backend],
         .extractTemplate: [.backend],
+        .checkFrame: [.counter, .backend],
         .getCheckpoint: [.regulator],
         .getEntries: [.regulator],
         .getInclusionProof: [.regulator],

@@ -71,6 +71,17 @@ package struct Router: Sendable {
             response.expiresAtUnix = Int64(sealed.expiresAt)
             response.keyID = sealed.keyID
             return try Self.encode(response)
+        case .checkFrame:
+            try await self.checkRate(.checkFrame, caller: caller, payload: payload)
+            var message: Simverify_V1_CheckFrameRequest = try Self.decodeAndScrub(payload)
+            let frame = message.frame.withUnsafeBytes { ZeroizingBuffer(copying: $0) }
+            message.frame.resetBytes(in: 0..<message.frame.count)
+            let check = try await service.checkFrame(frame, caller: caller)
+            var response = Simverify_V1_CheckFrameResponse()
+            response.problem = check.problem.map(Simverify_V1_ReasonCode.init) ?? .reasonUnspecified
+            response.faceWidth = UInt32(clamping: check.faceWidth)
+            response.minimumFaceWidth = UInt32(clamping: check.minimumFaceWidth)
+            return try Self.encode(response)
         case .getCheckpoint:
             let _: Simverify_V1_GetCheckpointRequest = try Self.decode(payload)
             var response = Simverify_V1_GetCheckpointResponse()
