@@ -209,7 +209,18 @@ def check_agent_http(agent: Agent, id_card: bytes, frame: bytes):
     assert status == 400 and json.loads(body)["error"] == "bad_upload", (status, body)
     status, _, body = agent.request("POST", "/api/verify", bytes(30 << 20), {**cookie, **origin})
     assert status == 413, f"an upload over the limit: {status}"
-    print("counter: the agent refuses a missing token, a foreign Host or Origin, bad uploads; CSP set")
+    # The preview check: its doors, then a real frame through to simverify's gates.
+    status, _, body = agent.request("POST", "/api/check", frame, {**cookie, "Origin": "http://evil.example"})
+    assert status == 403 and json.loads(body)["error"] == "foreign_origin", (status, body)
+    status, _, body = agent.request("POST", "/api/check", b"\x89PNG\r\n\x1a\n" + bytes(64), {**cookie, **origin})
+    assert status == 415 and json.loads(body)["error"] == "frame_not_jpeg", (status, body)
+    status, _, body = agent.request("POST", "/api/check", b"\xff\xd8\xff" + bytes(3 << 20), {**cookie, **origin})
+    assert status == 413 and json.loads(body)["error"] == "frame_too_large", (status, body)
+    status, _, body = agent.request("POST", "/api/check", frame, {**cookie, **origin})
+    check = json.loads(body)
+    assert status == 200 and check["problem"] == "" and check["faceWidth"] >= check["minimumFaceWidth"] > 0, check
+    print("counter: the agent refuses a missing token, a foreign Host or Origin, bad uploads; CSP set; "
+          f"a preview check of a real frame: no problem, face {check['faceWidth']} px")
 
 
 def browser(output: Path, camera: Path):
@@ -475,6 +486,34 @@ def main() -> int:
         shots.append(page.shot("server-back"))
         assert "APPROVED" in text, text
         print("counter: simverify stopped -> the message, the capture kept; started again -> APPROVED on 'Send again'")
+
+        # A customer standing back: simverify's check of the preview names the small face during
+        # the countdown and the start waits with the hint on screen; captured anyway -> RETRY.
+        far = scratch / "far.jpg"
+        still = Image.open(challenge_burst(sequences, challenge) / "001.jpg").convert("RGB").resize((640, 480))
+        canvas = Image.new("RGB", (640, 480), (128, 128, 128))
+        canvas.paste(still.resize((160, 120)), (240, 180))
+        canvas.save(far, quality=95)
+        write_y4m(camera, [far], [4000], 6)
+        page.click("#result-done")
+        page.screen("consent")
+        page.click("#consent-agree")
+        page.screen("idcard")
+        page.find("#card-file").send_keys(str(scratch / "id-card.jpg"))
+        page.wait(lambda: page.find("#card-next").is_enabled(), 10, "the ID card accepted")
+        page.click("#card-next")
+        page.screen("challenge")
+        page.click("#challenge-start")
+        page.wait(lambda: "얼굴이 너무 작습니다" in page.find("#quality-hint").text, 20, "the face-too-small hint")
+        hint_seen = time.time()
+        shots.append(page.shot("hint-too-small"))
+        page.wait(lambda: page.find("#countdown").text == "…", 10, "the start held")
+        page.screen("result", 120)
+        text = page.text()
+        shots.append(page.shot("far-retry"))
+        assert "RETRY" in text and "가까이" in page.find("#guidance").text, text
+        print(f"counter: a face too small -> the hint during the countdown, the start held "
+              f"{time.time() - hint_seen:.1f} s to the decision; captured anyway -> {page.find('#decision').text}")
         print(f"counter: browser cases passed in {time.time() - started:.0f} s; screenshots: {', '.join(shots)}")
         return 0
     finally:

@@ -64,7 +64,7 @@ public enum FuzzTargets {
     /// Decodes and validates the bytes as each method's request payload.
     public static func requestValidation(_ data: UnsafeRawBufferPointer) {
         let payload = ByteBuffer(bytes: data)
-        for method in [MethodID.verify, .extractTemplate, .health, .getEntries, .lookupSubject] {
+        for method in [MethodID.verify, .extractTemplate, .checkFrame, .health, .getEntries, .lookupSubject] {
             if let status = Router.validate(method: method, payload: payload) {
                 precondition(status.code != .internal, "validation failed unexpectedly")
             }

@@ -165,6 +165,8 @@ package struct Router: Sendable {
                 _ = try VerifyInputs(VerifyRequest(taking: &message))
             case .extractTemplate:
                 let _: Simverify_V1_ExtractTemplateRequest = try Self.decode(payload)
+            case .checkFrame:
+                let _: Simverify_V1_CheckFrameRequest = try Self.decode(payload)
             case .health:
                 let _: Simverify_V1_HealthRequest = try Self.decode(payload)
             case .getEntries:

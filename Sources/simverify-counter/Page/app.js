@@ -5,7 +5,8 @@
 "use strict";
 
 // The capture schedule, in milliseconds (the browser tests' fake-camera videos follow it too).
-const SCHEDULE = { countdown: 3000, frontal: 800, step: 1400, back: 800, interval: 200 };
+// hold: how long the start waits, at most, while simverify's check of the preview names a problem.
+const SCHEDULE = { countdown: 3000, frontal: 800, step: 1400, back: 800, interval: 200, hold: 6000 };
 const MAX_FRAMES = 32;
 const MAX_ID_CARD = 8 * 1024 * 1024;
 
@@ -41,6 +42,16 @@ const TEXT = {
     stepNames: { TURN_LEFT: "왼쪽", TURN_RIGHT: "오른쪽", MOVE_CLOSER: "가까이", LOOK_UP: "위", LOOK_DOWN: "아래" },
     tooDark: "얼굴이 너무 어둡습니다: 조명을 얼굴 쪽으로 비추고 다시 시도하세요.",
     tooSmall: "얼굴이 타원 안에 보이지 않거나 너무 작습니다: 카메라에 가까이 오세요.",
+    hints: {
+      NO_FACE_IN_SELFIE: "얼굴이 보이지 않습니다: 타원 안에 얼굴을 맞춰 주세요.",
+      SEVERAL_FACES_IN_SELFIE: "여러 사람이 보입니다: 고객 혼자 화면에 보이게 해 주세요.",
+      SELFIE_FACE_CUT: "얼굴이 화면 밖으로 나갔습니다: 얼굴 전체가 타원 안에 들어오게 해 주세요.",
+      SELFIE_FACE_TOO_SMALL: "얼굴이 너무 작습니다: 카메라에 가까이 오세요.",
+      closer: "조금 더 가까이 오세요.",
+      SELFIE_BLURRED: "화면이 흐립니다: 움직이지 말고, 렌즈가 깨끗한지 확인하세요.",
+      SELFIE_POORLY_EXPOSED: "얼굴이 너무 어둡거나 밝습니다: 얼굴에 조명을 비추고 역광을 피하세요.",
+      SELFIE_FACE_COVERED: "얼굴 아래쪽이 가려져 있습니다: 마스크를 턱 아래로 내려 주세요.",
+    },
     serverUp: "simverify 연결됨", serverDown: "simverify 서버에 연결할 수 없습니다",
     attemptsLeft: (n) => `${n}회`, noReceipt: "—",
     decisions: { APPROVED: "승인", REJECTED: "거절", MANUAL_REVIEW: "관리자 확인 필요", RETRY: "다시 촬영", LIVENESS_FAILED: "실물 확인 실패", FALLBACK: "비생체 확인으로" },
@@ -112,6 +123,16 @@ const TEXT = {
     stepNames: { TURN_LEFT: "left", TURN_RIGHT: "right", MOVE_CLOSER: "closer", LOOK_UP: "up", LOOK_DOWN: "down" },
     tooDark: "The face is too dark: light the face and try again.",
     tooSmall: "No face fills the oval: move closer to the camera.",
+    hints: {
+      NO_FACE_IN_SELFIE: "No face is seen: bring the face into the oval.",
+      SEVERAL_FACES_IN_SELFIE: "More than one person is seen: only the customer in view, please.",
+      SELFIE_FACE_CUT: "The face reaches out of the picture: the whole face inside the oval, please.",
+      SELFIE_FACE_TOO_SMALL: "The face is too small: move closer to the camera.",
+      closer: "Come a little closer.",
+      SELFIE_BLURRED: "The picture is blurred: hold still, and check that the lens is clean.",
+      SELFIE_POORLY_EXPOSED: "The face is too dark or too bright: light the face, no light behind it.",
+      SELFIE_FACE_COVERED: "The lower face is covered: please lower the mask below the chin.",
+    },
     serverUp: "simverify connected", serverDown: "simverify cannot be reached",
     attemptsLeft: (n) => `${n}`, noReceipt: "—",
     decisions: { APPROVED: "Approved", REJECTED: "Rejected", MANUAL_REVIEW: "Manual review", RETRY: "Capture again", LIVENESS_FAILED: "Liveness failed", FALLBACK: "Non-biometric path" },
@@ -444,6 +465,35 @@ function brightness(video) {
   return { mean, spread: Math.sqrt(Math.max(0, sumSquares / n - mean * mean)) };
 }
 
+// simverify's capture gates on the camera's picture now (POST /api/check): the answer, or null
+// when it could not be asked. The frame is zeroed and the canvas cleared at once.
+async function checkFrame(video, canvas) {
+  if (!video.videoWidth) return null;
+  canvas.width = video.videoWidth;
+  canvas.height = video.videoHeight;
+  canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+  let bytes = null;
+  try {
+    bytes = await toJPEG(canvas, 0.9);
+    return await api("/api/check", bytes);
+  } catch (error) {
+    return null;
+  } finally {
+    if (bytes) bytes.fill(0);
+    clearCanvas(canvas);
+  }
+}
+
+// The hint for a check's answer: the problem the gates named, "come a little closer" for a face
+// under 1.25 times the smallest usable width (turns and the move-closer step change its size),
+// "" when all is well, null without an answer.
+function hintFor(check) {
+  if (!check) return null;
+  if (check.problem) return t("hints")[check.problem] || "";
+  if (check.faceWidth > 0 && check.faceWidth < 1.25 * check.minimumFaceWidth) return t("hints").closer;
+  return "";
+}
+
 async function runChallenge() {
   $("challenge-start").disabled = true;
   clearAlert();
@@ -456,12 +506,34 @@ async function runChallenge() {
     alertMessage("camera", "", null);
     return;
   }
+  // The countdown, with simverify's check of the preview each second (the same capture gates a
+  // burst's frames pass); while it names a problem after the countdown, the start waits for the
+  // customer to fix it, up to SCHEDULE.hold, the hint on screen. Without an answer (simverify
+  // unreachable), the page's own darkness hint.
+  const checkCanvas = document.createElement("canvas");
+  let blocking = false;
+  const checkAndHint = async () => {
+    const light = brightness(video);
+    const check = await checkFrame(video, checkCanvas);
+    const hint = hintFor(check);
+    blocking = !!(check && check.problem);
+    $("quality-hint").textContent =
+      hint !== null ? hint : light.mean < 50 ? t("tooDark") : light.spread < 6 ? t("tooSmall") : "";
+  };
   for (let second = SCHEDULE.countdown / 1000; second > 0; second--) {
     prompt("", t("getReady"), String(second));
-    const light = brightness(video);
-    $("quality-hint").textContent = light.mean < 50 ? t("tooDark") : light.spread < 6 ? t("tooSmall") : "";
-    await sleep(1000);
+    const started = performance.now();
+    await checkAndHint();
+    await sleep(Math.max(0, 1000 - (performance.now() - started)));
   }
+  const holdUntil = performance.now() + SCHEDULE.hold;
+  while (blocking && performance.now() < holdUntil) {
+    prompt("", t("getReady"), "…");
+    const started = performance.now();
+    await checkAndHint();
+    await sleep(Math.max(0, 500 - (performance.now() - started)));
+  }
+  clearCanvas(checkCanvas);
   const steps = state.session.challenge;
   const phases = [{ key: "frontal", ms: SCHEDULE.frontal, text: t("lookAtCamera"), arrow: "●", step: -1 }]
     .concat(steps.map((step, index) => ({ ms: SCHEDULE.step, text: t(step), arrow: ARROWS[step] || "", step: index })))
