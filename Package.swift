@@ -232,6 +232,7 @@ let package = Package(
             name: "SimverifyFuzzing",
             dependencies: [
                 "SimverifyWire", "SimverifyAudit", "SimverifyCore", "SimverifyFaceEngine", "SimverifyServer",
+                "SimverifyCounterUpload",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
@@ -243,13 +244,24 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
 
+        // The counter agent's parsing of the page's uploads into zeroizing buffers: its own
+        // target so that the fuzz harnesses (under ASan) reach it without Hummingbird.
+        .target(
+            name: "SimverifyCounterUpload",
+            dependencies: [
+                "SimverifyCore", "SimverifyClient",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+
         // The counter station: a loopback web page and API on the counter terminal that calls
         // simverify over mutual TLS with the terminal's certificate (docs/COUNTER.md). Links
         // neither the face engine nor the server.
         .executableTarget(
             name: "simverify-counter",
             dependencies: [
-                "SimverifyCore", "SimverifyClient", "SimverifyHardening",
+                "SimverifyCore", "SimverifyClient", "SimverifyHardening", "SimverifyCounterUpload",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -268,12 +268,14 @@ class Page:
         self.wait(lambda: self.visible(f"#screen-{name}"), timeout, f"the {name} screen")
 
 
-def challenge_burst(sequences: Path, challenge: list) -> Path:
-    for burst in sorted(sequences.glob("live3_*")):
+def challenge_burst(sequences: Path, challenge: list, kind: str = "live3") -> Path:
+    """The generated burst of that kind (live3: the man performing it; screen_replay3: the same
+    performance played back on a screen) that performs the challenge."""
+    for burst in sorted(sequences.glob(f"{kind}_*")):
         spec = json.loads((burst / "sequence.json").read_text())
         if spec["challenge"] == challenge:
             return burst
-    raise AssertionError(f"no live3_* burst performs {challenge}")
+    raise AssertionError(f"no {kind}_* burst performs {challenge}")
 
 
 def scan_memory(pid: int, patterns: list) -> list:
@@ -514,6 +516,20 @@ def main() -> int:
         assert "RETRY" in text and "가까이" in page.find("#guidance").text, text
         print(f"counter: a face too small -> the hint during the countdown, the start held "
               f"{time.time() - hint_seen:.1f} s to the decision; captured anyway -> {page.find('#decision').text}")
+
+        # A screen replay of a live performance of the drawn challenge (the displayed head turns
+        # as asked, so only a screen cue can stop it), in the same session -> LIVENESS_FAILED.
+        challenge = [e.get_attribute("data-step") for e in driver.find_elements(By.CSS_SELECTOR, "#steps li")]
+        performance_video(camera, challenge_burst(sequences, challenge, "screen_replay3"), 7)
+        page.click("#result-again")
+        page.screen("challenge")
+        page.click("#challenge-start")
+        page.screen("result", 120)
+        text = page.text()
+        shots.append(page.shot("screen-replay"))
+        assert "LIVENESS_FAILED" in text and "화면" in page.find("#guidance").text, text
+        print(f"counter: a screen replay performing {' > '.join(challenge)} -> {page.find('#decision').text}: "
+              f"{page.find('#guidance').text}")
         print(f"counter: browser cases passed in {time.time() - started:.0f} s; screenshots: {', '.join(shots)}")
         return 0
     finally:

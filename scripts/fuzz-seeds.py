@@ -113,4 +113,20 @@ payload = session_payload()
 tag = hmac.new(bytes([7] * 32), b"simverify-session-v1\x00" + payload, hashlib.sha256).digest()
 write("session", "seed-text-valid.bin", b"\x00svs1." + base64.urlsafe_b64encode(payload + tag).rstrip(b"="))
 write("session", "seed-text-garbage.bin", b"\x00svs1.@@@==")
+
+# The counter agent's bodies (docs/COUNTER.md): "SVC1", u32 header length, header JSON, u32 ID-card
+# length, ID card, u32 frame count, {u32 length, frame}; and a preview frame, one JPEG whole.
+def upload(header, id_card, frames):
+    out = b"SVC1" + struct.pack(">I", len(header)) + header + struct.pack(">I", len(id_card)) + id_card
+    out += struct.pack(">I", len(frames))
+    for f in frames:
+        out += struct.pack(">I", len(f)) + f
+    return out
+
+
+header = b'{"sessionToken":"svs1.x","frameTimesMs":[0,200],"consentGiven":true,"consentTextVersion":"ko-1"}'
+write("counter", "seed-upload.bin", upload(header, jpegs["baseline"], [jpegs["baseline"], jpegs["progressive"]]))
+write("counter", "seed-upload-times-mismatch.bin", upload(header, jpegs["baseline"], [jpegs["baseline"]]))
+write("counter", "seed-upload-not-jpeg.bin", upload(header, b"\x89PNG\r\n\x1a\n" + bytes(16), []))
+write("counter", "seed-preview.jpg", jpegs["baseline"])
 print(f"seeds written under {root}")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer harness (frame decoder, request validation, JPEG decoder, audit records,
-# signed notes and checkpoints, session tokens) for a bounded time each: scripts/fuzz.sh [SECONDS] [TARGET...].
+# signed notes and checkpoints, session tokens, the counter agent's uploads) for a bounded time each: scripts/fuzz.sh [SECONDS] [TARGET...].
 # Builds simverify-fuzz with -sanitize=fuzzer,address into .build-fuzz. Seeds: Fixtures/fuzz/TARGET.
 # A crash stops the run with its input in .fuzz-artifacts/TARGET/: fix the bug, then commit the
 # input under Fixtures/fuzz/TARGET/ so the test suite replays it forever.
@@ -10,7 +10,7 @@ cd "$root"
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(frame request jpeg record note session)
+[ ${#targets[@]} -gt 0 ] || targets=(frame request jpeg record note session counter)
 swift build --scratch-path .build-fuzz --product simverify-fuzz --sanitize=fuzzer --sanitize=address \
     -Xswiftc -DFUZZING >&2
 bin=$(swift build --scratch-path .build-fuzz --product simverify-fuzz --sanitize=fuzzer --sanitize=address \

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import SimverifyAudit
 import SimverifyCore
+import SimverifyCounterUpload
 import SimverifyFaceEngine
 import SimverifyServer
 import SimverifyWire
@@ -14,7 +15,7 @@ public enum FuzzTargets {
     public static let all: [String: @Sendable (UnsafeRawBufferPointer) -> Void] = [
         "frame": frameDecoder, "request": requestValidation, "jpeg": jpegDecoder, "record": auditRecord,
         "note": signedNote,
-        "session": sessionToken,
+        "session": sessionToken, "counter": counterUpload,
     ]
 
     static let sessionKey = try! IdentifierKeyring.Key(id: "fuzz", secret: Array(repeating: 7, count: 32))
@@ -69,6 +70,25 @@ public enum FuzzTargets {
                 precondition(status.code != .internal, "validation failed unexpectedly")
             }
         }
+    }
+
+    /// Parses the bytes as the counter agent's two bodies (a Verify upload, a preview frame):
+    /// only its typed errors may come out, and the received bytes must be zeroed either way.
+    public static func counterUpload(_ data: UnsafeRawBufferPointer) {
+        // A second reference to each body's storage, as the HTTP layer may hold: the zeroing must
+        // reach these bytes, not a copy-on-write copy of them.
+        var body = ByteBuffer(bytes: data)
+        let received = body
+        if let upload = try? CounterUpload(consuming: &body) {
+            precondition(upload.frames.count == upload.header.frameTimesMs.count, "frames without their times")
+        }
+        precondition(received.readableBytesView.allSatisfy { $0 == 0 }, "the upload was not zeroed")
+        var frame = ByteBuffer(bytes: data)
+        let receivedFrame = frame
+        if let copy = try? CounterUpload.previewFrame(consuming: &frame) {
+            precondition(copy.count == data.count, "the preview frame was not copied whole")
+        }
+        precondition(receivedFrame.readableBytesView.allSatisfy { $0 == 0 }, "the preview frame was not zeroed")
     }
 
     /// Decodes the bytes as a JPEG under small limits.

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import SimverifyClient
 import SimverifyCore
+import SimverifyCounterUpload
 
 /// The connection to simverify, opened on first use and again after it failed. One terminal
 /// serves one customer at a time, so one connection is enough; calls on it may still overlap.
@@ -131,7 +132,7 @@ struct CounterAgent {
             }
             let frame = try CounterUpload.previewFrame(consuming: &body)
             let check = try await self.simverify(retry: true) { client async throws(SimverifyClientError) in
-                try await client.checkFrame(frame)
+                try await client.checkFrame(frame, deadline: .seconds(2))
             }
             return Self.json([
                 "problem": check.problem?.rawValue ?? "", "faceWidth": check.faceWidth,

@@ -10,13 +10,15 @@ import Testing
 @Suite("CheckFrame", .serialized)
 struct CheckFrameTests {
     static let frame = Paths.shared + "/fixtures/liveness/aws_office_pose/001.jpg"
+    /// Not the call's default 5 s (a page's hint): the whole suite loads the shared engine.
+    static let deadline: Duration = .seconds(60)
 
     @Test func theGatesVerdictOnRealFramesWithNothingRecorded() async throws {
         let server = try await TestServer()
         let counter = try await server.client()
         let before = await server.audit.size
 
-        let good = try await counter.checkFrame(try TestJPEG.bytes(Self.frame))
+        let good = try await counter.checkFrame(try TestJPEG.bytes(Self.frame), deadline: Self.deadline)
         #expect(good.problem == nil, "\(good)")
         #expect(
             good.faceWidth >= good.minimumFaceWidth
@@ -24,7 +26,7 @@ struct CheckFrameTests {
         )
 
         // The same man a quarter the size, in a frame as large: a customer standing back.
-        let far = try await counter.checkFrame(try TestJPEG.variant(Self.frame, shrunkBy: 4))
+        let far = try await counter.checkFrame(try TestJPEG.variant(Self.frame, shrunkBy: 4), deadline: Self.deadline)
         #expect(far.problem == .selfieFaceTooSmall, "\(far)")
         #expect(far.faceWidth > 0 && far.faceWidth < far.minimumFaceWidth)
         #expect(
@@ -32,13 +34,13 @@ struct CheckFrameTests {
             "\(far) \(good)"
         )
 
-        let dark = try await counter.checkFrame(try TestJPEG.variant(Self.frame, light: 0.12))
+        let dark = try await counter.checkFrame(try TestJPEG.variant(Self.frame, light: 0.12), deadline: Self.deadline)
         #expect(dark.problem == .selfiePoorlyExposed, "\(dark)")
 
-        let empty = try await counter.checkFrame(try TestJPEG.blank(width: 640, height: 480))
+        let empty = try await counter.checkFrame(try TestJPEG.blank(width: 640, height: 480), deadline: Self.deadline)
         #expect(empty.problem == .noFaceInSelfie && empty.faceWidth == 0, "\(empty)")
 
-        let two = try await counter.checkFrame(try TestJPEG.twoFaces())
+        let two = try await counter.checkFrame(try TestJPEG.twoFaces(), deadline: Self.deadline)
         #expect(two.problem == .severalFacesInSelfie, "\(two)")
 
         // A check is no decision: the audit log has not grown.
@@ -52,7 +54,7 @@ struct CheckFrameTests {
         let counter = try await server.client()
         let text = Array("not a jpeg at all".utf8).withUnsafeBytes { ZeroizingBuffer(copying: $0) }
         do {
-            _ = try await counter.checkFrame(text)
+            _ = try await counter.checkFrame(text, deadline: Self.deadline)
             Issue.record("a frame that is no JPEG was checked")
         } catch {
             #expect(error.code == .invalidArgument && error.reason.rawValue == "frame.not_jpeg", "\(error)")
@@ -60,7 +62,7 @@ struct CheckFrameTests {
         }
         let empty = ZeroizingBuffer(count: 0)
         do {
-            _ = try await counter.checkFrame(empty)
+            _ = try await counter.checkFrame(empty, deadline: Self.deadline)
             Issue.record("an empty frame was checked")
         } catch {
             #expect(error.code == .invalidArgument && error.reason.rawValue == "selfie_missing", "\(error)")
@@ -68,13 +70,13 @@ struct CheckFrameTests {
         let regulator = try await server.client("regulator")
         let frame = try TestJPEG.bytes(Self.frame)
         do {
-            _ = try await regulator.checkFrame(frame)
+            _ = try await regulator.checkFrame(frame, deadline: Self.deadline)
             Issue.record("a regulator called CheckFrame")
         } catch {
             #expect(error.code == .permissionDenied, "\(error)")
         }
         // The connection still serves after the refusals.
-        #expect(try await counter.checkFrame(frame).problem == nil)
+        #expect(try await counter.checkFrame(frame, deadline: Self.deadline).problem == nil)
         await regulator.close()
         await counter.close()
         await server.stop()
@@ -90,10 +92,10 @@ struct CheckFrameTests {
         }
         let counter = try await server.client()
         let frame = try TestJPEG.bytes(Self.frame)
-        _ = try await counter.checkFrame(frame)
-        _ = try await counter.checkFrame(frame)
+        _ = try await counter.checkFrame(frame, deadline: Self.deadline)
+        _ = try await counter.checkFrame(frame, deadline: Self.deadline)
         do {
-            _ = try await counter.checkFrame(frame)
+            _ = try await counter.checkFrame(frame, deadline: Self.deadline)
             Issue.record("a third check within the burst window was served")
         } catch {
             #expect(error.code == .resourceExhausted && error.reason.rawValue == "rate_limited", "\(error)")

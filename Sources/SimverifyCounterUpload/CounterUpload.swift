@@ -1,5 +1,6 @@
 import Foundation
-import Hummingbird
+import HTTPTypes
+import NIOCore
 import SimverifyClient
 import SimverifyCore
 
@@ -10,21 +11,21 @@ import Glibc
 /// A refusal of the agent's own (the page's request was wrong, or simverify answered with an
 /// error): an HTTP status and a stable code the page maps to its message. Never carries an image
 /// byte, a token or an identifier.
-struct CounterError: Error, Sendable {
-    var status: HTTPResponse.Status
+package struct CounterError: Error, Sendable {
+    package var status: HTTPResponse.Status
     /// Stable, documented in docs/COUNTER.md.
-    var code: String
+    package var code: String
     /// Safe to show.
-    var message: String
+    package var message: String
 
-    init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+    package init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
         self.status = status
         self.code = code
         self.message = message
     }
 
     /// simverify's refusal or an unreachable server, as the page sees it.
-    init(_ error: SimverifyClientError) {
+    package init(_ error: SimverifyClientError) {
         let status: HTTPResponse.Status =
             switch error.code {
             case .unavailable: .serviceUnavailable
@@ -49,38 +50,34 @@ struct CounterError: Error, Sendable {
 ///
 /// Integers are big-endian. Every image is copied into a `ZeroizingBuffer`, then the received
 /// body is zeroed.
-struct CounterUpload {
+package struct CounterUpload {
     /// The JSON part.
-    struct Header: Decodable {
-        var sessionToken: String
-        var frameTimesMs: [UInt32]
-        var consentGiven: Bool
-        var consentTextVersion: String
-        var msisdn: String?
+    package struct Header: Decodable {
+        package var sessionToken: String
+        package var frameTimesMs: [UInt32]
+        package var consentGiven: Bool
+        package var consentTextVersion: String
+        package var msisdn: String?
     }
 
     /// The largest body: simverify's own Verify limit (docs/PROTOCOL.md, 24 MiB) and its header.
-    static let maximumBody = (24 << 20) + (64 << 10)
+    package static let maximumBody = (24 << 20) + (64 << 10)
     /// The largest ID-card scan the agent forwards.
-    static let maximumIDCard = 8 << 20
+    package static let maximumIDCard = 8 << 20
     /// The largest frame.
-    static let maximumFrame = 2 << 20
+    package static let maximumFrame = 2 << 20
     /// More frames than any policy takes (the server refuses over its own limit, 32 by default).
-    static let maximumFrames = 64
+    package static let maximumFrames = 64
 
-    var header: Header
-    var idCard: ZeroizingBuffer
-    var frames: [ZeroizingBuffer]
+    package var header: Header
+    package var idCard: ZeroizingBuffer
+    package var frames: [ZeroizingBuffer]
 
     /// Reads a body and zeroes it.
     /// - Throws: `CounterError` (`bad_upload`, `id_card_too_large`, `id_card_not_jpeg`,
     ///   `frame_too_large`, `frame_not_jpeg`, `too_many_frames`).
-    init(consuming body: inout ByteBuffer) throws(CounterError) {
-        defer {
-            body.withUnsafeMutableReadableBytes { bytes in
-                if let base = bytes.baseAddress { explicit_bzero(base, bytes.count) }
-            }
-        }
+    package init(consuming body: inout ByteBuffer) throws(CounterError) {
+        defer { Self.zero(body) }
         var reader = body
         func bad(_ what: String) -> CounterError {
             CounterError(.badRequest, "bad_upload", "the upload is malformed: \(what)")
@@ -140,17 +137,23 @@ struct CounterUpload {
     /// The body of `POST /api/check`: one JPEG frame, whole, copied into a zeroizing buffer; the
     /// received body is zeroed.
     /// - Throws: `CounterError` (`bad_upload`, `frame_too_large`, `frame_not_jpeg`).
-    static func previewFrame(consuming body: inout ByteBuffer) throws(CounterError) -> ZeroizingBuffer {
-        defer {
-            body.withUnsafeMutableReadableBytes { bytes in
-                if let base = bytes.baseAddress { explicit_bzero(base, bytes.count) }
-            }
-        }
+    package static func previewFrame(consuming body: inout ByteBuffer) throws(CounterError) -> ZeroizingBuffer {
+        defer { Self.zero(body) }
         guard body.readableBytes <= Self.maximumFrame else {
             throw CounterError(.contentTooLarge, "frame_too_large", "the frame is over \(Self.maximumFrame) bytes")
         }
         var reader = body
         return try Self.jpeg(&reader, length: reader.readableBytes, notJPEG: "frame_not_jpeg", what: "the frame")
+    }
+
+    /// Overwrites the received bytes in place. Deliberately through the read-only view: the
+    /// storage may be shared (a reader's copy, the HTTP layer's collected body), and a mutable
+    /// access would then copy it (copy-on-write) and zero the copy, leaving the images in the
+    /// original; this writes where the bytes are.
+    static func zero(_ body: ByteBuffer) {
+        body.withUnsafeReadableBytes { bytes in
+            if let base = bytes.baseAddress { explicit_bzero(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+        }
     }
 
     /// The next `length` bytes, which must start like a JPEG, in a zeroizing buffer.
@@ -173,7 +176,7 @@ struct CounterUpload {
     }
 
     /// The call simverify receives.
-    var request: VerificationRequest {
+    package var request: VerificationRequest {
         var request = VerificationRequest(
             idCardImage: self.idCard,
             selfieFrames: self.frames,
