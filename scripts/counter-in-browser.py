@@ -527,7 +527,7 @@ def main() -> int:
         page.screen("result", 120)
         text = page.text()
         shots.append(page.shot("screen-replay"))
-        assert "LIVENESS_FAILED" in text and "화면" in page.find("#guidance").text, text
+        assert "LIVENESS_FAILED" in text and "휴대폰, 태블릿, 모니터" in page.find("#guidance").text, text
         print(f"counter: a screen replay performing {' > '.join(challenge)} -> {page.find('#decision').text}: "
               f"{page.find('#guidance').text}")
         print(f"counter: browser cases passed in {time.time() - started:.0f} s; screenshots: {', '.join(shots)}")
