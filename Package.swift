@@ -190,7 +190,7 @@ let package = Package(
         .target(
             name: "SimverifyCommandSupport",
             dependencies: [
-                "SimverifyCore", "SimverifyFaceEngine", "SimverifyClient",
+                "SimverifyCore", "SimverifyFaceEngine", "SimverifyClient", "SimverifyConnectionOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -244,6 +244,16 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
 
+        // The command-line options naming a server and a client certificate, shared by the tools
+        // that link the face engine and by the counter agent, which does not.
+        .target(
+            name: "SimverifyConnectionOptions",
+            dependencies: [
+                "SimverifyClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
         // The counter agent's parsing of the page's uploads into zeroizing buffers: its own
         // target so that the fuzz harnesses (under ASan) reach it without Hummingbird.
         .target(
@@ -262,6 +272,7 @@ let package = Package(
             name: "simverify-counter",
             dependencies: [
                 "SimverifyCore", "SimverifyClient", "SimverifyHardening", "SimverifyCounterUpload",
+                "SimverifyConnectionOptions",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

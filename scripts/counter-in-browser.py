@@ -145,7 +145,7 @@ class Agent:
         self.port = free_port()
         self.log = work / "counter.log"
         self.process = subprocess.Popen(
-            [str(repo / ".build/release/simverify-counter"), "--port", str(self.port), "--server-port", str(server_port)],
+            [str(repo / ".build/release/simverify-counter"), "--port", str(self.port), "--server", f"127.0.0.1:{server_port}"],
             cwd=work, env=env, stdout=subprocess.PIPE, stderr=open(self.log, "w"), text=True)
         line = self.process.stdout.readline()
         match = re.search(r"open (http://\S+)", line)

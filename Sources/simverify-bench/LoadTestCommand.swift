@@ -4,6 +4,7 @@ import Histogram
 import Logging
 import SimverifyClient
 import SimverifyCommandSupport
+import SimverifyConnectionOptions
 import SimverifyCore
 import SimverifyFaceEngine
 import SimverifyWire

@@ -3,6 +3,7 @@ import Foundation
 import SimverifyAudit
 import SimverifyClient
 import SimverifyCommandSupport
+import SimverifyConnectionOptions
 import SimverifyCore
 import Synchronization
 

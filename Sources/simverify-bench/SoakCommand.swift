@@ -5,6 +5,7 @@ import NIOCore
 import SimverifyAudit
 import SimverifyClient
 import SimverifyCommandSupport
+import SimverifyConnectionOptions
 import SimverifyCore
 import SimverifyWire
 import Synchronization

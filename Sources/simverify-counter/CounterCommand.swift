@@ -5,6 +5,7 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import SimverifyClient
+import SimverifyConnectionOptions
 import SimverifyHardening
 
 /// The counter station's agent: serves the page on loopback and calls simverify over mutual TLS
@@ -24,18 +25,8 @@ struct CounterCommand: AsyncParsableCommand {
     var listen = "127.0.0.1"
     @Option(help: "The port to listen on.")
     var port = 8080
-    @Option(help: "simverify's address.")
-    var serverHost = "127.0.0.1"
-    @Option(help: "simverify's port.")
-    var serverPort = 7443
-    @Option(help: "The name checked against simverify's certificate.")
-    var serverName = "localhost"
-    @Option(help: "The terminal's certificate (PEM, counter role).")
-    var certificate = "certs/generated/counter-carrier-a-store-0001.pem"
-    @Option(help: "The terminal's private key (PEM).")
-    var key = "certs/generated/counter-carrier-a-store-0001-key.pem"
-    @Option(help: "The CA that issued simverify's certificate (PEM).")
-    var ca = "certs/generated/ca.pem"
+    /// simverify and the terminal's certificate (counter role), as every client tool names them.
+    @OptionGroup var connection: ConnectionOptions
     @Option(help: "The version of the consent text the page shows, recorded with each Verify.")
     var consentTextVersion = "counter-consent-2026.12"
 
@@ -52,7 +43,9 @@ struct CounterCommand: AsyncParsableCommand {
         var logger = Logger(label: "simverify-counter")
         logger.logLevel = .info
         ProcessHardening.apply(logger: logger)
-        for file in [self.certificate, self.key, self.ca] where !FileManager.default.isReadableFile(atPath: file) {
+        let server = try self.connection.clientConfiguration()
+        for file in [server.certificate, server.privateKey, server.trustRoots]
+        where !FileManager.default.isReadableFile(atPath: file) {
             throw ValidationError("cannot read \(file) (scripts/run.sh creates the development certificates)")
         }
         var random = SystemRandomNumberGenerator()
@@ -60,16 +53,7 @@ struct CounterCommand: AsyncParsableCommand {
         let agent = CounterAgent(
             accessToken: token,
             port: self.port,
-            link: ServerLink(
-                ClientConfiguration(
-                    host: self.serverHost,
-                    port: self.serverPort,
-                    certificate: self.certificate,
-                    privateKey: self.key,
-                    trustRoots: self.ca,
-                    serverHostname: self.serverName
-                )
-            ),
+            link: ServerLink(server),
             consentTextVersion: self.consentTextVersion,
             logger: logger,
             files: try CounterAgent.pageFiles()

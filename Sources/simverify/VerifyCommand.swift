@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SimverifyClient
 import SimverifyCommandSupport
+import SimverifyConnectionOptions
 import SimverifyCore
 import SimverifyWire
 

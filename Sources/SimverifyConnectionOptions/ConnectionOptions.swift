@@ -1,7 +1,9 @@
 import ArgumentParser
 import SimverifyClient
 
-/// Options naming the server and the client certificate.
+/// Options naming the server and the client certificate: `simverify verify`, `start-session`,
+/// `health`, the benchmarks' load tools and the counter agent share them (the development
+/// counter terminal's certificate by default).
 package struct ConnectionOptions: ParsableArguments {
     package init() {}
 
@@ -12,6 +14,7 @@ package struct ConnectionOptions: ParsableArguments {
         "certs/generated/counter-carrier-a-store-0001-key.pem"
     @Option(help: "CA certificate that issued the server's certificate (PEM).") package var ca: String =
         "certs/generated/ca.pem"
+    @Option(help: "The name checked against the server's certificate.") package var serverName: String = "localhost"
 
     package func clientConfiguration() throws -> ClientConfiguration {
         guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
@@ -22,7 +25,8 @@ package struct ConnectionOptions: ParsableArguments {
             port: port,
             certificate: cert,
             privateKey: key,
-            trustRoots: ca
+            trustRoots: ca,
+            serverHostname: serverName
         )
     }
 }
