@@ -96,11 +96,38 @@ public enum PlanarMotion {
     }
 
     /// ZNCC block matching of grid points, with parabolic sub-pixel refinement.
+    ///
+    /// Every sum is of whole grey levels, so it is kept in integers: each candidate patch's sum and
+    /// sum of squares come from integral images of `b` in constant time, and only the cross term
+    /// is summed per offset. The sums are exact, as they were when accumulated in `Double`, so the
+    /// scores (and every decision resting on them) are the same, bit for bit.
     static func track(_ a: Plane, _ b: Plane, predict: Similarity) -> [(Point2, Point2)] {
         let r = patchRadius
         let s = searchRadius
         let side = 2 * r + 1
         let count = Double(side * side)
+        // Integral images of b and b squared: (width + 1) x (height + 1), a zero row and column first.
+        let stride = b.width + 1
+        var integral = [Int](repeating: 0, count: stride * (b.height + 1))
+        var integralSq = [Int](repeating: 0, count: stride * (b.height + 1))
+        for y in 0..<b.height {
+            var row = 0
+            var rowSq = 0
+            for x in 0..<b.width {
+                let v = Int(b.bytes[y * b.width + x])
+                row += v
+                rowSq += v * v
+                integral[(y + 1) * stride + x + 1] = integral[y * stride + x + 1] + row
+                integralSq[(y + 1) * stride + x + 1] = integralSq[y * stride + x + 1] + rowSq
+            }
+        }
+        @inline(__always) func box(_ table: [Int], _ x0: Int, _ y0: Int) -> Int {
+            // The sum over the patch whose top-left pixel is (x0, y0).
+            table[(y0 + side) * stride + x0 + side] - table[y0 * stride + x0 + side] - table[(y0 + side) * stride + x0]
+                + table[y0 * stride + x0]
+        }
+        var patch = [Int](repeating: 0, count: side * side)
+        var scores = [Double](repeating: -1, count: (2 * s + 1) * (2 * s + 1))
         var matches: [(Point2, Point2)] = []
         var y = r + spacing / 2
         while y < a.height - r {
@@ -108,47 +135,48 @@ public enum PlanarMotion {
             while x < a.width - r {
                 defer { x += spacing }
                 // The patch in a: mean, deviation.
-                var sum = 0.0
-                var sumSq = 0.0
+                var sum = 0
+                var sumSq = 0
                 for dy in -r...r {
                     for dx in -r...r {
-                        let v = a.at(x + dx, y + dy)
+                        let v = Int(a.bytes[(y + dy) * a.width + x + dx])
+                        patch[(dy + r) * side + dx + r] = v
                         sum += v
                         sumSq += v * v
                     }
                 }
-                let meanA = sum / count
-                let varA = sumSq / count - meanA * meanA
+                let meanA = Double(sum) / count
+                let varA = Double(sumSq) / count - meanA * meanA
                 guard varA >= minimumPatchVariance else { continue }
                 let guess = predict.apply(Point2(x: Double(x), y: Double(y)))
                 let cx = Int(guess.x.rounded())
                 let cy = Int(guess.y.rounded())
                 guard cx - s - r >= 0, cy - s - r >= 0, cx + s + r < b.width, cy + s + r < b.height else { continue }
-                var scores = [Double](repeating: -1, count: (2 * s + 1) * (2 * s + 1))
                 var best = -2.0
                 var bestIndex = 0
-                for oy in -s...s {
-                    for ox in -s...s {
-                        var sb = 0.0
-                        var sbb = 0.0
-                        var sab = 0.0
-                        for dy in -r...r {
-                            for dx in -r...r {
-                                let va = a.at(x + dx, y + dy)
-                                let vb = b.at(cx + ox + dx, cy + oy + dy)
-                                sb += vb
-                                sbb += vb * vb
-                                sab += va * vb
+                patch.withUnsafeBufferPointer { pa in
+                    for oy in -s...s {
+                        for ox in -s...s {
+                            let x0 = cx + ox - r
+                            let y0 = cy + oy - r
+                            var sab = 0
+                            for row in 0..<side {
+                                let ob = (y0 + row) * b.width + x0
+                                let oa = row * side
+                                for column in 0..<side {
+                                    sab += pa[oa + column] * Int(b.bytes[ob + column])
+                                }
                             }
-                        }
-                        let meanB = sb / count
-                        let varB = sbb / count - meanB * meanB
-                        let score = varB < 1e-6 ? -1 : (sab / count - meanA * meanB) / (varA * varB).squareRoot()
-                        let index = (oy + s) * (2 * s + 1) + (ox + s)
-                        scores[index] = score
-                        if score > best {
-                            best = score
-                            bestIndex = index
+                            let meanB = Double(box(integral, x0, y0)) / count
+                            let varB = Double(box(integralSq, x0, y0)) / count - meanB * meanB
+                            let score =
+                                varB < 1e-6 ? -1 : (Double(sab) / count - meanA * meanB) / (varA * varB).squareRoot()
+                            let index = (oy + s) * (2 * s + 1) + (ox + s)
+                            scores[index] = score
+                            if score > best {
+                                best = score
+                                bestIndex = index
+                            }
                         }
                     }
                 }
