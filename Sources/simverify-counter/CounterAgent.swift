@@ -119,17 +119,7 @@ struct CounterAgent {
             ])
         }
         router.post("/api/check") { request, _ in
-            var request = request
-            var body: ByteBuffer
-            do {
-                body = try await request.collectBody(upTo: CounterUpload.maximumFrame)
-            } catch is NIOTooManyBytesError {
-                throw CounterError(
-                    .contentTooLarge,
-                    "frame_too_large",
-                    "the frame is over \(CounterUpload.maximumFrame) bytes"
-                )
-            }
+            var body = try await Self.body(of: request, upTo: CounterUpload.maximumFrame, tooLarge: "frame_too_large")
             let frame = try CounterUpload.previewFrame(consuming: &body)
             let check = try await self.simverify(retry: true) { client async throws(SimverifyClientError) in
                 try await client.checkFrame(frame, deadline: .seconds(2))
@@ -141,17 +131,7 @@ struct CounterAgent {
         }
         router.post("/api/verify") { request, _ in
             let started = ContinuousClock.now
-            var request = request
-            var body: ByteBuffer
-            do {
-                body = try await request.collectBody(upTo: CounterUpload.maximumBody)
-            } catch is NIOTooManyBytesError {
-                throw CounterError(
-                    .contentTooLarge,
-                    "upload_too_large",
-                    "the upload is over \(CounterUpload.maximumBody) bytes"
-                )
-            }
+            var body = try await Self.body(of: request, upTo: CounterUpload.maximumBody, tooLarge: "upload_too_large")
             let upload = try CounterUpload(consuming: &body)
             let call = upload.request
             let sent = ContinuousClock.now
@@ -179,6 +159,16 @@ struct CounterAgent {
             ])
         }
         return router
+    }
+
+    /// A request's whole body, at most `limit` bytes; over it, the typed 413 `tooLarge`.
+    static func body(of request: Request, upTo limit: Int, tooLarge: String) async throws -> ByteBuffer {
+        var request = request
+        do {
+            return try await request.collectBody(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw CounterError(.contentTooLarge, tooLarge, "the body is over \(limit) bytes")
+        }
     }
 
     /// A simverify call, its error turned into the page's.
