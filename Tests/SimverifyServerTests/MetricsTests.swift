@@ -1,4 +1,7 @@
 import Foundation
+import Logging
+import NIOCore
+import NIOPosix
 import SimverifyClient
 import SimverifyCore
 import Synchronization
@@ -135,6 +138,37 @@ extension MetricsTests {
         )
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         return (status, Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+    }
+
+    /// A scraper waiting for its answer is not idle: a refresh slower than the idle time (as a
+    /// busy concurrency pool makes it) still answers, while a silent connection is closed.
+    @Test func aSlowAnswerIsNotCutByTheIdleTimeout() async throws {
+        let (_, registry) = ServiceMetrics.prometheus()
+        let listener = try OperatorServer(
+            host: "127.0.0.1",
+            port: 0,
+            registry: registry,
+            logger: Logger(label: "test-operator"),
+            idleTimeout: .milliseconds(300)
+        ) { try? await Task.sleep(for: .milliseconds(1500)) }
+        let task = Task { try await listener.run() }
+        let port = try #require(await listener.waitUntilListening())
+        let (status, _) = try await Self.get(port)
+        #expect(status == 200)
+        // A connection that says nothing is still closed after the idle time.
+        let silent = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port).get()
+        // Bounded: after 10 s the test closes it itself, which the elapsed time then shows.
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(10))
+            try await silent.close()
+        }
+        let start = ContinuousClock.now
+        try? await silent.closeFuture.get()
+        #expect(ContinuousClock.now - start < .seconds(5), "the listener closed the silent connection")
+        watchdog.cancel()
+        task.cancel()
+        _ = try? await task.value
     }
 
     @Test func withMutualTLSOnlyTheOperatorRoleReadsTheMetrics() async throws {
