@@ -50,12 +50,8 @@ extension VerificationService {
             case .failure(let error): throw ServiceError(error, field: "frame")
             case nil: throw ServiceError.internalError
             }
-            let gates = LivenessChecker(
-                policy: self.policy.liveness,
-                minimumFaceWidth: self.policy.minimumSelfieFaceWidth
-            )
             return FrameCheck(
-                problem: gates.captureProblem(observation),
+                problem: self.captureGates.captureProblem(observation),
                 faceWidth: observation.face?.width ?? 0,
                 minimumFaceWidth: self.policy.minimumSelfieFaceWidth
             )

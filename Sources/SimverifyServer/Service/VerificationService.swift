@@ -23,6 +23,8 @@ public final class VerificationService: Sendable {
     let sessions: any SessionStore
     /// The liveness checks every session Verify runs (their reports are merged).
     let livenessChecks: [any LivenessCheck]
+    /// The policy's own checker, the first of `livenessChecks`: its capture gates answer CheckFrame.
+    let captureGates: LivenessChecker
     /// Builds every audit record, with the service's clock.
     let records: AuditRecordBuilder
     /// What operators see (no identifier in any label).
@@ -87,15 +89,12 @@ public final class VerificationService: Sendable {
         self.metrics = metrics
         precondition(policy.model == engine.model, "the policy's model must be the engine's (checked at configuration)")
         self.sessions = sessions
-        self.livenessChecks =
-            [
-                LivenessChecker(
-                    policy: policy.liveness,
-                    minimumFaceWidth: policy.minimumSelfieFaceWidth,
-                    matchFrames: policy.matchFrames
-                )
-            ]
-            + extraLivenessChecks
+        self.captureGates = LivenessChecker(
+            policy: policy.liveness,
+            minimumFaceWidth: policy.minimumSelfieFaceWidth,
+            matchFrames: policy.matchFrames
+        )
+        self.livenessChecks = [self.captureGates] + extraLivenessChecks
         self.engine = engine
         self.policy = policy
         self.audit = audit

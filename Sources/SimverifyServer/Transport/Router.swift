@@ -62,9 +62,7 @@ package struct Router: Sendable {
         case .extractTemplate:
             try await self.checkRate(.extractTemplate, caller: caller, payload: payload)
             var message: Simverify_V1_ExtractTemplateRequest = try Self.decodeAndScrub(payload)
-            let image =
-                message.idCardImage.isEmpty ? nil : message.idCardImage.withUnsafeBytes { ZeroizingBuffer(copying: $0) }
-            message.idCardImage.resetBytes(in: 0..<message.idCardImage.count)
+            let image = message.idCardImage.isEmpty ? nil : ZeroizingBuffer(taking: &message.idCardImage)
             let sealed = try await service.extractTemplate(idCard: image, caller: caller)
             var response = Simverify_V1_ExtractTemplateResponse()
             response.sealedTemplate = Data(sealed.sealed)
@@ -74,8 +72,7 @@ package struct Router: Sendable {
         case .checkFrame:
             try await self.checkRate(.checkFrame, caller: caller, payload: payload)
             var message: Simverify_V1_CheckFrameRequest = try Self.decodeAndScrub(payload)
-            let frame = message.frame.withUnsafeBytes { ZeroizingBuffer(copying: $0) }
-            message.frame.resetBytes(in: 0..<message.frame.count)
+            let frame = ZeroizingBuffer(taking: &message.frame)
             let check = try await service.checkFrame(frame, caller: caller)
             var response = Simverify_V1_CheckFrameResponse()
             response.problem = check.problem.map(Simverify_V1_ReasonCode.init) ?? .reasonUnspecified
@@ -256,20 +253,25 @@ extension ServiceOperation {
     }
 }
 
+extension ZeroizingBuffer {
+    /// Moves an image out of a decoded message: copied into a zeroizing buffer, the message's
+    /// bytes zeroed (every request that carries an image comes through here).
+    convenience init(taking data: inout Data) {
+        self.init(count: data.count)
+        self.withUnsafeMutableBytes { target in data.copyBytes(to: target.bindMemory(to: UInt8.self)) }
+        data.resetBytes(in: 0..<data.count)
+    }
+}
+
 extension VerifyRequest {
     /// Moves a decoded request's images into zeroizing buffers and zeroes the message's copies.
     init(taking message: inout Simverify_V1_VerifyRequest) {
-        defer {
-            message.idCardImage.resetBytes(in: 0..<message.idCardImage.count)
-            for i in message.selfieFrames.indices {
-                message.selfieFrames[i].resetBytes(in: 0..<message.selfieFrames[i].count)
-            }
-        }
+        let idCard = message.idCardImage.isEmpty ? nil : ZeroizingBuffer(taking: &message.idCardImage)
+        let frames = message.selfieFrames.indices.map { ZeroizingBuffer(taking: &message.selfieFrames[$0]) }
         self.init(
-            idCardImage: message.idCardImage.isEmpty
-                ? nil : message.idCardImage.withUnsafeBytes { ZeroizingBuffer(copying: $0) },
+            idCardImage: idCard,
             sealedTemplate: message.sealedTemplate.isEmpty ? nil : Array(message.sealedTemplate),
-            selfieFrames: message.selfieFrames.map { frame in frame.withUnsafeBytes { ZeroizingBuffer(copying: $0) } },
+            selfieFrames: frames,
             subject: SubjectReferences(
                 nationalID: message.subject.nationalID,
                 msisdn: message.subject.msisdn,
