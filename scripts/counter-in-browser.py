@@ -580,6 +580,23 @@ def run_bench(agent: Agent, sequences: Path, shared: Path, calls: int) -> int:
     checks.sort()
     print(f"  a preview check (CheckFrame through the agent, 640x480 frame) p50 {p50(checks):.1f} ms, "
           f"max {checks[-1]:.1f} ms (the page waits 900 ms at most)")
+    # Real camera video: every frame of ../shared/fixtures/liveness-video through the check, the
+    # hints a counter would show, by the burst's kind.
+    video = shared / "fixtures/liveness-video"
+    kinds = {}
+    for line in (video / "MANIFEST.tsv").read_text().splitlines()[1:]:
+        name, _, kind = line.split("\t")[:3]
+        tally = kinds.setdefault(kind, {})
+        for path in sorted((video / name).glob("*.jpg")):
+            time.sleep(0.26)  # under the preview rate of 4 a second
+            status, _, body = agent.request("POST", "/api/check", path.read_bytes(), cookie)
+            assert status == 200, (path, status, body)
+            problem = json.loads(body)["problem"] or "none"
+            tally[problem] = tally.get(problem, 0) + 1
+    for kind, tally in sorted(kinds.items()):
+        total = sum(tally.values())
+        shown = ", ".join(f"{k} {v}" for k, v in sorted(tally.items(), key=lambda kv: -kv[1]))
+        print(f"  real video, {kind}: {total} frames checked: {shown}")
     return 0
 
 
