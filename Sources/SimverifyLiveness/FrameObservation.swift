@@ -56,6 +56,9 @@ public struct FrameObservation: Sendable {
         /// (natural log; nil: not measured). A display's pixel grid filmed by a camera leaves a
         /// narrow peak (moire); skin and print do not.
         public var screenPattern: Double?
+        /// Not detected but followed from the frame before (a head turned past what the detector
+        /// finds): its pose counts, its identity is the neighbouring frames'.
+        public var tracked: Bool
 
         /// Creates a face.
         /// - Parameter keypoints: Eyes and nose; nil reads `landmarks` in dlib's order.
@@ -69,7 +72,8 @@ public struct FrameObservation: Sendable {
             crop: FaceCrop?,
             cutByBorder: Bool = false,
             lowerFaceSkin: Double? = nil,
-            screenPattern: Double? = nil
+            screenPattern: Double? = nil,
+            tracked: Bool = false
         ) {
             self.width = width
             self.landmarks = landmarks
@@ -81,6 +85,7 @@ public struct FrameObservation: Sendable {
             self.cutByBorder = cutByBorder
             self.lowerFaceSkin = lowerFaceSkin
             self.screenPattern = screenPattern
+            self.tracked = tracked
         }
     }
 

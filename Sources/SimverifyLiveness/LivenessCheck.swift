@@ -171,7 +171,7 @@ public struct LivenessChecker: LivenessCheck {
         guard frames.count >= max(2, self.policy.minimumFrames), usable.count >= max(2, needed) else { return plan }
         // The challenge starts at the first frontal frame among the first usable ones.
         let frontal = usable.prefix(max(1, self.policy.startWithinFrames)).first {
-            abs(poses[$0]!.yaw) <= self.policy.maximumStartYaw
+            abs(poses[$0]!.yaw) <= self.policy.maximumStartYaw && frames[$0].face?.tracked == false
         }
         let start = frontal ?? usable[0]
         plan.start = start
@@ -179,11 +179,13 @@ public struct LivenessChecker: LivenessCheck {
         let judged = usable.filter { $0 >= start }
         plan.judged = judged
         let judgedPoses = judged.map { poses[$0]! }
+        // Detected faces before tracked ones: a tracked face is not matched with the ID card.
+        let tracked = judged.map { frames[$0].face?.tracked == true }
         plan.frontalFrames = judgedPoses.indices.sorted { a, b in
             let (x, y) = (
                 abs(judgedPoses[a].yaw) + abs(judgedPoses[a].roll), abs(judgedPoses[b].yaw) + abs(judgedPoses[b].roll)
             )
-            return x != y ? x < y : a < b
+            return tracked[a] != tracked[b] ? !tracked[a] : x != y ? x < y : a < b
         }.map { judged[$0] }
         plan.stepFrames = self.stepFrames(judgedPoses, challenge: challenge)
         return plan
@@ -250,14 +252,18 @@ public struct LivenessChecker: LivenessCheck {
         // matched with the ID card) must be embedded, and no two embedded usable frames (those
         // before the start too) may be further apart than the policy allows. The engine embeds
         // only `framesToEmbed` of a burst; a caller that embeds every frame gets the spread of all.
-        let embeddings = usable.compactMap { frames[$0].face?.embedding }
+        // A tracked face (followed from its neighbour, not detected: a head turned past what the
+        // detector finds) is left out: its identity is its neighbours', and an embedding of a
+        // near-profile is as far from the frontal one as another person's.
+        let detected = usable.filter { frames[$0].face?.tracked == false }
+        let embeddings = detected.compactMap { frames[$0].face?.embedding }
         var spread = 0.0
         for i in embeddings.indices {
             for j in embeddings.indices where j > i { spread = max(spread, embeddings[i].distance(to: embeddings[j])) }
         }
         report.identitySpread = spread
         let unembedded = plan.identityFrames(matchFrames: self.matchFrames).contains {
-            frames[$0].face?.embedding == nil
+            frames[$0].face?.tracked == false && frames[$0].face?.embedding == nil
         }
         if unembedded || spread > self.policy.maximumIdentitySpread {
             report.failures.append(.identityChanged)

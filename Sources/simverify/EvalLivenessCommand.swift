@@ -182,6 +182,7 @@ struct EvalLivenessCommand: AsyncParsableCommand {
                             + " bright=\(observations.map { String(format: "%.0f", $0.face?.brightness ?? -1) }.joined(separator: ","))"
                             + " screen=\(observations.map { $0.face?.screenPattern.map { String(format: "%.1f", $0) } ?? "-" }.joined(separator: ","))"
                             + " width=\(observations.map { String($0.face?.width ?? 0) }.joined(separator: ","))"
+                            + " tracked=\(observations.indices.filter { observations[$0].face?.tracked == true }.map(String.init).joined(separator: ","))"
                             + " poses(yaw/pitch/eyes)=\(poses.joined(separator: " "))"
                     )
                 }

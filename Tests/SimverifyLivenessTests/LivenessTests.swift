@@ -474,6 +474,42 @@ func unit(_ angle: Double, axis: Int = 0) -> FaceEmbedding {
         )
     }
 
+    /// A face the detector lost and the engine followed from the frame before (dlib, a head
+    /// turned past ~45 degrees) counts for its pose, not for identity: its embedding is left out
+    /// of the spread and not required, it never starts the challenge, it is never matched.
+    @Test func aTrackedFaceCountsForItsPoseNotItsIdentity() {
+        let challenge: [ChallengeStep] = [.turnLeft, .lookUp]
+        // The turn's frame as far from the others as another person's (0.87): a detected face
+        // there is IDENTITY_CHANGED; the same face followed by tracking is not.
+        var frames = self.performing
+        frames[2] = frame(landmarks(yaw: 0.3), embedding: unit(0.9), id: 3)
+        #expect(
+            self.checker.check(frames: frames, challenge: challenge, frameTimes: []).failures.contains(.identityChanged)
+        )
+        frames[2].face?.tracked = true
+        let tracked = self.checker.check(frames: frames, challenge: challenge, frameTimes: [])
+        #expect(!tracked.failures.contains(.identityChanged) && (tracked.identitySpread ?? 1) < 0.1)
+        #expect(tracked.stepFrames == [2, 4])
+        // Not embedded at all: not required either (a detected step frame is: see above).
+        frames[2].face?.embedding = nil
+        #expect(
+            !self.checker.check(frames: frames, challenge: challenge, frameTimes: []).failures.contains(
+                .identityChanged
+            )
+        )
+
+        // Never the start: a tracked frontal first frame moves the start to the next frontal one.
+        var late = self.performing
+        late[0].face?.tracked = true
+        let moved = self.checker.check(frames: late, challenge: challenge, frameTimes: [])
+        #expect(moved.startFrame == 1)
+        // Never matched while a detected face is judged: the most frontal frame, tracked, comes last.
+        var frontal = self.performing
+        frontal[4].face?.tracked = true
+        let report = self.checker.check(frames: frontal, challenge: challenge, frameTimes: [])
+        #expect(report.bestFrame == 0 && report.frontalFrames.last == 4)
+    }
+
     @Test func tooFewFramesNeverPass() {
         let report = self.checker.check(
             frames: Array(self.performing.prefix(3)),

@@ -1,5 +1,6 @@
 import CSimverifyDlib
 import SimverifyCore
+import SimverifyLiveness
 
 /// Which faces get an embedding.
 public enum EmbeddingSelection: Sendable, Hashable {
@@ -15,13 +16,38 @@ public enum EmbeddingSelection: Sendable, Hashable {
     case allFaces
 }
 
-/// Where a face was in the previous frame of a burst: the region to search first and its size.
+/// Where a face was in the previous frame of a burst: the region to search first and its size,
+/// and (dlib) the face itself, to follow when the detector loses it (`FaceTrack`).
 struct Tracking {
+    /// The previous box grown by 35 % of its size on every side.
     var region: FaceBox
     var faceWidth: Int
+    /// The previous frame's face box.
+    var previous: FaceBox
+    /// The previous frame's face, grey (`FaceTrack.template`).
+    var template: GreyImage?
+    /// Whether `region` is searched before the whole frame (the first and last frames of a burst
+    /// are searched whole).
+    var searchesRegionFirst: Bool
 
-    /// The region clipped to an image, or nil when too small to search (40 px a side).
+    /// Tracking from the face at `box`: the region around it, searched first when `regionFirst`.
+    init(previous box: FaceBox, template: GreyImage?, regionFirst: Bool) {
+        self.region = FaceBox(
+            left: box.left - box.width * 35 / 100,
+            top: box.top - box.height * 35 / 100,
+            right: box.right + box.width * 35 / 100,
+            bottom: box.bottom + box.height * 35 / 100
+        )
+        self.faceWidth = box.width
+        self.previous = box
+        self.template = template
+        self.searchesRegionFirst = regionFirst
+    }
+
+    /// The region clipped to an image, or nil when too small to search (40 px a side) or not
+    /// searched first.
     func searchRegion(imageWidth: Int, imageHeight: Int) -> FaceBox? {
+        guard self.searchesRegionFirst else { return nil }
         let clipped = FaceBox(
             left: max(0, self.region.left),
             top: max(0, self.region.top),
@@ -111,9 +137,27 @@ extension DlibModelSet {
                         imageHeight: image.height
                     )
                 }
-                if found == 0 || cut { try detect(&view, levels: wholeLevels) }
+                // The face was this size a frame ago: the whole frame is searched at the same
+                // level (a level up finds smaller faces, not turned ones, at 4x the cost).
+                if found == 0 || cut { try detect(&view, levels: [level]) }
             } else {
                 try detect(&view, levels: wholeLevels)
+            }
+            // HOG lost a face it had a frame ago (a head turned past ~45 degrees): follow it.
+            var tracked = false
+            if found == 0, kind == .selfie, let tracking, let template = tracking.template,
+                let follow = FaceTrack.follow(template, from: tracking.previous, in: image),
+                follow.score >= FaceTrack.minimumScore
+            {
+                boxes[0] = sv_dlib_box(
+                    left: Int32(follow.box.left),
+                    top: Int32(follow.box.top),
+                    right: Int32(follow.box.right),
+                    bottom: Int32(follow.box.bottom),
+                    confidence: 0
+                )
+                found = 1
+                tracked = true
             }
             timings.detect += clock.now - detectStart
 
@@ -137,7 +181,8 @@ extension DlibModelSet {
                         confidence: box.confidence,
                         landmarks: points.map { FacePoint(x: Double($0.x), y: Double($0.y)) },
                         quality: FaceQuality(widthPixels: faceBox.width, heightPixels: faceBox.height),
-                        embedding: nil
+                        embedding: nil,
+                        tracked: tracked
                     )
                 )
             }

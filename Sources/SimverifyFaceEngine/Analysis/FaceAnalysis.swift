@@ -87,6 +87,9 @@ public struct DetectedFace: Sendable, Hashable {
     public var quality: FaceQuality
     /// The embedding, when requested. Biometric: never persist or log it.
     public var embedding: FaceEmbedding?
+    /// Not detected but followed from the previous frame of a burst (`FaceTrack`): a head turned
+    /// further than the detector finds.
+    public var tracked: Bool
 
     /// Creates a detected face.
     public init(
@@ -94,13 +97,15 @@ public struct DetectedFace: Sendable, Hashable {
         confidence: Double,
         landmarks: [FacePoint],
         quality: FaceQuality,
-        embedding: FaceEmbedding? = nil
+        embedding: FaceEmbedding? = nil,
+        tracked: Bool = false
     ) {
         self.box = box
         self.confidence = confidence
         self.landmarks = landmarks
         self.quality = quality
         self.embedding = embedding
+        self.tracked = tracked
     }
 }
 

@@ -29,7 +29,9 @@ extension FaceEngine {
     /// The first and last frames are searched whole; each frame between is searched only around
     /// the face of the frame before (the box grown by 35 % of its size on every side: where a head
     /// moving between frames at a camera's rate can be), at a third of the cost. Where the tracked
-    /// region has no face, or one cut by its edge, the whole frame is searched.
+    /// region has no face, or one cut by its edge, the whole frame is searched. With dlib, a face
+    /// the detector loses after a frame that had it is followed by correlation (`FaceTrack`) and
+    /// marked `tracked`.
     ///
     /// With `embeddingFrames`, the embedding network (most of a frame's cost) runs in a second
     /// phase: every frame is detected, aligned and measured, then `embeddingFrames` chooses from
@@ -46,25 +48,14 @@ extension FaceEngine {
         let policy = self.configuration.detection
         return try await self.pool.run { models in
             var timings = StageTimings()
-            var previous: FaceBox?
+            var previous: (box: FaceBox, template: GreyImage?)?
             var results: [Result<FrameObservation, FaceEngineError>] = []
             var chips: [ZeroizingBuffer?] = []
             for (index, jpeg) in frames.enumerated() {
                 let searchWhole = index == 0 || index == frames.count - 1
-                let tracking =
-                    searchWhole
-                    ? nil
-                    : previous.map { box in
-                        Tracking(
-                            region: FaceBox(
-                                left: box.left - box.width * 35 / 100,
-                                top: box.top - box.height * 35 / 100,
-                                right: box.right + box.width * 35 / 100,
-                                bottom: box.bottom + box.height * 35 / 100
-                            ),
-                            faceWidth: box.width
-                        )
-                    }
+                let tracking = previous.map { previous in
+                    Tracking(previous: previous.box, template: previous.template, regionFirst: !searchWhole)
+                }
                 var chip: ZeroizingBuffer?
                 let result = Self.attempt { () throws -> FrameObservation in
                     let image = try decoder.decode(jpeg, timings: &timings)
@@ -76,7 +67,10 @@ extension FaceEngine {
                         tracking: tracking,
                         timings: &timings
                     )
-                    previous = analysis.largestFace?.box
+                    // dlib follows a face its detector loses (`FaceTrack`): keep it to follow.
+                    previous = analysis.largestFace.map { face in
+                        (face.box, models.model == .dlib ? FaceTrack.template(image, box: face.box) : nil)
+                    }
                     chip = analysis.deferredChip
                     return Self.observation(analysis, image: image, jpeg: jpeg)
                 }
@@ -134,7 +128,8 @@ extension FaceEngine {
                 crop: keypoints.flatMap { Self.interiorCrop(image, keypoints: $0) },
                 cutByBorder: Self.cutByBorder(face.box, width: image.width, height: image.height),
                 lowerFaceSkin: face.quality.lowerFaceSkin,
-                screenPattern: ScreenPattern.peakExcess(image, box: face.box)
+                screenPattern: ScreenPattern.peakExcess(image, box: face.box),
+                tracked: face.tracked
             )
         }
         return FrameObservation(
