@@ -128,17 +128,13 @@ enum FaceTrack {
                     let x = Int((originX + (Double(u) + 0.5) * step).rounded(.down))
                     // A 2x2 (or 1x1) sample of the block: enough against noise, cheap.
                     var total = 0
-                    var count = 0
-                    for yy in [y - half / 2, y + half / 2] {
-                        for xx in [x - half / 2, x + half / 2] {
-                            let xi = min(max(xx, 0), w - 1)
-                            let yi = min(max(yy, 0), h - 1)
-                            let o = yi * image.stride + xi * 3
-                            total += 77 * Int(rgb[o]) + 150 * Int(rgb[o + 1]) + 29 * Int(rgb[o + 2])
-                            count += 256
-                        }
+                    for corner in 0..<4 {
+                        let xi = min(max(x + (corner & 1 == 0 ? -half / 2 : half / 2), 0), w - 1)
+                        let yi = min(max(y + (corner < 2 ? -half / 2 : half / 2), 0), h - 1)
+                        let o = yi * image.stride + xi * 3
+                        total += 77 * Int(rgb[o]) + 150 * Int(rgb[o + 1]) + 29 * Int(rgb[o + 2])
                     }
-                    store(u, v, (total + count / 2) / count)
+                    store(u, v, (total + 512) / 1024)
                 }
             }
         }

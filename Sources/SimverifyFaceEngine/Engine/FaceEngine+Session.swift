@@ -67,10 +67,7 @@ extension FaceEngine {
                         tracking: tracking,
                         timings: &timings
                     )
-                    // dlib follows a face its detector loses (`FaceTrack`): keep it to follow.
-                    previous = analysis.largestFace.map { face in
-                        (face.box, models.model == .dlib ? FaceTrack.template(image, box: face.box) : nil)
-                    }
+                    previous = analysis.largestFace.map { ($0.box, models.followingTemplate(image, box: $0.box)) }
                     chip = analysis.deferredChip
                     return Self.observation(analysis, image: image, jpeg: jpeg)
                 }

@@ -1,5 +1,6 @@
 import CSimverifyDlib
 import SimverifyCore
+import SimverifyLiveness
 
 /// One worker's loaded models: detection, five points and an embedding for every face of an image.
 ///
@@ -22,6 +23,15 @@ protocol FaceModelSet: AnyObject {
 
     /// The embedding of a chip an analysis deferred (`FaceAnalysis.deferredChip`). Runs on a worker thread.
     func embed(chip: ZeroizingBuffer) throws -> FaceEmbedding
+
+    /// What a burst keeps of a frame's face to follow it into the next frame if the detector
+    /// loses it there (`Tracking.template`); nil for a model whose detector does not lose turned faces.
+    func followingTemplate(_ image: RGBImage, box: FaceBox) -> GreyImage?
+}
+
+extension FaceModelSet {
+    /// YuNet finds turned faces: nothing to follow.
+    func followingTemplate(_ image: RGBImage, box: FaceBox) -> GreyImage? { nil }
 }
 
 /// One loaded set of dlib models (~57 MB): detector, 5-point landmarks, embedding network.
@@ -49,6 +59,11 @@ final class DlibModelSet: FaceModelSet {
 
     deinit {
         sv_dlib_models_free(self.handle)
+    }
+
+    /// HOG loses heads turned past ~45 degrees: keep the face to follow it (`FaceTrack`).
+    func followingTemplate(_ image: RGBImage, box: FaceBox) -> GreyImage? {
+        FaceTrack.template(image, box: box)
     }
 }
 
